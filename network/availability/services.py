@@ -1,0 +1,252 @@
+"""Availability read models and the publishing of changes (DESIGN §5)."""
+
+from __future__ import annotations
+
+import datetime as dt
+from collections import defaultdict
+from collections.abc import Iterable, Sequence
+from dataclasses import dataclass
+
+import sqlalchemy as sa
+from sqlalchemy.orm import Session
+
+from network.availability.compute import SourceState, is_stale, source_available
+from network.catalog.models import ItemSource, RetailerItem, VendorVariant
+from network.db import is_postgres
+from network.outbox.events import AvailabilityChanged
+from network.outbox.services import record_many
+from network.partners.models import Connection
+from network.stock.models import StockPosition, StockSnapshot
+from network.stock.rules import effective_as_of
+
+CHUNK = 2000
+
+
+@dataclass(frozen=True)
+class SourceAvailability:
+    vendor_variant_id: int
+    vendor_id: int
+    priority: int
+    available: int
+    stale: bool
+
+
+@dataclass(frozen=True)
+class ItemAvailability:
+    item_id: int
+    retailer_id: int
+    retailer_sku: str
+    available: int
+    sources: list[SourceAvailability]
+    updated_at: dt.datetime
+
+
+def _source_query(item_ids: Sequence[int]) -> sa.Select:
+    return (
+        sa.select(
+            ItemSource.item_id,
+            ItemSource.variant_id,
+            ItemSource.priority,
+            VendorVariant.vendor_id,
+            VendorVariant.active,
+            StockPosition.quantity,
+            StockPosition.committed,
+            StockPosition.as_of,
+            StockPosition.updated_at,
+            StockSnapshot.as_of.label("snapshot_as_of"),
+            Connection.status,
+            Connection.safety_buffer,
+            Connection.stale_after_minutes,
+        )
+        .join(RetailerItem, RetailerItem.id == ItemSource.item_id)
+        .join(VendorVariant, VendorVariant.id == ItemSource.variant_id)
+        .join(StockPosition, StockPosition.variant_id == ItemSource.variant_id)
+        .outerjoin(StockSnapshot, StockSnapshot.vendor_id == VendorVariant.vendor_id)
+        .outerjoin(
+            Connection,
+            sa.and_(
+                Connection.retailer_id == RetailerItem.retailer_id,
+                Connection.vendor_id == VendorVariant.vendor_id,
+            ),
+        )
+        .where(ItemSource.item_id.in_(item_ids))
+        .order_by(ItemSource.item_id, ItemSource.priority, ItemSource.variant_id)
+    )
+
+
+def source_state(row: sa.Row) -> SourceState:
+    """Build the formula's input from a joined source row."""
+    return SourceState(
+        quantity=row.quantity,
+        committed=row.committed,
+        safety_buffer=row.safety_buffer or 0,
+        connection_active=row.status == "active",
+        variant_active=row.active,
+        as_of=effective_as_of(row.as_of, row.snapshot_as_of),
+        stale_after=dt.timedelta(minutes=row.stale_after_minutes or 0),
+    )
+
+
+def _compute(
+    session: Session, items: Iterable[tuple[int, int, str, dt.datetime]], now: dt.datetime
+) -> list[ItemAvailability]:
+    items = list(items)
+    by_item: dict[int, list[sa.Row]] = defaultdict(list)
+    for row in session.execute(_source_query([i[0] for i in items])):
+        by_item[row.item_id].append(row)
+    result = []
+    for item_id, retailer_id, sku, item_updated in items:
+        sources = []
+        updated = item_updated
+        for row in by_item.get(item_id, ()):
+            state = source_state(row)
+            sources.append(
+                SourceAvailability(
+                    vendor_variant_id=row.variant_id,
+                    vendor_id=row.vendor_id,
+                    priority=row.priority,
+                    available=source_available(state, now),
+                    stale=is_stale(state.as_of, state.stale_after, now),
+                )
+            )
+            updated = max(updated, row.updated_at)
+        result.append(
+            ItemAvailability(
+                item_id=item_id,
+                retailer_id=retailer_id,
+                retailer_sku=sku,
+                available=sum(s.available for s in sources),
+                sources=sources,
+                updated_at=updated,
+            )
+        )
+    return result
+
+
+_ITEM_COLUMNS = (
+    RetailerItem.id,
+    RetailerItem.retailer_id,
+    RetailerItem.retailer_sku,
+    RetailerItem.updated_at,
+)
+
+
+def read_availability(
+    session: Session,
+    *,
+    retailer_id: int,
+    skus: Sequence[str] | None,
+    after_id: int,
+    limit: int,
+    now: dt.datetime,
+) -> list[ItemAvailability]:
+    """Return the availability of a retailer's items (some skus, or a page by id)."""
+    query = sa.select(*_ITEM_COLUMNS).where(RetailerItem.retailer_id == retailer_id)
+    if skus:
+        query = query.where(RetailerItem.retailer_sku.in_(skus))
+    query = query.where(RetailerItem.id > after_id).order_by(RetailerItem.id).limit(limit)
+    return _compute(session, session.execute(query).all(), now)
+
+
+def items_sourcing(session: Session, variant_ids: Sequence[int]) -> list[int]:
+    """Return the ids of every retailer item that one of the variants can fulfil."""
+    ids: set[int] = set()
+    for start in range(0, len(variant_ids), CHUNK):
+        chunk = variant_ids[start : start + CHUNK]
+        ids.update(session.scalars(sa.select(ItemSource.item_id).where(ItemSource.variant_id.in_(chunk))))
+    return sorted(ids)
+
+
+def items_of_vendor(session: Session, vendor_id: int) -> list[int]:
+    return sorted(
+        session.scalars(
+            sa.select(ItemSource.item_id)
+            .join(VendorVariant, VendorVariant.id == ItemSource.variant_id)
+            .where(VendorVariant.vendor_id == vendor_id)
+            .distinct()
+        )
+    )
+
+
+def items_of_connection(session: Session, *, retailer_id: int, vendor_id: int) -> list[int]:
+    """Return the retailer's items that a vendor's variants can fulfil."""
+    return sorted(
+        session.scalars(
+            sa.select(ItemSource.item_id)
+            .join(VendorVariant, VendorVariant.id == ItemSource.variant_id)
+            .join(RetailerItem, RetailerItem.id == ItemSource.item_id)
+            .where(VendorVariant.vendor_id == vendor_id, RetailerItem.retailer_id == retailer_id)
+            .distinct()
+        )
+    )
+
+
+def publish_changes(session: Session, item_ids: Sequence[int], *, now: dt.datetime) -> int:
+    """Recompute the items' availability and publish each figure that moved; return how many moved.
+
+    Items are locked in id order so that concurrent writers publish their figures one after the
+    other, each seeing the last: a retailer is never sent an outdated figure after a newer one.
+    """
+    moved = 0
+    for start in range(0, len(item_ids), CHUNK):
+        chunk = list(item_ids[start : start + CHUNK])
+        lock = sa.select(*_ITEM_COLUMNS, RetailerItem.published_available).where(RetailerItem.id.in_(chunk))
+        if is_postgres(session):
+            lock = lock.order_by(RetailerItem.id).with_for_update()
+        rows = session.execute(lock).all()
+        published = {row.id: row.published_available for row in rows}
+        updates, events = [], []
+        for item in _compute(session, [tuple(row[:4]) for row in rows], now):
+            previous = published[item.item_id]
+            if previous == item.available:
+                continue
+            updates.append({"id": item.item_id, "published_available": item.available})
+            events.append(
+                (
+                    item.retailer_id,
+                    item.retailer_sku,
+                    AvailabilityChanged(
+                        retailer_sku=item.retailer_sku,
+                        available=item.available,
+                        previous=previous,
+                        updated_at=now.isoformat(),
+                    ),
+                )
+            )
+        if updates:
+            session.execute(sa.update(RetailerItem), updates)
+            record_many(session, events, now=now)
+            moved += len(updates)
+    return moved
+
+
+def items_turning_stale(session: Session, *, since: dt.datetime, now: dt.datetime) -> list[int]:
+    """Return items with a source whose snapshot crossed its connection's staleness limit in (since, now]."""
+    effective = sa.case(
+        (StockSnapshot.as_of.is_(None), StockPosition.as_of),
+        (StockPosition.as_of.is_(None), StockSnapshot.as_of),
+        (StockPosition.as_of > StockSnapshot.as_of, StockPosition.as_of),
+        else_=StockSnapshot.as_of,
+    )
+    ids: set[int] = set()
+    for conn in session.execute(
+        sa.select(Connection.retailer_id, Connection.vendor_id, Connection.stale_after_minutes).where(
+            Connection.status == "active"
+        )
+    ):
+        limit = dt.timedelta(minutes=conn.stale_after_minutes)
+        ids.update(
+            session.scalars(
+                sa.select(ItemSource.item_id)
+                .join(RetailerItem, RetailerItem.id == ItemSource.item_id)
+                .join(StockPosition, StockPosition.variant_id == ItemSource.variant_id)
+                .outerjoin(StockSnapshot, StockSnapshot.vendor_id == StockPosition.vendor_id)
+                .where(
+                    RetailerItem.retailer_id == conn.retailer_id,
+                    StockPosition.vendor_id == conn.vendor_id,
+                    effective > since - limit,
+                    effective <= now - limit,
+                )
+            )
+        )
+    return sorted(ids)

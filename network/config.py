@@ -1,0 +1,63 @@
+"""Configuration: defaults, then the environment, then what the caller passes (tests)."""
+
+from __future__ import annotations
+
+import os
+from collections.abc import Mapping
+from pathlib import Path
+
+DEFAULTS: dict[str, object] = {
+    "SECRET_KEY": None,
+    "PUBLIC_URL": "http://127.0.0.1:5000",
+    "SMTP_URL": None,
+    "HUB_RUN_WORKER": False,
+    "MAX_CONTENT_LENGTH": 20 * 1024 * 1024,
+    "JSON_SORT_KEYS": False,
+    "SQLALCHEMY_ENGINE_OPTIONS": {"pool_pre_ping": True},
+    "SQLALCHEMY_SESSION_OPTIONS": {},
+    "HUB_TOKEN_LIFETIME_SECONDS": 3600,
+    "HUB_FEED_RAW_RETENTION_DAYS": 30,
+    "HUB_DEMO_SEED": True,
+    # flask-smorest: one document for both APIs, served where API.md promises it.
+    "API_TITLE": "Dropnet hub",
+    "API_VERSION": "v1",
+    "OPENAPI_VERSION": "3.0.3",
+    "OPENAPI_URL_PREFIX": "/api/v1",
+    "OPENAPI_JSON_PATH": "openapi.json",
+}
+
+ENVIRONMENT = ("DATABASE_URL", "SECRET_KEY", "PUBLIC_URL", "SMTP_URL")
+
+
+def normalize_database_url(url: str) -> str:
+    """Accept the URLs operators paste (postgres://, postgresql://) and use psycopg 3 for them."""
+    for prefix in ("postgres://", "postgresql://"):
+        if url.startswith(prefix):
+            return "postgresql+psycopg://" + url[len(prefix) :]
+    return url
+
+
+def load_config(instance_path: str, overrides: Mapping[str, object] | None) -> dict[str, object]:
+    config = dict(DEFAULTS)
+    for name in ENVIRONMENT:
+        if os.environ.get(name):
+            config[name] = os.environ[name]
+    for name, value in os.environ.items():
+        if name.startswith("HUB_"):
+            config[name] = _coerce(value)
+    config.update(overrides or {})
+    url = str(config.get("DATABASE_URL") or f"sqlite:///{Path(instance_path) / 'dropnet.sqlite3'}")
+    config["DATABASE_URL"] = normalize_database_url(url)
+    config["SQLALCHEMY_DATABASE_URI"] = config["DATABASE_URL"]
+    return config
+
+
+def _coerce(value: str) -> object:
+    if value.lower() in ("1", "true", "yes", "on"):
+        return True
+    if value.lower() in ("0", "false", "no", "off", ""):
+        return False
+    try:
+        return int(value)
+    except ValueError:
+        return value

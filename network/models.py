@@ -1,0 +1,24 @@
+"""Import every model so that SQLAlchemy's metadata (and Alembic) sees the whole schema."""
+
+from network.catalog.models import ItemSource, RetailerItem, VendorVariant
+from network.feeds.models import FeedRun, FeedRunPayload
+from network.outbox.models import Event
+from network.partners.models import AccessToken, ApiClient, Connection, Organization, User
+from network.stock.models import StockLedgerEntry, StockPosition, StockSnapshot
+
+__all__ = [
+    "AccessToken",
+    "ApiClient",
+    "Connection",
+    "Event",
+    "FeedRun",
+    "FeedRunPayload",
+    "ItemSource",
+    "Organization",
+    "RetailerItem",
+    "StockLedgerEntry",
+    "StockPosition",
+    "StockSnapshot",
+    "User",
+    "VendorVariant",
+]

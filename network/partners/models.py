@@ -1,0 +1,109 @@
+"""Organizations, their users, retailer–vendor connections and API clients."""
+
+from __future__ import annotations
+
+import datetime as dt
+
+import sqlalchemy as sa
+from sqlalchemy.orm import Mapped, mapped_column, relationship
+
+from network.db import Base
+
+RETAILER = "retailer"
+VENDOR = "vendor"
+
+RETAILER_SCOPES = (
+    "catalog:read",
+    "catalog:write",
+    "availability:read",
+    "orders:read",
+    "orders:write",
+    "webhooks:manage",
+    "partners:manage",
+)
+VENDOR_SCOPES = ("inventory:write", "purchase_orders:read", "purchase_orders:write")
+SCOPES_BY_KIND = {RETAILER: RETAILER_SCOPES, VENDOR: VENDOR_SCOPES}
+
+
+class Organization(Base):
+    __tablename__ = "organizations"
+
+    id: Mapped[int] = mapped_column(primary_key=True)
+    kind: Mapped[str] = mapped_column(sa.String(16))
+    name: Mapped[str] = mapped_column(sa.String(200))
+    # Retailer policy: let the hub move a doubtful, unacknowledged line to another source.
+    auto_reroute: Mapped[bool] = mapped_column(default=False)
+    created_at: Mapped[dt.datetime]
+
+    __table_args__ = (sa.CheckConstraint("kind IN ('retailer', 'vendor')", name="kind"),)
+
+
+class User(Base):
+    __tablename__ = "users"
+
+    id: Mapped[int] = mapped_column(primary_key=True)
+    org_id: Mapped[int] = mapped_column(sa.ForeignKey("organizations.id", ondelete="CASCADE"), index=True)
+    email: Mapped[str] = mapped_column(sa.String(254), unique=True)
+    name: Mapped[str] = mapped_column(sa.String(200), default="")
+    password_hash: Mapped[str] = mapped_column(sa.String(256))
+    created_at: Mapped[dt.datetime]
+
+    organization: Mapped[Organization] = relationship()
+
+
+class Connection(Base):
+    """A retailer–vendor partnership and the terms the hub enforces on it."""
+
+    __tablename__ = "connections"
+
+    id: Mapped[int] = mapped_column(primary_key=True)
+    retailer_id: Mapped[int] = mapped_column(sa.ForeignKey("organizations.id", ondelete="CASCADE"))
+    vendor_id: Mapped[int] = mapped_column(sa.ForeignKey("organizations.id", ondelete="CASCADE"), index=True)
+    status: Mapped[str] = mapped_column(sa.String(16), default="active")
+    ack_sla_hours: Mapped[int] = mapped_column(default=24)
+    ship_sla_hours: Mapped[int] = mapped_column(default=72)
+    safety_buffer: Mapped[int] = mapped_column(default=0)
+    stale_after_minutes: Mapped[int] = mapped_column(default=24 * 60)
+    # Lower routes first.
+    routing_priority: Mapped[int] = mapped_column(default=100)
+    created_at: Mapped[dt.datetime]
+    updated_at: Mapped[dt.datetime]
+
+    retailer: Mapped[Organization] = relationship(foreign_keys=[retailer_id])
+    vendor: Mapped[Organization] = relationship(foreign_keys=[vendor_id])
+
+    __table_args__ = (
+        sa.UniqueConstraint("retailer_id", "vendor_id"),
+        sa.CheckConstraint("status IN ('active', 'paused', 'ended')", name="status"),
+        sa.CheckConstraint("safety_buffer >= 0", name="safety_buffer"),
+        sa.CheckConstraint("stale_after_minutes > 0", name="stale_after"),
+    )
+
+
+class ApiClient(Base):
+    """OAuth2 client-credentials client of one organization; the secret is kept only as a hash."""
+
+    __tablename__ = "api_clients"
+
+    id: Mapped[int] = mapped_column(primary_key=True)
+    org_id: Mapped[int] = mapped_column(sa.ForeignKey("organizations.id", ondelete="CASCADE"), index=True)
+    name: Mapped[str] = mapped_column(sa.String(200), default="")
+    client_id: Mapped[str] = mapped_column(sa.String(64), unique=True)
+    secret_hash: Mapped[str] = mapped_column(sa.String(64))
+    scopes: Mapped[str] = mapped_column(sa.String(500))
+    created_at: Mapped[dt.datetime]
+    revoked_at: Mapped[dt.datetime | None]
+
+    organization: Mapped[Organization] = relationship()
+
+
+class AccessToken(Base):
+    __tablename__ = "access_tokens"
+
+    id: Mapped[int] = mapped_column(primary_key=True)
+    client_pk: Mapped[int] = mapped_column(sa.ForeignKey("api_clients.id", ondelete="CASCADE"), index=True)
+    org_id: Mapped[int] = mapped_column(sa.ForeignKey("organizations.id", ondelete="CASCADE"))
+    token_hash: Mapped[str] = mapped_column(sa.String(64), unique=True)
+    scopes: Mapped[str] = mapped_column(sa.String(500))
+    issued_at: Mapped[dt.datetime]
+    expires_at: Mapped[dt.datetime] = mapped_column(index=True)

@@ -1,0 +1,128 @@
+"""Diff a vendor's reported counts against its positions: the pure half of applying a feed."""
+
+from __future__ import annotations
+
+import datetime as dt
+from collections.abc import Iterable, Mapping
+from dataclasses import dataclass, field
+
+from network.feeds.parsing import FeedRow, RowError
+from network.stock.rules import effective_as_of
+
+REPORTED = ("quantity", "damaged", "pending_inspection", "incoming", "incoming_eta", "basis")
+
+
+@dataclass(frozen=True, slots=True)
+class PositionView:
+    """A position as the vendor last reported it."""
+
+    variant_id: int
+    quantity: int
+    damaged: int
+    pending_inspection: int
+    incoming: int
+    incoming_eta: dt.date | None
+    basis: str
+    as_of: dt.datetime | None  # effective: the row's own or the last full snapshot's, whichever is later
+
+
+@dataclass
+class SnapshotPlan:
+    """What applying a feed would do; nothing is written until the plan is carried out."""
+
+    # (variant_id, new values, ledger diff); an empty diff only moves the row's as_of
+    changes: list[tuple[int, dict, dict]] = field(default_factory=list)
+    errors: list[RowError] = field(default_factory=list)
+    applied: int = 0
+    positive_before: int = 0
+    zeroed: int = 0  # positions going from positive to zero
+
+    @property
+    def changed_variant_ids(self) -> list[int]:
+        return sorted(variant_id for variant_id, _, _ in self.changes)
+
+
+def plan_snapshot(
+    current: Mapping[str, PositionView],
+    rows: Iterable[FeedRow],
+    *,
+    full: bool,
+    basis: str,
+    as_of: dt.datetime,
+) -> SnapshotPlan:
+    """Return the changes that reported rows make to current positions (keyed by vendor sku).
+
+    Rows of unknown skus, and rows older than the count already held, are rejected. A full feed
+    also zeroes every sku it omits; a sku whose row was rejected keeps its count, since a broken
+    row says nothing about the stock.
+    """
+    plan = SnapshotPlan()
+    seen: set[str] = set()
+    for row in rows:
+        seen.add(row.sku)
+        pos = current.get(row.sku)
+        if pos is None:
+            plan.errors.append(RowError(row.line, row.sku, "unknown sku: create the variant first"))
+            continue
+        row_as_of = row.as_of or as_of
+        if pos.as_of is not None and row_as_of < pos.as_of:
+            plan.errors.append(
+                RowError(
+                    row.line, row.sku, f"superseded: a count as of {pos.as_of.isoformat()} is already applied"
+                )
+            )
+            continue
+        plan.applied += 1
+        new = {
+            "quantity": row.quantity,
+            "damaged": pos.damaged if row.damaged is None else row.damaged,
+            "pending_inspection": pos.pending_inspection
+            if row.pending_inspection is None
+            else row.pending_inspection,
+            "incoming": pos.incoming if row.incoming is None else row.incoming,
+            "incoming_eta": pos.incoming_eta if row.incoming_eta is None else row.incoming_eta,
+            "basis": basis,
+        }
+        # A delta row that changes nothing still confirms the count as of its time; in a full
+        # feed the vendor's snapshot time does that for every row at once.
+        _note(plan, pos, new, row_as_of, touch=not full)
+    if full:
+        for sku, pos in current.items():
+            if sku not in seen and pos.quantity:
+                _note(plan, pos, {"quantity": 0, "basis": pos.basis}, as_of, touch=False)
+    plan.positive_before = sum(1 for pos in current.values() if pos.quantity > 0)
+    return plan
+
+
+def _note(plan: SnapshotPlan, pos: PositionView, new: dict, row_as_of: dt.datetime, *, touch: bool) -> None:
+    diff = {}
+    for name, value in new.items():
+        old = getattr(pos, name)
+        if old != value:
+            diff[name] = [_jsonable(old), _jsonable(value)]
+    if not diff:
+        if touch and pos.as_of != row_as_of:
+            plan.changes.append((pos.variant_id, {"as_of": row_as_of}, {}))
+        return
+    if pos.quantity > 0 and new.get("quantity", pos.quantity) == 0:
+        plan.zeroed += 1
+    values = {name: new[name] for name in diff}
+    values["as_of"] = row_as_of
+    plan.changes.append((pos.variant_id, values, diff))
+
+
+def _jsonable(value: object) -> object:
+    return value.isoformat() if isinstance(value, dt.date) else value
+
+
+def position_view(row, snapshot_as_of: dt.datetime | None) -> PositionView:
+    return PositionView(
+        variant_id=row.variant_id,
+        quantity=row.quantity,
+        damaged=row.damaged,
+        pending_inspection=row.pending_inspection,
+        incoming=row.incoming,
+        incoming_eta=row.incoming_eta,
+        basis=row.basis,
+        as_of=effective_as_of(row.as_of, snapshot_as_of),
+    )
