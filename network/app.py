@@ -1,0 +1,184 @@
+"""The composition root: `create_app` builds the hub from small configure steps."""
+
+from __future__ import annotations
+
+import logging
+import os
+import secrets
+import time
+from collections.abc import Mapping
+from pathlib import Path
+
+import sqlalchemy as sa
+from flask import Flask, Response, g, render_template, request
+from flask_smorest import Api
+from prometheus_client import CONTENT_TYPE_LATEST, Counter, Histogram, generate_latest
+from werkzeug.exceptions import HTTPException
+
+from network.config import load_config
+from network.db import configure_sqlite
+from network.errors import DomainError
+from network.extensions import csrf, db, migrate
+from retailer_api import problems
+
+log = logging.getLogger(__name__)
+
+REQUESTS = Counter("dropnet_http_requests_total", "HTTP requests", ["endpoint", "method", "status"])
+LATENCY = Histogram("dropnet_http_request_seconds", "HTTP request latency", ["endpoint"])
+PORTAL_BLUEPRINTS = ("portal",)
+
+
+def create_app(config: Mapping[str, object] | None = None) -> Flask:
+    app = Flask(__name__, instance_path=_instance_path(), static_folder=None)
+    configure_settings(app, config)
+    configure_database(app)
+    configure_apis(app)
+    configure_errors(app)
+    configure_operations(app)
+    configure_cli(app)
+    configure_worker(app)
+    return app
+
+
+def _instance_path() -> str:
+    return os.environ.get("HUB_INSTANCE_PATH") or str(Path(__file__).resolve().parent.parent / "instance")
+
+
+def configure_settings(app: Flask, config: Mapping[str, object] | None) -> None:
+    app.config.update(load_config(app.instance_path, config))
+    Path(app.instance_path).mkdir(parents=True, exist_ok=True)
+    if not app.config.get("SECRET_KEY"):
+        development = app.config.get("HUB_ENV") == "development" or app.config["DATABASE_URL"].startswith(
+            "sqlite"
+        )
+        if not development or app.config.get("HUB_ENV") == "production":
+            raise RuntimeError("SECRET_KEY must be set outside development (it signs portal sessions)")
+        app.config["SECRET_KEY"] = _development_secret(Path(app.instance_path))
+    app.config.setdefault("SESSION_COOKIE_HTTPONLY", True)
+    app.config.setdefault("SESSION_COOKIE_SAMESITE", "Lax")
+    app.config.setdefault("SESSION_COOKIE_SECURE", str(app.config["PUBLIC_URL"]).startswith("https://"))
+
+
+def _development_secret(instance: Path) -> str:
+    path = instance / "secret_key"
+    if not path.exists():
+        path.write_text(secrets.token_hex(32))
+        path.chmod(0o600)
+    return path.read_text().strip()
+
+
+def configure_database(app: Flask) -> None:
+    db.init_app(app)
+    migrations = Path(__file__).resolve().parent.parent / "migrations"
+    migrate.init_app(app, db, directory=str(migrations), compare_type=True, render_as_batch=True)
+    with app.app_context():
+        if db.engine.dialect.name == "sqlite":
+            configure_sqlite(db.engine)
+    # Every model module must be imported for metadata (migrations, create_all) to see it.
+    import network.models  # noqa: F401
+
+
+class HubApi(Api):
+    """flask-smorest's Api, answering its errors the hub's way (its handler is app-wide)."""
+
+    def handle_http_exception(self, error: HTTPException) -> Response:
+        return handle_http_exception(error)
+
+
+def configure_apis(app: Flask) -> None:
+    from network.oauth import init_oauth
+    from retailer_api import blueprints as retailer_blueprints
+    from vendor_portal.api import blueprints as vendor_blueprints
+
+    init_oauth(app)
+    csrf.init_app(app)
+    api = HubApi(app, spec_kwargs={"components": {"securitySchemes": _security_schemes()}})
+    for blueprint in (*retailer_blueprints(), *vendor_blueprints()):
+        api.register_blueprint(blueprint)
+        csrf.exempt(blueprint)
+    from network.oauth import oauth_blueprint
+
+    csrf.exempt(oauth_blueprint)
+    app.extensions["hub_api"] = api
+
+
+def _security_schemes() -> dict:
+    return {
+        "oauth2": {
+            "type": "oauth2",
+            "flows": {"clientCredentials": {"tokenUrl": "/oauth/token", "scopes": {}}},
+        }
+    }
+
+
+def _wants_html() -> bool:
+    return request.blueprint in PORTAL_BLUEPRINTS
+
+
+def handle_domain_error(error: DomainError) -> Response:
+    if _wants_html():
+        return Response(render_template("error.html", title=error.title, detail=error.detail), error.status)
+    return problems.from_domain_error(error)
+
+
+def handle_http_exception(error: HTTPException) -> Response:
+    if _wants_html():
+        body = render_template("error.html", title=error.name, detail=error.description)
+        return Response(body, error.code or 500)
+    return problems.from_http_exception(error)
+
+
+def handle_unexpected(error: Exception) -> Response:
+    log.exception("unhandled error on %s %s", request.method, request.path)
+    if _wants_html():
+        return Response(render_template("error.html", title="Internal error", detail=""), 500)
+    return problems.internal_error()
+
+
+def configure_errors(app: Flask) -> None:
+    app.register_error_handler(DomainError, handle_domain_error)
+    app.register_error_handler(HTTPException, handle_http_exception)
+    app.register_error_handler(Exception, handle_unexpected)
+
+
+def configure_operations(app: Flask) -> None:
+    @app.get("/healthz")
+    def healthz() -> tuple[dict, int]:
+        try:
+            db.session.execute(sa.text("SELECT 1"))
+        except sa.exc.SQLAlchemyError:
+            log.exception("health check failed")
+            return {"status": "unavailable", "database": "unreachable"}, 503
+        finally:
+            db.session.rollback()
+        return {"status": "ok", "database": "ok"}, 200
+
+    @app.get("/metrics")
+    def metrics() -> Response:
+        return Response(generate_latest(), mimetype=CONTENT_TYPE_LATEST)
+
+    @app.before_request
+    def _start_timer() -> None:
+        g.request_started = time.perf_counter()
+
+    @app.after_request
+    def _count(response: Response) -> Response:
+        endpoint = request.endpoint or "unmatched"
+        REQUESTS.labels(endpoint, request.method, str(response.status_code)).inc()
+        started = g.get("request_started")
+        if started is not None:
+            LATENCY.labels(endpoint).observe(time.perf_counter() - started)
+        return response
+
+
+def configure_cli(app: Flask) -> None:
+    from network.cli import hub
+
+    app.cli.add_command(hub)
+
+
+def configure_worker(app: Flask) -> None:
+    if app.config.get("HUB_RUN_WORKER") and not app.config.get("TESTING"):
+        from network.jobs import start_scheduler
+
+        start_scheduler(app)

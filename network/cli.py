@@ -1,0 +1,83 @@
+"""Operator commands: `flask --app wsgi hub …`."""
+
+from __future__ import annotations
+
+import json
+
+import click
+import sqlalchemy as sa
+from flask import current_app
+from flask.cli import with_appcontext
+from flask_migrate import upgrade
+
+from network.clock import utcnow
+from network.db import transaction
+from network.extensions import db
+from network.partners import services as partners
+from network.partners.models import Organization
+
+
+@click.group("hub")
+def hub() -> None:
+    """Operate the Dropnet hub."""
+
+
+@hub.command("init")
+@with_appcontext
+def init_command() -> None:
+    """Create or migrate the schema to the latest version."""
+    upgrade(directory=current_app.extensions["migrate"].directory)
+    click.echo(f"schema is up to date on {db.engine.url.render_as_string(hide_password=True)}")
+
+
+@hub.command("demo")
+@click.option("--json", "as_json", is_flag=True, help="Print the credentials as one JSON object.")
+@click.option("--if-empty", is_flag=True, help="Seed only when the hub has no organization yet.")
+@with_appcontext
+def demo_command(as_json: bool, if_empty: bool) -> None:
+    """Seed a demo network: two retailers, three vendors, variants, stock and items."""
+    from network.demo import seed_demo
+
+    if if_empty and db.session.scalar(sa.select(sa.func.count()).select_from(Organization)):
+        click.echo("the hub already has organizations; not seeding the demo network")
+        return
+    with transaction(db.session):
+        result = seed_demo(db.session, now=utcnow())
+    if as_json:
+        click.echo(json.dumps(result))
+        return
+    click.echo("Demo network seeded.")
+    for org in result["retailers"]:
+        click.echo(
+            f"  retailer {org['id']} {org['name']}: client {org['client_id']} secret {org['client_secret']}"
+        )
+    for org in result["vendors"]:
+        click.echo(
+            f"  vendor {org['id']} {org['name']}: client {org['client_id']} secret {org['client_secret']}"
+            f" portal {org['portal_email']} / {org['portal_password']}"
+        )
+
+
+@hub.command("create-client")
+@click.option("--org", "org_id", type=int, required=True, help="Organization id.")
+@click.option("--name", default="", help="A label for the client.")
+@click.option(
+    "--scope", "scopes", multiple=True, help="Scope to grant (repeat); default: every scope of its side."
+)
+@with_appcontext
+def create_client_command(org_id: int, name: str, scopes: tuple[str, ...]) -> None:
+    """Create an OAuth client for an organization and print its secret (shown once)."""
+    with transaction(db.session):
+        client, secret = partners.create_api_client(
+            db.session, org_id=org_id, name=name, scopes=list(scopes) or None, now=utcnow()
+        )
+    click.echo(json.dumps({"client_id": client.client_id, "client_secret": secret, "scope": client.scopes}))
+
+
+@hub.command("worker")
+@with_appcontext
+def worker_command() -> None:
+    """Run the background jobs in the foreground until interrupted."""
+    from network.jobs import run_worker
+
+    run_worker(current_app._get_current_object())

@@ -1,0 +1,85 @@
+"""Background work (APScheduler): short interval jobs, each one unit of work in its own transaction."""
+
+from __future__ import annotations
+
+import datetime as dt
+import logging
+import signal
+import threading
+from collections.abc import Callable
+
+from apscheduler.schedulers.background import BackgroundScheduler
+from flask import Flask
+
+from network.availability.services import items_turning_stale, publish_changes
+from network.clock import utcnow
+from network.db import transaction
+from network.extensions import db
+
+log = logging.getLogger(__name__)
+
+STALE_SWEEP_SECONDS = 30
+
+
+class StaleSweep:
+    """Publish the availability of items whose sources went stale since the last sweep."""
+
+    def __init__(self) -> None:
+        self.last: dt.datetime | None = None
+
+    def __call__(self) -> None:
+        now = utcnow()
+        # Overlap the windows: publishing only emits figures that really moved, so a repeat is free.
+        since = (self.last or now) - dt.timedelta(seconds=2 * STALE_SWEEP_SECONDS)
+        with transaction(db.session):
+            moved = publish_changes(
+                db.session, items_turning_stale(db.session, since=since, now=now), now=now
+            )
+        self.last = now
+        if moved:
+            log.info("stale sweep: %d items changed availability", moved)
+
+
+def jobs() -> list[tuple[str, Callable[[], None], int]]:
+    """(name, callable, interval seconds) of every job the worker runs."""
+    return [("stale_sweep", StaleSweep(), STALE_SWEEP_SECONDS)]
+
+
+def _in_app(app: Flask, job: Callable[[], None]) -> Callable[[], None]:
+    def run() -> None:
+        with app.app_context():
+            try:
+                job()
+            except Exception:  # a failing job must not stop the scheduler; it runs again next tick
+                log.exception("background job failed")
+            finally:
+                db.session.remove()
+
+    return run
+
+
+def build_scheduler(app: Flask) -> BackgroundScheduler:
+    scheduler = BackgroundScheduler(timezone=dt.UTC, job_defaults={"coalesce": True, "max_instances": 1})
+    for name, job, seconds in jobs():
+        scheduler.add_job(_in_app(app, job), "interval", seconds=seconds, id=name, next_run_time=utcnow())
+    return scheduler
+
+
+def start_scheduler(app: Flask) -> BackgroundScheduler:
+    """Run the jobs inside the web process (development, `make run`)."""
+    scheduler = build_scheduler(app)
+    scheduler.start()
+    app.extensions["hub_scheduler"] = scheduler
+    return scheduler
+
+
+def run_worker(app: Flask) -> None:
+    """Run the jobs in this process until SIGINT or SIGTERM."""
+    stop = threading.Event()
+    for sig in (signal.SIGINT, signal.SIGTERM):
+        signal.signal(sig, lambda *_: stop.set())
+    scheduler = build_scheduler(app)
+    scheduler.start()
+    log.info("worker started with jobs: %s", ", ".join(name for name, _, _ in jobs()))
+    stop.wait()
+    scheduler.shutdown(wait=True)

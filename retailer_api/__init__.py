@@ -1,0 +1,11 @@
+"""The retailer REST API (`/api/v1`): thin views over `network` services."""
+
+from __future__ import annotations
+
+from flask_smorest import Blueprint
+
+
+def blueprints() -> list[Blueprint]:
+    from retailer_api import availability, catalog, connections, events
+
+    return [connections.blp, catalog.blp, availability.blp, events.blp]

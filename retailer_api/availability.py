@@ -1,0 +1,61 @@
+"""What the retailer may sell now, and the log of how that changed."""
+
+from __future__ import annotations
+
+from flask_smorest import Blueprint
+
+from network.availability.services import read_availability
+from network.clock import utcnow
+from network.extensions import db
+from network.oauth import current_caller
+from network.outbox.events import AvailabilityChanged
+from network.outbox.services import read_events
+from retailer_api.auth import secured
+from retailer_api.pagination import PageArgs, decode_cursor, feed_page, page
+from retailer_api.schemas import AvailabilityArgs, AvailabilityChangeListSchema, AvailabilityListSchema
+
+blp = Blueprint("availability", __name__, url_prefix="/api/v1/availability", description="Availability")
+
+
+@blp.get("")
+@secured(blp, "availability:read")
+@blp.arguments(AvailabilityArgs, location="query")
+@blp.response(200, AvailabilityListSchema)
+def get_availability(args: dict):
+    """Availability of the retailer's items: `sku` (repeatable) or all items page by page"""
+    items = read_availability(
+        db.session,
+        retailer_id=current_caller().org_id,
+        skus=args.get("sku"),
+        after_id=decode_cursor(args["cursor"]),
+        limit=args["limit"],
+        now=utcnow(),
+    )
+    return page(items, last_position=items[-1].item_id if items else None, full=len(items) == args["limit"])
+
+
+@blp.get("/changes")
+@secured(blp, "availability:read")
+@blp.arguments(PageArgs, location="query")
+@blp.response(200, AvailabilityChangeListSchema)
+def get_changes(args: dict):
+    """Availability changes after a cursor, oldest first; keep the returned cursor to resume"""
+    after = decode_cursor(args["cursor"])
+    events = read_events(
+        db.session,
+        org_id=current_caller().org_id,
+        after_id=after,
+        limit=args["limit"],
+        types=[AvailabilityChanged.wire_name],
+    )
+    data = [
+        {
+            "event_id": str(e.id),
+            "retailer_sku": e.data["retailer_sku"],
+            "available": e.data["available"],
+            "previous": e.data["previous"],
+            "changed_at": e.created_at,
+        }
+        for e in events
+    ]
+    return feed_page(data, last_position=events[-1].id if events else after)

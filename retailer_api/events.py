@@ -1,0 +1,32 @@
+"""The retailer's event log by cursor."""
+
+from __future__ import annotations
+
+from flask_smorest import Blueprint
+
+from network.extensions import db
+from network.oauth import current_caller
+from network.outbox.services import read_events
+from retailer_api.auth import secured
+from retailer_api.pagination import decode_cursor, feed_page
+from retailer_api.schemas import EventArgs, EventListSchema
+
+blp = Blueprint("events", __name__, url_prefix="/api/v1/events", description="Event log")
+
+
+@blp.get("")
+@secured(blp, "orders:read")
+@blp.arguments(EventArgs, location="query")
+@blp.response(200, EventListSchema)
+def list_events(args: dict):
+    """Events after a cursor, oldest first; keep the returned cursor to resume"""
+    after = decode_cursor(args["cursor"])
+    events = read_events(
+        db.session,
+        org_id=current_caller().org_id,
+        after_id=after,
+        limit=args["limit"],
+        types=args.get("type"),
+    )
+    data = [{"id": str(e.id), "type": e.type, "created_at": e.created_at, "data": e.data} for e in events]
+    return feed_page(data, last_position=events[-1].id if events else after)

@@ -1,0 +1,53 @@
+"""One error shape for both APIs: RFC 9457 problem details (application/problem+json)."""
+
+from __future__ import annotations
+
+import logging
+
+from flask import Response, json
+from werkzeug.exceptions import HTTPException
+
+from network.errors import DomainError
+
+log = logging.getLogger(__name__)
+
+PROBLEM_TYPE_BASE = "https://dropnet.dev/problems/"
+
+
+def problem(status: int, title: str, detail: str, *, slug: str | None = None, **extra: object) -> Response:
+    body = {
+        "type": PROBLEM_TYPE_BASE + (slug or title.lower().replace(" ", "-")),
+        "title": title,
+        "status": status,
+        "detail": detail,
+        **{k: v for k, v in extra.items() if v is not None},
+    }
+    return Response(json.dumps(body), status=status, mimetype="application/problem+json")
+
+
+def from_domain_error(error: DomainError) -> Response:
+    return problem(error.status, error.title, error.detail, **error.extra)
+
+
+def from_http_exception(error: HTTPException) -> Response:
+    """Map werkzeug/webargs errors, keeping webargs' field messages under `errors`."""
+    status = error.code or 500
+    data = getattr(error, "data", None) or {}
+    messages = data.get("messages")
+    errors = None
+    if isinstance(messages, dict):
+        # webargs keys messages by location (json, query, ...); one location is the usual case.
+        errors = next(iter(messages.values())) if len(messages) == 1 else messages
+    detail = error.description or error.name
+    if status == 422 and errors:
+        detail = "the request has invalid fields; see errors"
+    response = problem(status, error.name, detail, errors=errors)
+    for name, value in (data.get("headers") or {}).items():
+        response.headers[name] = value
+    if status == 401:
+        response.headers["WWW-Authenticate"] = 'Bearer realm="dropnet"'
+    return response
+
+
+def internal_error() -> Response:
+    return problem(500, "Internal error", "the hub failed to handle the request; it has been logged")

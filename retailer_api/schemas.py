@@ -1,0 +1,141 @@
+"""The retailer API's public contract: explicit input and output schemas."""
+
+from __future__ import annotations
+
+from marshmallow import Schema, fields, validate
+
+from retailer_api.pagination import PageArgs
+
+SKU = validate.Length(1, 100)
+
+
+class ConnectionSchema(Schema):
+    id = fields.Integer()
+    retailer_id = fields.Integer()
+    vendor_id = fields.Integer()
+    vendor_name = fields.Function(lambda c: c.vendor.name)
+    retailer_name = fields.Function(lambda c: c.retailer.name)
+    status = fields.String()
+    ack_sla_hours = fields.Integer()
+    ship_sla_hours = fields.Integer()
+    safety_buffer = fields.Integer()
+    stale_after_minutes = fields.Integer()
+    routing_priority = fields.Integer()
+    created_at = fields.DateTime()
+    updated_at = fields.DateTime()
+
+
+class ConnectionListSchema(Schema):
+    data = fields.List(fields.Nested(ConnectionSchema))
+    next_cursor = fields.String(allow_none=True)
+
+
+class ConnectionPatchSchema(Schema):
+    ack_sla_hours = fields.Integer(validate=validate.Range(1, 24 * 365))
+    ship_sla_hours = fields.Integer(validate=validate.Range(1, 24 * 365))
+    safety_buffer = fields.Integer(validate=validate.Range(0, 1_000_000))
+    stale_after_minutes = fields.Integer(validate=validate.Range(1, 60 * 24 * 365))
+    routing_priority = fields.Integer(validate=validate.Range(0, 1_000_000))
+    status = fields.String(validate=validate.OneOf(["active", "paused", "ended"]))
+
+
+class CatalogVariantSchema(Schema):
+    id = fields.Integer()
+    vendor_id = fields.Integer()
+    vendor_sku = fields.String()
+    gtin = fields.String(allow_none=True)
+    title = fields.String()
+    cost = fields.Decimal(as_string=True, allow_none=True)
+    msrp = fields.Decimal(as_string=True, allow_none=True)
+    active = fields.Boolean()
+    updated_at = fields.DateTime()
+
+
+class VariantListArgs(PageArgs):
+    vendor_id = fields.Integer()
+
+
+class VariantListSchema(Schema):
+    data = fields.List(fields.Nested(CatalogVariantSchema))
+    next_cursor = fields.String(allow_none=True)
+
+
+class SourceInSchema(Schema):
+    vendor_variant_id = fields.Integer(required=True, strict=True)
+    priority = fields.Integer(load_default=0, strict=True, validate=validate.Range(0, 1_000_000))
+
+
+class ItemPutSchema(Schema):
+    title = fields.String(validate=validate.Length(max=300))
+    sources = fields.List(fields.Nested(SourceInSchema), required=True, validate=validate.Length(max=50))
+
+
+class SourceOutSchema(Schema):
+    vendor_variant_id = fields.Integer(attribute="variant_id")
+    priority = fields.Integer()
+
+
+class ItemSchema(Schema):
+    id = fields.Integer()
+    retailer_sku = fields.String()
+    title = fields.String()
+    sources = fields.List(fields.Nested(SourceOutSchema))
+    created_at = fields.DateTime()
+    updated_at = fields.DateTime()
+
+
+class ItemListSchema(Schema):
+    data = fields.List(fields.Nested(ItemSchema))
+    next_cursor = fields.String(allow_none=True)
+
+
+class AvailabilityArgs(PageArgs):
+    sku = fields.List(fields.String(validate=SKU), validate=validate.Length(max=1000))
+
+
+class SourceAvailabilitySchema(Schema):
+    vendor_variant_id = fields.Integer()
+    vendor_id = fields.Integer()
+    available = fields.Integer()
+    stale = fields.Boolean()
+
+
+class AvailabilitySchema(Schema):
+    retailer_sku = fields.String()
+    available = fields.Integer()
+    sources = fields.List(fields.Nested(SourceAvailabilitySchema))
+    updated_at = fields.DateTime()
+
+
+class AvailabilityListSchema(Schema):
+    data = fields.List(fields.Nested(AvailabilitySchema))
+    next_cursor = fields.String(allow_none=True)
+
+
+class EventSchema(Schema):
+    id = fields.String()
+    type = fields.String()
+    created_at = fields.DateTime()
+    data = fields.Dict()
+
+
+class EventListSchema(Schema):
+    data = fields.List(fields.Nested(EventSchema))
+    next_cursor = fields.String()
+
+
+class EventArgs(PageArgs):
+    type = fields.List(fields.String(validate=validate.Length(1, 64)))
+
+
+class AvailabilityChangeSchema(Schema):
+    event_id = fields.String()
+    retailer_sku = fields.String()
+    available = fields.Integer()
+    previous = fields.Integer(allow_none=True)
+    changed_at = fields.DateTime()
+
+
+class AvailabilityChangeListSchema(Schema):
+    data = fields.List(fields.Nested(AvailabilityChangeSchema))
+    next_cursor = fields.String()

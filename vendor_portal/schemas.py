@@ -1,0 +1,101 @@
+"""The vendor API's public contract: explicit input and output schemas."""
+
+from __future__ import annotations
+
+import datetime as dt
+
+from marshmallow import Schema, fields, validate
+
+from retailer_api.pagination import PageArgs
+
+
+class VariantPutSchema(Schema):
+    title = fields.String(required=True, validate=validate.Length(max=300))
+    gtin = fields.String(allow_none=True, validate=validate.Length(max=14))
+    cost = fields.Decimal(allow_none=True, places=4, validate=validate.Range(0, 10**8))
+    msrp = fields.Decimal(allow_none=True, places=4, validate=validate.Range(0, 10**8))
+    attributes = fields.Dict(keys=fields.String(), values=fields.String())
+    active = fields.Boolean()
+
+
+class OwnVariantSchema(Schema):
+    id = fields.Integer()
+    vendor_sku = fields.String()
+    gtin = fields.String(allow_none=True)
+    title = fields.String()
+    cost = fields.Decimal(as_string=True, allow_none=True)
+    msrp = fields.Decimal(as_string=True, allow_none=True)
+    attributes = fields.Dict()
+    active = fields.Boolean()
+    created_at = fields.DateTime()
+    updated_at = fields.DateTime()
+
+
+ROW_DOC = {
+    "type": "object",
+    "required": ["sku", "quantity"],
+    "properties": {
+        "sku": {"type": "string"},
+        "quantity": {"type": "integer", "minimum": 0},
+        "damaged": {"type": "integer", "minimum": 0},
+        "pending_inspection": {"type": "integer", "minimum": 0},
+        "incoming": {"type": "integer", "minimum": 0},
+        "incoming_eta": {"type": "string", "format": "date"},
+        "as_of": {"type": "string", "format": "date-time"},
+    },
+}
+
+
+class InventoryPushSchema(Schema):
+    as_of = fields.AwareDateTime(default_timezone=dt.UTC)
+    mode = fields.String(load_default="delta", validate=validate.OneOf(["delta", "full"]))
+    basis = fields.String(load_default="available", validate=validate.OneOf(["available", "on_hand"]))
+    # Rows are validated by the feed parser, row by row, so one bad row rejects only itself.
+    rows = fields.List(fields.Raw(), required=True, metadata={"items": ROW_DOC})
+
+
+class InventoryCsvArgs(Schema):
+    as_of = fields.AwareDateTime(default_timezone=dt.UTC)
+    mode = fields.String(load_default="delta", validate=validate.OneOf(["delta", "full"]))
+    basis = fields.String(load_default="available", validate=validate.OneOf(["available", "on_hand"]))
+    delimiter = fields.String(validate=validate.OneOf([",", ";", "\t", "|"]))
+
+
+class RowErrorSchema(Schema):
+    line = fields.Integer()
+    sku = fields.String(allow_none=True)
+    reason = fields.String()
+
+
+class FeedRunSchema(Schema):
+    id = fields.Integer()
+    feed_id = fields.Integer(allow_none=True)
+    transport = fields.String()
+    format = fields.String()
+    mode = fields.String()
+    basis = fields.String()
+    status = fields.String()
+    message = fields.String(allow_none=True)
+    as_of = fields.DateTime(allow_none=True)
+    rows_seen = fields.Integer()
+    rows_applied = fields.Integer()
+    rows_rejected = fields.Integer()
+    rows_changed = fields.Integer()
+    errors = fields.List(fields.Nested(RowErrorSchema))
+    received_at = fields.DateTime()
+    finished_at = fields.DateTime(allow_none=True)
+    duration_ms = fields.Integer(allow_none=True)
+
+
+class FeedRunSummarySchema(FeedRunSchema):
+    class Meta:
+        exclude = ("errors",)
+
+
+class FeedRunListSchema(Schema):
+    data = fields.List(fields.Nested(FeedRunSummarySchema))
+    next_cursor = fields.String(allow_none=True)
+
+
+class FeedRunListArgs(PageArgs):
+    pass
