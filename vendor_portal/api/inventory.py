@@ -1,10 +1,9 @@
-"""The vendor API (`/vendor-api/v1`): variants, stock pushes and feed runs."""
+"""Vendor variants, stock pushes and feed runs."""
 
 from __future__ import annotations
 
 from flask import json, request
 from flask_smorest import Blueprint
-from marshmallow import Schema, ValidationError
 
 from network.availability.services import items_sourcing, publish_changes
 from network.catalog import services as catalog
@@ -17,9 +16,10 @@ from network.feeds.models import REJECTED
 from network.feeds.parsing import FeedFormat
 from network.feeds.services import FeedReceipt
 from network.oauth import current_caller
-from retailer_api.auth import secured
 from retailer_api.pagination import decode_cursor, page
-from vendor_portal.schemas import (
+from vendor_portal.api.common import load
+from vendor_portal.api.common import vendor as vendor_guard
+from vendor_portal.api.schemas import (
     FeedRunListArgs,
     FeedRunListSchema,
     FeedRunSchema,
@@ -29,7 +29,7 @@ from vendor_portal.schemas import (
     VariantPutSchema,
 )
 
-blp = Blueprint("vendor_api", __name__, url_prefix="/vendor-api/v1", description="Vendor API")
+blp = Blueprint("vendor_inventory", __name__, url_prefix="/vendor-api/v1", description="Vendor API")
 
 CSV_ENCODINGS = {
     "utf-8": "utf-8",
@@ -42,21 +42,8 @@ CSV_ENCODINGS = {
 }
 
 
-def blueprints() -> list[Blueprint]:
-    return [blp]
-
-
 def vendor(scope: str):
-    return secured(blp, scope, kind="vendor")
-
-
-def load(schema: Schema, data: object) -> dict:
-    """Validate input against a schema. Raises InvalidInput with the field messages."""
-    try:
-        return schema.load(data)
-    except ValidationError as exc:
-        messages = exc.messages if isinstance(exc.messages, dict) else {"_body": exc.messages}
-        raise InvalidInput("the request has invalid fields; see errors", errors=messages) from None
+    return vendor_guard(blp, scope)
 
 
 @blp.put("/variants/<string:vendor_sku>")

@@ -1,0 +1,11 @@
+"""The vendor API (`/vendor-api/v1`): one module per resource, thin views over `network` services."""
+
+from __future__ import annotations
+
+from flask_smorest import Blueprint
+
+
+def blueprints() -> list[Blueprint]:
+    from vendor_portal.api import inventory
+
+    return [inventory.blp]
