@@ -26,7 +26,8 @@ def hub() -> None:
 @with_appcontext
 def init_command() -> None:
     """Create or migrate the schema to the latest version."""
-    upgrade(directory=current_app.extensions["migrate"].directory)
+    # Areas add their migrations as branches of the first revision; "heads" applies them all.
+    upgrade(directory=current_app.extensions["migrate"].directory, revision="heads")
     click.echo(f"schema is up to date on {db.engine.url.render_as_string(hide_password=True)}")
 
 

@@ -13,7 +13,7 @@ def _migrated_drift(app) -> list:
     db.drop_all()
     with db.engine.begin() as conn:
         conn.exec_driver_sql("DROP TABLE IF EXISTS alembic_version")
-    upgrade(directory=app.extensions["migrate"].directory)
+    upgrade(directory=app.extensions["migrate"].directory, revision="heads")
     with db.engine.connect() as conn:
         context = MigrationContext.configure(conn, opts={"compare_type": True})
         return compare_metadata(context, db.metadata)
@@ -27,5 +27,5 @@ def test_migrations_downgrade_to_nothing_and_back(app):
     _migrated_drift(app)
     downgrade(directory=app.extensions["migrate"].directory, revision="base")
     assert set(db.inspect(db.engine).get_table_names()) <= {"alembic_version"}
-    upgrade(directory=app.extensions["migrate"].directory)
+    upgrade(directory=app.extensions["migrate"].directory, revision="heads")
     assert "stock_positions" in db.inspect(db.engine).get_table_names()
