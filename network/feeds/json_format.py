@@ -1,0 +1,279 @@
+"""Read JSON feeds and already-decoded records (the push API) into feed rows.
+
+A document is either an array of records or an object holding exactly one array
+(`{"rows": [...]}`, `{"items": [...]}`), possibly beside scalar keys such as the
+push API's `as_of`, `mode` and `basis`; a top-level `as_of` becomes the feed's
+file-level as-of. Keys are matched through the mapping, trimmed and
+case-insensitively. JSON objects are sparse, so a record lacking a key is a row
+error; only when no record at all carries `sku` or `quantity` is the whole feed
+rejected, as that is a mapping mistake rather than a bad row.
+"""
+
+from __future__ import annotations
+
+import datetime
+import json
+from collections.abc import Callable, Iterable, Mapping
+from typing import TypeVar
+
+from network.errors import InvalidFeed
+from network.feeds.mapping import (
+    FIELDS,
+    FeedFormat,
+    FeedRow,
+    ParsedFeed,
+    RowCollector,
+    cost_from_json,
+    count_from_json,
+    gtin_from_json,
+    normalize_name,
+    parse_date,
+    parse_timestamp,
+    text_from_json,
+)
+
+MAX_SKU = 255
+_T = TypeVar("_T")
+_KEYSET_CACHE = 64  # distinct key layouts remembered; real feeds have one or two
+
+
+def parse_json(text: str, fmt: FeedFormat) -> ParsedFeed:
+    """Parse a decoded JSON document.
+
+    Raises InvalidFeed for text that is not JSON or not a list of records.
+    """
+    if not text.strip():
+        return ParsedFeed(rows=[], errors=[])
+    try:
+        document = json.loads(text)
+    except json.JSONDecodeError as exc:
+        raise InvalidFeed(f"not valid JSON: {exc.msg} at line {exc.lineno}, column {exc.colno}") from None
+    except (ValueError, RecursionError) as exc:
+        # Numbers past Python's digit limit and absurdly deep nesting land here.
+        raise InvalidFeed(f"JSON cannot be read: {exc}") from None
+    records, as_of = _unwrap(document, fmt)
+    return collect(records, fmt, first_line=1, as_of=as_of)
+
+
+def _unwrap(document: object, fmt: FeedFormat) -> tuple[list[object], datetime.datetime | None]:
+    """Find the array of records in a document, and its file-level as-of if any.
+
+    Raises InvalidFeed when there is no single array of records.
+    """
+    if isinstance(document, list):
+        return document, None
+    if not isinstance(document, dict):
+        raise InvalidFeed(f"expected an array of records or an object holding one, not {_kind(document)}")
+    arrays = [key for key, value in document.items() if isinstance(value, list)]
+    if len(arrays) > 1:
+        # Prefer the one array that actually holds records over side lists like "tags".
+        arrays = [k for k in arrays if document[k] and all(isinstance(v, dict) for v in document[k])]
+    if len(arrays) != 1:
+        keys = ", ".join(repr(k) for k in list(document)[:20]) or "none"
+        what = "several arrays" if arrays else "no array of records"
+        raise InvalidFeed(
+            f"expected an object holding exactly one array of records; found {what} (keys: {keys})"
+        )
+    as_of = None
+    wanted = normalize_name(fmt.column_for("as_of"))
+    for key, value in document.items():
+        if normalize_name(key) != wanted or value is None:
+            continue
+        if not isinstance(value, str):
+            raise InvalidFeed(f"{key!r} must be an RFC 3339 timestamp string, not {_kind(value)}")
+        as_of, problem = parse_timestamp(value, key)
+        if problem:
+            raise InvalidFeed(problem)
+    return document[arrays[0]], as_of
+
+
+def collect(
+    records: Iterable[object],
+    fmt: FeedFormat,
+    *,
+    first_line: int = 1,
+    as_of: datetime.datetime | None = None,
+) -> ParsedFeed:
+    """Validate decoded records; line numbers count from first_line.
+
+    Raises InvalidFeed when records exist but none carries a sku or quantity key.
+    """
+    out = RowCollector(fmt)
+    policy = fmt.decimal_quantities
+    wanted = {ours: normalize_name(fmt.column_for(ours)) for ours in FIELDS}
+    filters = [(normalize_name(k), v.strip().casefold()) for k, v in fmt.filter.items()]
+    layouts: dict[tuple[object, ...], dict[str, str]] = {}
+    seen = with_sku = with_quantity = total = filterable = 0
+    first_keys: list[str] = []
+
+    for offset, record in enumerate(records):
+        line = first_line + offset
+        if not isinstance(record, Mapping):
+            seen += 1
+            out.error(line, None, f"record is {_kind(record)}, not an object")
+            continue
+        if not first_keys:
+            first_keys = [k for k in record if isinstance(k, str)][:30]
+        layout = tuple(record)
+        keys = layouts.get(layout)
+        if keys is None:
+            if len(layouts) >= _KEYSET_CACHE:
+                layouts.clear()
+            keys = _resolve(record, wanted, filters)
+            layouts[layout] = keys
+        if filters:
+            total += 1
+            if all("filter:" + k in keys for k, _ in filters):
+                filterable += 1
+            if not all(_matches(record, keys.get("filter:" + k), want) for k, want in filters):
+                continue
+        seen += 1
+        sku_key = keys.get("sku")
+        quantity_key = keys.get("quantity")
+        with_sku += sku_key is not None
+        with_quantity += quantity_key is not None
+
+        raw_sku = record[sku_key] if sku_key is not None else None
+        sku, problem = text_from_json(raw_sku, "sku")
+        if problem:
+            out.error(line, None, problem)
+            continue
+        sku = (sku or "").strip()
+        if not sku:
+            out.error(
+                line, None, "blank sku" if sku_key is not None else f"no {fmt.column_for('sku')!r} field"
+            )
+            continue
+        if len(sku) > MAX_SKU:
+            out.error(line, None, f"sku is longer than {MAX_SKU} characters")
+            continue
+        if not out.claim(line, sku):
+            continue
+
+        problems: list[str] = []
+        quantity, problem = count_from_json(_get(record, keys, "quantity"), "quantity", policy)
+        if problem:
+            problems.append(problem)
+        elif quantity is None:
+            name = fmt.column_for("quantity")
+            problems.append("quantity is missing" if quantity_key is not None else f"no {name!r} field")
+        damaged, problem = count_from_json(_get(record, keys, "damaged"), "damaged", policy)
+        if problem:
+            problems.append(problem)
+        pending, problem = count_from_json(
+            _get(record, keys, "pending_inspection"), "pending_inspection", policy
+        )
+        if problem:
+            problems.append(problem)
+        incoming, problem = count_from_json(_get(record, keys, "incoming"), "incoming", policy)
+        if problem:
+            problems.append(problem)
+        eta, problem = _text_then(_get(record, keys, "incoming_eta"), "incoming_eta", parse_date)
+        if problem:
+            problems.append(problem)
+        gtin, problem = gtin_from_json(_get(record, keys, "gtin"))
+        if problem:
+            problems.append(problem)
+        title, problem = text_from_json(_get(record, keys, "title"), "title")
+        if problem:
+            problems.append(problem)
+        cost, problem = cost_from_json(_get(record, keys, "cost"))
+        if problem:
+            problems.append(problem)
+        row_as_of, problem = _text_then(_get(record, keys, "as_of"), "as_of", parse_timestamp)
+        if problem:
+            problems.append(problem)
+
+        if problems or quantity is None:
+            out.error(line, sku, "; ".join(problems))
+            continue
+        out.add(
+            FeedRow(
+                line,
+                sku,
+                quantity,
+                damaged,
+                pending,
+                incoming,
+                eta,
+                gtin,
+                (title or "").strip() or None,
+                cost,
+                row_as_of,
+            )
+        )
+
+    if total and not filterable:
+        names = ", ".join(repr(k) for k in fmt.filter)
+        raise InvalidFeed(
+            f"no record has the filter field(s) {names}; the first record's keys are {first_keys}"
+        )
+    if seen:
+        for ours, count in (("sku", with_sku), ("quantity", with_quantity)):
+            if not count:
+                raise InvalidFeed(
+                    f"no record has a {fmt.column_for(ours)!r} field ({ours}); "
+                    f"the first record's keys are {first_keys}"
+                )
+    return out.result(as_of)
+
+
+def _resolve(
+    record: Mapping[object, object], wanted: dict[str, str], filters: list[tuple[str, str]]
+) -> dict[str, str]:
+    """Map our field names (and filter keys, prefixed "filter:") to this key layout's actual keys."""
+    by_name: dict[str, str] = {}
+    for key in record:
+        if isinstance(key, str):
+            by_name.setdefault(normalize_name(key), key)
+    keys = {ours: by_name[name] for ours, name in wanted.items() if name in by_name}
+    for name, _ in filters:
+        if name in by_name:
+            keys["filter:" + name] = by_name[name]
+    return keys
+
+
+def _matches(record: Mapping[object, object], key: str | None, want: str) -> bool:
+    """Tell whether a record's filter value equals the wanted text."""
+    if key is None:
+        return False
+    value = record[key]
+    if isinstance(value, bool):
+        text = "true" if value else "false"
+    elif value is None:
+        text = ""
+    else:
+        text = str(value)
+    return text.strip().casefold() == want
+
+
+def _text_then(
+    value: object, label: str, parse: Callable[[str, str], tuple[_T | None, str | None]]
+) -> tuple[_T | None, str | None]:
+    """Parse a JSON string with a text parser; other JSON types are rejected."""
+    if value is None:
+        return None, None
+    if not isinstance(value, str):
+        return None, f"{label} must be a text date, not {_kind(value)}"
+    return parse(value, label)
+
+
+def _get(record: Mapping[object, object], keys: dict[str, str], ours: str) -> object:
+    """Return a record's value for our field, None when it has no such key."""
+    key = keys.get(ours)
+    return None if key is None else record[key]
+
+
+def _kind(value: object) -> str:
+    """Name a JSON value's type for a message."""
+    if isinstance(value, bool):
+        return "true/false"
+    if isinstance(value, (int, float)):
+        return "a number"
+    if isinstance(value, str):
+        return "text"
+    if isinstance(value, list):
+        return "an array"
+    if value is None:
+        return "null"
+    return "an object"

@@ -1,0 +1,446 @@
+"""Our feed vocabulary: the row and format types, value rules, and the collector that dedups rows.
+
+Every format module (CSV, JSON, X12) turns its records into calls on a
+`RowCollector`; the rules for what a valid value is live here once, so a
+quantity means the same thing whatever file it came in.
+"""
+
+from __future__ import annotations
+
+import codecs
+import dataclasses
+import datetime
+import decimal
+import re
+from collections.abc import Mapping
+from dataclasses import dataclass, field
+from types import MappingProxyType
+from typing import TypeVar
+
+FIELDS: tuple[str, ...] = (
+    "sku",
+    "quantity",
+    "damaged",
+    "pending_inspection",
+    "incoming",
+    "incoming_eta",
+    "gtin",
+    "title",
+    "cost",
+    "as_of",
+)
+REQUIRED: tuple[str, ...] = ("sku", "quantity")
+COUNT_FIELDS: tuple[str, ...] = ("quantity", "damaged", "pending_inspection", "incoming")
+
+# No vendor holds a billion units of one SKU; a bigger number is a broken export
+# (a GTIN pasted into the quantity column, a float overflow) and must not reach stock.
+MAX_QUANTITY = 1_000_000_000
+MAX_TEXT = 500  # longer SKUs/titles are junk (a whole line in one cell), not data
+KINDS = frozenset({"csv", "json", "x12"})
+DECIMAL_POLICIES = frozenset({"reject", "floor"})
+X12_MAPPABLE = frozenset({"sku", "gtin"})
+GTIN_LENGTHS = frozenset({8, 12, 13, 14})
+
+_UTC = datetime.UTC
+_Moment = TypeVar("_Moment", datetime.date, datetime.datetime)
+# re.ASCII: "\d" would otherwise take Arabic-Indic and other digits that Decimal accepts.
+_DECIMAL_RE = re.compile(r"[+-]?(?:\d+\.\d*|\.\d+)", re.ASCII)
+_COST_RE = re.compile(r"\+?(?:\d+(?:\.\d*)?|\.\d+)", re.ASCII)
+
+
+@dataclass(frozen=True, slots=True)
+class FeedRow:
+    """One valid record of a feed, in our field names."""
+
+    line: int
+    sku: str
+    quantity: int
+    damaged: int | None = None
+    pending_inspection: int | None = None
+    incoming: int | None = None
+    incoming_eta: datetime.date | None = None
+    gtin: str | None = None
+    title: str | None = None
+    cost: decimal.Decimal | None = None
+    as_of: datetime.datetime | None = None
+
+
+@dataclass(frozen=True, slots=True)
+class RowError:
+    """One rejected record (line 0: a problem with the file as a whole, not one record)."""
+
+    line: int
+    sku: str | None
+    reason: str
+
+
+@dataclass(frozen=True)
+class ParsedFeed:
+    """The result of parsing one feed: valid rows, rejected records and the file-level as-of."""
+
+    rows: list[FeedRow]
+    errors: list[RowError]
+    as_of: datetime.datetime | None = None
+
+    @property
+    def rows_seen(self) -> int:
+        """Count every record that ended up either applied or rejected."""
+        return len(self.rows) + len(self.errors)
+
+
+@dataclass(frozen=True)
+class FeedFormat:
+    """How to read one vendor's feed: kind, column mapping, delimiter, encoding and policies.
+
+    Raises ValueError for a configuration that can never parse anything.
+    """
+
+    kind: str = "csv"
+    mapping: Mapping[str, str] = field(default_factory=dict, hash=False)
+    delimiter: str | None = None
+    encoding: str = "utf-8"
+    filter: Mapping[str, str] = field(default_factory=dict, hash=False)
+    sum_duplicates: bool = False
+    decimal_quantities: str = "reject"
+
+    def __post_init__(self) -> None:
+        if self.kind not in KINDS:
+            raise ValueError(f"unknown feed kind {self.kind!r}; use one of {sorted(KINDS)}")
+        if self.decimal_quantities not in DECIMAL_POLICIES:
+            raise ValueError(
+                f"decimal_quantities must be one of {sorted(DECIMAL_POLICIES)}, "
+                f"not {self.decimal_quantities!r}"
+            )
+        if self.delimiter is not None and (len(self.delimiter) != 1 or self.delimiter in '"\r\n'):
+            raise ValueError(
+                f"delimiter must be one character other than a quote or newline, not {self.delimiter!r}"
+            )
+        try:
+            codecs.lookup(self.encoding)
+        except LookupError:
+            raise ValueError(f"unknown encoding {self.encoding!r}") from None
+        allowed = X12_MAPPABLE if self.kind == "x12" else frozenset(FIELDS)
+        for ours, theirs in self.mapping.items():
+            if ours not in allowed:
+                raise ValueError(f"cannot map {ours!r}: {self.kind} feeds map only {sorted(allowed)}")
+            if not isinstance(theirs, str) or not theirs.strip():
+                raise ValueError(f"mapping for {ours!r} must be a non-blank name")
+        if self.kind == "x12" and self.filter:
+            raise ValueError("x12 feeds cannot be filtered by column")
+        # Copy into read-only views so a caller mutating its dict later cannot change a
+        # format that may already be cached or shared between runs.
+        object.__setattr__(self, "mapping", MappingProxyType(dict(self.mapping)))
+        object.__setattr__(self, "filter", MappingProxyType(dict(self.filter)))
+
+    def column_for(self, ours: str) -> str:
+        """Return their column name for our field (our own name when unmapped)."""
+        return self.mapping.get(ours, ours)
+
+
+def normalize_name(name: str) -> str:
+    """Return a header/key name in the form used for matching (trimmed, case-folded)."""
+    return name.strip().casefold()
+
+
+# --- value rules -------------------------------------------------------------------
+# Each parser returns (value, None) or (None, reason); rows are rejected, never raised on.
+
+
+def parse_count(raw: str, label: str, policy: str) -> tuple[int | None, str | None]:
+    """Parse a unit count from text ("12", " 12 ", "12.0000"); blank gives (None, None)."""
+    text = raw.strip()
+    if not text:
+        return None, None
+    if text.isascii() and text.isdigit():
+        digits = text.lstrip("0")
+        if len(digits) > 10:
+            return None, f"{label} {_show(text)} is absurdly large (over {MAX_QUANTITY:,})"
+        value = int(text)
+    elif "," in text:
+        return None, f"{label} {_show(text)} has a comma; write whole numbers without thousands separators"
+    elif text[0] == "-" and text[1:].replace(".", "", 1).isdigit() and text[1:].isascii():
+        return None, f"{label} {_show(text)} is negative"
+    elif _DECIMAL_RE.fullmatch(text) or (text[0] == "+" and text[1:].isascii() and text[1:].isdigit()):
+        if len(text) > 40:
+            return None, f"{label} {_show(text)} is too long to be a count"
+        number = decimal.Decimal(text)
+        return _whole(number, text, label, policy)
+    else:
+        return None, f"{label} {_show(text)} is not a number"
+    if value > MAX_QUANTITY:
+        return None, f"{label} {_show(text)} is absurdly large (over {MAX_QUANTITY:,})"
+    return value, None
+
+
+def count_from_json(value: object, label: str, policy: str) -> tuple[int | None, str | None]:
+    """Parse a unit count from a decoded JSON value; null gives (None, None)."""
+    if value is None:
+        return None, None
+    if isinstance(value, bool):
+        return None, f"{label} {str(value).lower()} is not a number"
+    if isinstance(value, int):
+        if value < 0:
+            return None, f"{label} {value} is negative"
+        if value > MAX_QUANTITY:
+            return None, f"{label} {_show(str(value))} is absurdly large (over {MAX_QUANTITY:,})"
+        return value, None
+    if isinstance(value, float):
+        if value != value or value in (float("inf"), float("-inf")):
+            return None, f"{label} {value} is not a number"
+        return _whole(decimal.Decimal(repr(value)), repr(value), label, policy)
+    if isinstance(value, str):
+        return parse_count(value, label, policy)
+    return None, f"{label} must be a number, not {_json_type(value)}"
+
+
+def _whole(number: decimal.Decimal, text: str, label: str, policy: str) -> tuple[int | None, str | None]:
+    """Turn a decimal count into whole units, applying the feed's decimal policy."""
+    if number < 0:
+        return None, f"{label} {_show(text)} is negative"
+    if number > MAX_QUANTITY:
+        return None, f"{label} {_show(text)} is absurdly large (over {MAX_QUANTITY:,})"
+    whole = int(number)  # truncates toward zero, which is floor for non-negatives
+    if whole != number and policy != "floor":
+        return None, f"{label} {_show(text)} is not a whole number"
+    return whole, None
+
+
+def gtin_reason(gtin: str) -> str | None:
+    """Return why a GTIN is invalid, or None when it is a valid GTIN-8/12/13/14."""
+    if not (gtin.isascii() and gtin.isdigit()) or len(gtin) not in GTIN_LENGTHS:
+        return f"GTIN {_show(gtin)} must be 8, 12, 13 or 14 digits"
+    digits = gtin.encode()
+    odd = digits[-2::-2]  # weighted 3, counting from the digit left of the check digit
+    even = digits[-3::-2]
+    total = 3 * (sum(odd) - 48 * len(odd)) + sum(even) - 48 * len(even)
+    if (10 - total % 10) % 10 != digits[-1] - 48:
+        return f"GTIN {gtin} has a wrong check digit"
+    return None
+
+
+def parse_gtin(raw: str) -> tuple[str | None, str | None]:
+    """Parse a GTIN kept as a string (leading zeros matter); blank gives (None, None)."""
+    text = raw.strip()
+    if not text:
+        return None, None
+    reason = gtin_reason(text)
+    return (None, reason) if reason else (text, None)
+
+
+def gtin_from_json(value: object) -> tuple[str | None, str | None]:
+    """Parse a GTIN from a JSON value; a number is accepted only when no leading zero was lost."""
+    if value is None:
+        return None, None
+    if isinstance(value, str):
+        return parse_gtin(value)
+    if isinstance(value, int) and not isinstance(value, bool) and value >= 0:
+        text = str(value)
+        if gtin_reason(text) is None:
+            return text, None
+        return None, f"GTIN {_show(text)} is not a valid GTIN; send GTINs as strings so leading zeros survive"
+    return None, f"GTIN must be a string, not {_json_type(value)}"
+
+
+def parse_date(raw: str, label: str) -> tuple[datetime.date | None, str | None]:
+    """Parse an ISO date or datetime into a date; blank gives (None, None)."""
+    text = raw.strip()
+    if not text:
+        return None, None
+    try:
+        if len(text) <= 10:
+            return datetime.date.fromisoformat(text), None
+        return datetime.datetime.fromisoformat(text).date(), None
+    except ValueError:
+        return None, f"{label} {_show(text)} is not an ISO date (YYYY-MM-DD)"
+
+
+def parse_timestamp(raw: str, label: str) -> tuple[datetime.datetime | None, str | None]:
+    """Parse an RFC 3339 timestamp into an aware UTC datetime (naive means UTC)."""
+    text = raw.strip()
+    if not text:
+        return None, None
+    # A bare date would silently mean midnight and shift the in-flight order rule by up
+    # to a day, so an as-of must say when in the day the count was true.
+    if len(text) <= 10:
+        return None, f"{label} {_show(text)} needs a time, e.g. 2024-05-01T08:00:00Z"
+    try:
+        moment = datetime.datetime.fromisoformat(text)
+    except ValueError:
+        return None, f"{label} {_show(text)} is not an RFC 3339 timestamp"
+    if moment.tzinfo is None:
+        return moment.replace(tzinfo=_UTC), None
+    try:
+        return moment.astimezone(_UTC), None
+    except OverflowError:
+        return None, f"{label} {_show(text)} is out of range"
+
+
+def parse_cost(raw: str) -> tuple[decimal.Decimal | None, str | None]:
+    """Parse a non-negative decimal cost such as "12.50"; blank gives (None, None)."""
+    text = raw.strip()
+    if not text:
+        return None, None
+    if len(text) > 30 or not _COST_RE.fullmatch(text):
+        if text.startswith("-") and _COST_RE.fullmatch(text[1:]):
+            return None, f"cost {_show(text)} is negative"
+        return None, f"cost {_show(text)} is not a plain decimal like 12.50"
+    return decimal.Decimal(text), None
+
+
+def cost_from_json(value: object) -> tuple[decimal.Decimal | None, str | None]:
+    """Parse a cost from a JSON number or string."""
+    if value is None:
+        return None, None
+    if isinstance(value, str):
+        return parse_cost(value)
+    if isinstance(value, (int, float)) and not isinstance(value, bool):
+        return parse_cost(repr(value) if isinstance(value, float) else str(value))
+    return None, f"cost must be a number, not {_json_type(value)}"
+
+
+def text_from_json(value: object, label: str) -> tuple[str | None, str | None]:
+    """Return a JSON scalar as text (numbers allowed, as vendors often send numeric SKUs)."""
+    if value is None:
+        return None, None
+    if isinstance(value, str):
+        return value, None
+    if isinstance(value, int) and not isinstance(value, bool):
+        return str(value), None
+    return None, f"{label} must be text, not {_json_type(value)}"
+
+
+def _json_type(value: object) -> str:
+    """Name a decoded JSON value's type the way a vendor would say it."""
+    if isinstance(value, bool):
+        return "true/false"
+    if isinstance(value, (int, float)):
+        return "a number"
+    if isinstance(value, str):
+        return "text"
+    if isinstance(value, dict):
+        return "an object"
+    if isinstance(value, list):
+        return "a list"
+    return type(value).__name__
+
+
+def _show(text: str) -> str:
+    """Quote a vendor value for a reason, cut short so a junk cell cannot flood the report."""
+    return repr(text if len(text) <= 40 else text[:37] + "...")
+
+
+# --- collecting rows -------------------------------------------------------------------
+
+
+class RowCollector:
+    """Accumulate rows and errors for one file, enforcing the one-record-per-SKU rule."""
+
+    def __init__(self, fmt: FeedFormat) -> None:
+        self.rows: list[FeedRow] = []
+        self.errors: list[RowError] = []
+        self._sum = fmt.sum_duplicates
+        self._first_line: dict[str, int] = {}
+        self._index: dict[str, int] = {}  # sku -> position in self.rows
+        self._failed: dict[str, int] = {}  # sku -> line of its first rejected record (sum mode)
+
+    def error(self, line: int, sku: str | None, reason: str) -> None:
+        """Reject one record."""
+        self.errors.append(RowError(line, sku, reason))
+        if self._sum and sku is not None and sku not in self._failed:
+            self._failed[sku] = line
+
+    def claim(self, line: int, sku: str) -> bool:
+        """Register a record's SKU; return False (and reject it) when it is a duplicate."""
+        first = self._first_line.get(sku)
+        if first is None:
+            self._first_line[sku] = line
+            return True
+        if self._sum:
+            return True
+        # Duplicates count even when the first record was itself rejected: two
+        # conflicting counts for one SKU leave no count we can trust.
+        self.errors.append(RowError(line, sku, f"duplicate SKU {_show(sku)}: first seen on line {first}"))
+        return False
+
+    def add(self, row: FeedRow) -> None:
+        """Accept a valid row, summing it into an earlier one of the same SKU in sum mode."""
+        if not self._sum:
+            self.rows.append(row)
+            return
+        at = self._index.get(row.sku)
+        if at is None:
+            self._index[row.sku] = len(self.rows)
+            self.rows.append(row)
+            return
+        merged, reason = _merge(self.rows[at], row)
+        if merged is None:
+            self.error(row.line, row.sku, reason or "cannot be summed")
+        else:
+            self.rows[at] = merged
+
+    def result(self, as_of: datetime.datetime | None = None) -> ParsedFeed:
+        """Finish the file and return what was parsed."""
+        rows = self.rows
+        if self._failed:
+            # A summed total missing one warehouse's count would publish too little (or,
+            # with a later fix, flip-flop); a SKU with any bad record is held back whole.
+            kept: list[FeedRow] = []
+            for row in rows:
+                bad = self._failed.get(row.sku)
+                if bad is None:
+                    kept.append(row)
+                else:
+                    self.errors.append(
+                        RowError(
+                            row.line,
+                            row.sku,
+                            f"not applied: another record of SKU {_show(row.sku)} (line {bad}) "
+                            "was rejected, so its total would be incomplete",
+                        )
+                    )
+            rows = kept
+        self.errors.sort(key=lambda e: e.line)
+        return ParsedFeed(rows=rows, errors=self.errors, as_of=as_of)
+
+
+def _merge(first: FeedRow, later: FeedRow) -> tuple[FeedRow | None, str | None]:
+    """Sum two records of one SKU (e.g. two warehouses) into one row."""
+    if first.gtin is not None and later.gtin is not None and first.gtin != later.gtin:
+        return None, f"GTIN {later.gtin} differs from GTIN {first.gtin} on line {first.line} for the same SKU"
+    quantity = first.quantity + later.quantity
+    if quantity > MAX_QUANTITY:
+        return None, f"summed quantity {quantity} is absurdly large (over {MAX_QUANTITY:,})"
+    return (
+        dataclasses.replace(
+            first,
+            quantity=quantity,
+            damaged=_add(first.damaged, later.damaged),
+            pending_inspection=_add(first.pending_inspection, later.pending_inspection),
+            incoming=_add(first.incoming, later.incoming),
+            incoming_eta=_earliest(first.incoming_eta, later.incoming_eta),
+            gtin=first.gtin or later.gtin,
+            title=first.title or later.title,
+            cost=first.cost if first.cost is not None else later.cost,
+            # A sum is only as fresh as its stalest part.
+            as_of=_earliest(first.as_of, later.as_of),
+        ),
+        None,
+    )
+
+
+def _add(a: int | None, b: int | None) -> int | None:
+    """Add two optional counts."""
+    if a is None:
+        return b
+    if b is None:
+        return a
+    return a + b
+
+
+def _earliest(a: _Moment | None, b: _Moment | None) -> _Moment | None:
+    """Return the earlier of two optional moments."""
+    if a is None:
+        return b
+    if b is None:
+        return a
+    return min(a, b)

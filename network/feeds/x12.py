@@ -1,0 +1,470 @@
+"""Read X12 846 (inventory inquiry/advice) interchanges into feed rows.
+
+Delimiters come from the ISA itself: the element separator is its 4th character
+and the ISA is split on it, never cut at fixed offsets (real ISAs are 105, 107
+or any length once NBSP padding sneaks in). The character after ISA16 ends
+segments; a missing ISA16 is detected when the GS line ends with the would-be
+ISA16. Line breaks always end a segment too, so pretty-printed files and a
+segment that lost its terminator still split where a person sees them split.
+
+Items: each LIN starts one record; its line is the LIN's segment number counted
+from the ISA (= the physical line in one-segment-per-line files). The SKU is the
+LIN id with qualifier VN, else SK, else the first id (mapping {"sku": "UP"}
+names another qualifier); gtin comes from UP, EN or UK (or mapping["gtin"]).
+Quantities by QTY01 (code list of X12 element 673): 33 "available for sale",
+else 34 "noncommitted inventory on shelf", else 17 "on hand" give `quantity`;
+63 "on order" gives `incoming`, with the DTM 371/018/017 after it as
+`incoming_eta`; 74 "damaged goods" (else 20 "unusable") gives `damaged`. Other
+codes (QH on hold, 87 received, 02 cumulative ...) are ignored. Several QTYs
+with one code in one item (one per location) are summed; units (QTY03/UIT) are
+not converted. A LIN without 33/34/17 is a row error.
+
+File-level as-of: a header DTM 007/009/091/097, else BIA04 with BIA05, else the
+GS date/time; a date without a time takes the GS time when the GS is from that
+day. Times without a DTM04 zone are UTC. With several 846 sets the earliest
+as-of wins, as a count is only as fresh as its stalest part.
+
+Envelope problems (SE01/GE01/IEA01 counts, control numbers that do not match,
+missing trailers, other transaction sets, segments that look glued together
+because a terminator is missing) do not reject the file: a vendor's counts are
+still good when its translator miscounts, and rejecting would only let its stock
+go stale. Each is reported as a RowError on line 0 (sku None) so the vendor sees
+it beside the row errors and can fix its translator; they count in rows_seen.
+A glued segment inside an item that lost the item's quantity is named in that
+item's own error instead. Only a file with no readable ISA, or with no 846 set
+at all, is rejected as InvalidFeed.
+"""
+
+from __future__ import annotations
+
+import datetime
+import re
+from dataclasses import dataclass
+from zoneinfo import ZoneInfo, ZoneInfoNotFoundError
+
+from network.errors import InvalidFeed
+from network.feeds.mapping import (
+    FeedFormat,
+    FeedRow,
+    ParsedFeed,
+    RowCollector,
+    gtin_reason,
+    parse_cost,
+    parse_count,
+)
+
+SKU_QUALIFIERS = ("VN", "SK")
+GTIN_QUALIFIERS = ("UP", "EN", "UK")
+QUANTITY_CODES = ("33", "34", "17")
+DAMAGED_CODES = ("74", "20")
+ON_ORDER_CODES = ("63",)
+ETA_DATES = frozenset({"371", "018", "017"})
+AS_OF_DATES = frozenset({"007", "009", "091", "097"})
+COST_PRICES = frozenset({"ACT", "CON", "NET", "UCP", "WHL"})
+# Most elements a segment may have (X12 4010/5010); more means two segments ran together.
+MAX_ELEMENTS = {"REF": 4, "QTY": 4, "DTM": 6, "UIT": 3, "CTT": 7, "CTP": 11, "PID": 9, "SE": 2, "BIA": 6}
+KNOWN_TAGS = ("LIN", "QTY", "DTM", "CTT", "REF", "CTP", "PID", "UIT", "SLN", "SDQ", "SCH", "N1", "SE")
+_PAD = " \t\r\n\x0b\x0c\xa0\ufeff"
+_LINE_BREAK = re.compile(r"\r\n|\r|\n")
+_ZONES = {"UT": 0, "GM": 0, "ES": -5, "ED": -4, "CS": -6, "CD": -5, "MS": -7, "MD": -6, "PS": -8, "PD": -7}
+_LOCAL_ZONES = {
+    "ET": "America/New_York",
+    "CT": "America/Chicago",
+    "MT": "America/Denver",
+    "PT": "America/Los_Angeles",
+}
+_UTC = datetime.UTC
+
+
+@dataclass(frozen=True, slots=True)
+class Segment:
+    """One segment: its ordinal in the file (ISA = 1) and its elements (elements[0] is the id)."""
+
+    number: int
+    elements: list[str]
+
+    @property
+    def tag(self) -> str:
+        """Return the segment id."""
+        return self.elements[0]
+
+    def get(self, index: int) -> str:
+        """Return element `index` (1-based, as X12 numbers them) trimmed, or "" when absent."""
+        return self.elements[index].strip(_PAD) if index < len(self.elements) else ""
+
+
+@dataclass(frozen=True)
+class Interchange:
+    """An interchange split into segments, with the delimiters it declared."""
+
+    element: str
+    terminator: str  # "\n" when line breaks end segments
+    component: str | None  # None when ISA16 is missing
+    segments: list[Segment]
+
+
+def read_interchange(text: str) -> Interchange:
+    """Split X12 text into segments using the delimiters its ISA declares.
+
+    Raises InvalidFeed when there is no readable ISA.
+    """
+    start = len(text) - len(text.lstrip(_PAD))
+    if text[start : start + 3] != "ISA" or len(text) < start + 4:
+        raise InvalidFeed("not an X12 interchange: the file must start with an ISA segment")
+    element = text[start + 3]
+    if element.isalnum() or element in _PAD:
+        raise InvalidFeed(f"ISA declares {element!r} as element separator; it must be a symbol")
+    at = start + 3
+    for found in range(15):
+        at = text.find(element, at + 1)
+        if at < 0:
+            raise InvalidFeed(f"the ISA segment is cut short: {found + 1} of 16 elements found")
+    first, second = text[at + 1 : at + 2], text[at + 2 : at + 3]
+    if not first:
+        raise InvalidFeed("the ISA segment is cut short: ISA16 and the segment terminator are missing")
+    if first in "\r\n":
+        component, terminator = None, "\n"
+    elif not second or second in "\r\n":
+        following = text[at + 2 :].lstrip(_PAD)
+        stop = _LINE_BREAK.search(following)
+        gs_line = (following[: stop.start()] if stop else following).rstrip(_PAD)
+        if following.startswith("GS") and gs_line.endswith(first):
+            component, terminator = None, first  # ISA16 missing; the terminator sits right after ISA15
+        else:
+            component, terminator = first, "\n"
+    elif second.isalnum():
+        component, terminator = None, first
+    else:
+        component, terminator = first, second
+    if terminator == element or component == element or (component is not None and component == terminator):
+        raise InvalidFeed("the ISA declares the same character for two different delimiters")
+
+    segments: list[Segment] = []
+    pieces = text[start:].split(terminator) if terminator != "\n" else [text[start:]]
+    for piece in pieces:
+        for part in _LINE_BREAK.split(piece):
+            part = part.strip(_PAD)
+            if part:
+                segments.append(Segment(len(segments) + 1, part.split(element)))
+    return Interchange(element, terminator, component, segments)
+
+
+@dataclass
+class _Set:
+    """A transaction set found inside the envelope."""
+
+    kind: str
+    start: int
+    segments: list[Segment]
+    gs_date: str = ""
+    gs_time: str = ""
+
+
+def parse_x12(text: str, fmt: FeedFormat) -> ParsedFeed:
+    """Parse a decoded X12 interchange holding one or more 846 sets.
+
+    Raises InvalidFeed when the file has no readable ISA or no 846 set.
+    """
+    interchange = read_interchange(text)
+    notes: list[str] = []
+    sets = _walk_envelope(interchange.segments, notes)
+    inventory = [s for s in sets if s.kind == "846"]
+    if not inventory:
+        kinds = ", ".join(sorted({s.kind or "?" for s in sets})) or "no transaction sets"
+        raise InvalidFeed(f"no 846 inventory advice in this file (found: {kinds})")
+    for other in sets:
+        if other.kind != "846":
+            notes.append(f"segment {other.start}: transaction set {other.kind!r} ignored; only 846 is read")
+
+    out = RowCollector(fmt)
+    moments: list[datetime.datetime] = []
+    for inventory_set in inventory:
+        moment = _read_846(inventory_set, fmt, interchange, out, notes)
+        if moment is not None:
+            moments.append(moment)
+    for note in notes:
+        out.error(0, None, note)
+    return out.result(min(moments) if moments else None)
+
+
+def _walk_envelope(segments: list[Segment], notes: list[str]) -> list[_Set]:
+    """Group segments into transaction sets, noting every count or control number that is off."""
+    sets: list[_Set] = []
+    isa: Segment | None = None
+    gs: Segment | None = None
+    current: _Set | None = None
+    groups = sets_in_group = 0
+    for seg in segments:
+        tag = seg.tag
+        if tag == "ISA":
+            if isa is not None:
+                notes.append(f"segment {seg.number}: ISA before the previous interchange's IEA")
+            isa, groups = seg, 0
+        elif tag == "GS":
+            if gs is not None:
+                notes.append(f"segment {seg.number}: GS before the previous group's GE")
+            gs, sets_in_group = seg, 0
+        elif tag == "ST":
+            if current is not None:
+                notes.append(f"segment {current.start}: ST has no SE")
+            current = _Set(seg.get(1), seg.number, [seg], gs.get(4) if gs else "", gs.get(5) if gs else "")
+        elif tag == "SE":
+            if current is None:
+                notes.append(f"segment {seg.number}: SE without an ST")
+                continue
+            current.segments.append(seg)
+            _check(notes, seg, 1, str(len(current.segments)), "segments counted from ST to SE")
+            _check(notes, seg, 2, current.segments[0].get(2), "ST02", numeric=False)
+            sets.append(current)
+            current = None
+            sets_in_group += 1
+        elif tag == "GE":
+            _check(notes, seg, 1, str(sets_in_group), "transaction sets in the group")
+            _check(notes, seg, 2, gs.get(6) if gs else "", "GS06", numeric=False)
+            gs, groups = None, groups + 1
+        elif tag == "IEA":
+            _check(notes, seg, 1, str(groups), "groups in the interchange")
+            _check(notes, seg, 2, isa.get(13) if isa else "", "ISA13", numeric=False)
+            isa = None
+        elif current is not None:
+            current.segments.append(seg)
+        else:
+            notes.append(f"segment {seg.number}: {tag[:10]!r} outside any transaction set")
+    if current is not None:
+        notes.append(f"segment {current.start}: ST has no SE")
+        sets.append(current)
+    if gs is not None:
+        notes.append(f"segment {gs.number}: GS has no GE")
+    if isa is not None:
+        notes.append(f"segment {isa.number}: ISA has no IEA")
+    return sets
+
+
+def _check(
+    notes: list[str], seg: Segment, index: int, expected: str, what: str, *, numeric: bool = True
+) -> None:
+    """Note a trailer element that disagrees with what the file actually holds."""
+    actual = seg.get(index)
+    same = actual.isdigit() and int(actual) == int(expected) if numeric else actual == expected
+    if not same:
+        shown = actual[:20] or "(empty)"
+        notes.append(
+            f"segment {seg.number}: {seg.tag}{index:02d} is {shown!r} but {what} is {expected[:20]!r}"
+        )
+
+
+class _Item:
+    """The segments of one LIN, read as they come."""
+
+    def __init__(self, lin: Segment) -> None:
+        self.lin = lin
+        self.quantities: dict[str, list[str]] = {}
+        self.etas: list[str] = []
+        self.title: str | None = None
+        self.cost: str | None = None
+        self.glitches: list[str] = []
+        self._last_code = ""
+
+    def take(self, seg: Segment) -> None:
+        """Read one segment belonging to this item."""
+        if seg.tag == "QTY":
+            self._last_code = seg.get(1).upper()
+            self.quantities.setdefault(self._last_code, []).append(seg.get(2))
+        elif seg.tag == "DTM" and self._last_code in ON_ORDER_CODES and seg.get(1) in ETA_DATES:
+            self.etas.append(seg.get(2))
+        elif seg.tag == "PID" and seg.get(1) == "F" and self.title is None:
+            self.title = seg.get(5) or None
+        elif seg.tag == "CTP" and seg.get(2).upper() in COST_PRICES and self.cost is None:
+            self.cost = seg.get(3) or None
+
+
+def _read_846(
+    tset: _Set, fmt: FeedFormat, interchange: Interchange, out: RowCollector, notes: list[str]
+) -> datetime.datetime | None:
+    """Read one 846 set's items into the collector and return its as-of."""
+    header_dtm: Segment | None = None
+    bia: Segment | None = None
+    item: _Item | None = None
+    for seg in tset.segments[1:]:
+        glitch = _glitch(seg, interchange)
+        if seg.tag == "LIN":
+            if item is not None:
+                _finish(item, fmt, out, notes)
+            item = _Item(seg)
+        elif seg.tag in ("CTT", "SE"):
+            if item is not None:
+                _finish(item, fmt, out, notes)
+                item = None
+        elif item is not None:
+            item.take(seg)
+        elif seg.tag == "BIA" and bia is None:
+            bia = seg
+        elif seg.tag == "DTM" and header_dtm is None and seg.get(1) in AS_OF_DATES:
+            header_dtm = seg
+        if glitch:
+            (item.glitches if item is not None else notes).append(glitch)
+    if item is not None:
+        _finish(item, fmt, out, notes)
+    return _as_of(tset, header_dtm, bia, notes)
+
+
+def _glitch(seg: Segment, interchange: Interchange) -> str | None:
+    """Describe a segment that looks like two run together (a lost terminator), if it does."""
+    tag = seg.tag
+    count = len(seg.elements) - 1
+    limit = MAX_ELEMENTS.get(tag)
+    if limit is not None and count > limit:
+        problem = f"has {count} elements where {tag} allows {limit}"
+        suspects = seg.elements[1:]
+    elif tag == "QTY" and len(seg.get(3)) > 2 and (interchange.component or ">") not in seg.get(3):
+        problem = f"QTY03 {seg.get(3)[:20]!r} is not a unit code"
+        suspects = [seg.get(3)]
+    else:
+        return None
+    glued = next((t for s in suspects for t in KNOWN_TAGS if len(s) > len(t) and s.endswith(t)), None)
+    terminator = "a line break" if interchange.terminator == "\n" else repr(interchange.terminator)
+    hint = f"; a segment terminator ({terminator}) looks missing before {glued!r}" if glued else ""
+    text = interchange.element.join(seg.elements)
+    return f"segment {seg.number} {text[:60]!r} {problem}{hint}"
+
+
+def _finish(item: _Item, fmt: FeedFormat, out: RowCollector, notes: list[str]) -> None:
+    """Validate one item and hand it to the collector as a row or an error."""
+    line = item.lin.number
+    ids = [(item.lin.get(i).upper(), item.lin.get(i + 1)) for i in range(2, len(item.lin.elements) - 1, 2)]
+    ids = [(qualifier, value) for qualifier, value in ids if qualifier and value]
+    wanted = fmt.mapping.get("sku")
+    if wanted:
+        sku = next((v for q, v in ids if q == wanted.strip().upper()), "")
+        missing = f"LIN has no {wanted.strip().upper()!r} product id"
+    else:
+        sku = next((v for q in SKU_QUALIFIERS for qq, v in ids if qq == q), ids[0][1] if ids else "")
+        missing = "LIN has no product id"
+    if not sku:
+        out.error(line, None, missing)
+        notes.extend(item.glitches)
+        return
+    if not out.claim(line, sku):
+        notes.extend(item.glitches)
+        return
+    policy = fmt.decimal_quantities
+    problems: list[str] = []
+
+    def total(codes: tuple[str, ...], label: str) -> int | None:
+        for code in codes:
+            if code in item.quantities:
+                amount = 0
+                for raw in item.quantities[code]:
+                    value, problem = parse_count(raw, f"{label} (QTY*{code})", policy)
+                    if problem or value is None:
+                        problems.append(problem or f"{label} (QTY*{code}) has no number")
+                        return None
+                    amount += value
+                return amount
+        return None
+
+    quantity = total(QUANTITY_CODES, "quantity")
+    if quantity is None and not problems:
+        codes = "/".join(QUANTITY_CODES)
+        problems.append(f"no stock quantity: the item has no QTY with code {codes}")
+        problems.extend(item.glitches)
+        item.glitches = []
+    damaged = total(DAMAGED_CODES, "damaged")
+    incoming = total(ON_ORDER_CODES, "incoming")
+    etas = [_date(raw) for raw in item.etas]
+    if any(eta is None for eta in etas):
+        problems.append(f"incoming date {item.etas[etas.index(None)][:20]!r} is not CCYYMMDD")
+    gtin_wanted = fmt.mapping.get("gtin")
+    gtin_codes = (gtin_wanted.strip().upper(),) if gtin_wanted else GTIN_QUALIFIERS
+    gtin = next((v for q in gtin_codes for qq, v in ids if qq == q), None)
+    if gtin is not None and (reason := gtin_reason(gtin)):
+        problems.append(reason)
+    cost = None
+    if item.cost is not None:
+        cost, problem = parse_cost(item.cost)
+        if problem:
+            problems.append(problem)
+    notes.extend(item.glitches)
+    if problems or quantity is None:
+        out.error(line, sku, "; ".join(problems))
+        return
+    known = [eta for eta in etas if eta is not None]
+    out.add(
+        FeedRow(
+            line,
+            sku,
+            quantity,
+            damaged=damaged,
+            incoming=incoming,
+            incoming_eta=min(known) if known else None,
+            gtin=gtin,
+            title=item.title,
+            cost=cost,
+        )
+    )
+
+
+def _as_of(
+    tset: _Set, dtm: Segment | None, bia: Segment | None, notes: list[str]
+) -> datetime.datetime | None:
+    """Work out when a set's counts were true, from the most specific date it carries."""
+    candidates = []
+    if dtm is not None:
+        candidates.append((dtm, dtm.get(2), dtm.get(3), dtm.get(4)))
+    if bia is not None and bia.get(4):
+        candidates.append((bia, bia.get(4), bia.get(5), ""))
+    if tset.gs_date:
+        candidates.append((None, tset.gs_date, tset.gs_time, ""))
+    for seg, date_text, time_text, zone in candidates:
+        day = _date(date_text)
+        if not time_text and day is not None and _date(tset.gs_date) == day:
+            time_text = tset.gs_time
+        clock = _time(time_text) if time_text else datetime.time()
+        tz = _zone(zone)
+        if day is None or clock is None or tz is None:
+            where = f"segment {seg.number} {seg.tag}" if seg else "GS"
+            notes.append(
+                f"{where}: date/time {date_text[:12]!r} {time_text[:8]!r} {zone[:4]!r} is unreadable"
+            )
+            continue
+        return datetime.datetime.combine(day, clock, tz).astimezone(_UTC)
+    return None
+
+
+def _date(text: str) -> datetime.date | None:
+    """Parse an X12 date (CCYYMMDD, or YYMMDD in old versions)."""
+    if not (text.isascii() and text.isdigit()) or len(text) not in (6, 8):
+        return None
+    if len(text) == 6:
+        text = ("20" if int(text[:2]) < 50 else "19") + text
+    try:
+        return datetime.date(int(text[:4]), int(text[4:6]), int(text[6:8]))
+    except ValueError:
+        return None
+
+
+def _time(text: str) -> datetime.time | None:
+    """Parse an X12 time (HHMM, HHMMSS, HHMMSSD or HHMMSSDD)."""
+    if not (text.isascii() and text.isdigit()) or len(text) not in (4, 6, 7, 8):
+        return None
+    fraction = text[6:]
+    micro = int(fraction) * 10 ** (6 - len(fraction)) if fraction else 0
+    try:
+        return datetime.time(int(text[:2]), int(text[2:4]), int(text[4:6] or 0), micro)
+    except ValueError:
+        return None
+
+
+def _zone(code: str) -> datetime.tzinfo | None:
+    """Turn a DTM04 time code into a zone; blank means UTC."""
+    code = code.upper()
+    if not code or code == "UTC":
+        return _UTC
+    if code in _ZONES:
+        return datetime.timezone(datetime.timedelta(hours=_ZONES[code]))
+    if code in _LOCAL_ZONES:
+        try:
+            return ZoneInfo(_LOCAL_ZONES[code])
+        except ZoneInfoNotFoundError:
+            return None
+    return None
