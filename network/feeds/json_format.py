@@ -12,6 +12,7 @@ rejected, as that is a mapping mistake rather than a bad row.
 from __future__ import annotations
 
 import datetime
+import decimal
 import json
 from collections.abc import Callable, Iterable, Mapping
 from typing import TypeVar
@@ -19,17 +20,20 @@ from typing import TypeVar
 from network.errors import InvalidFeed
 from network.feeds.mapping import (
     FIELDS,
+    MAX_QUANTITY,
     FeedFormat,
     FeedRow,
     ParsedFeed,
     RowCollector,
-    cost_from_json,
-    count_from_json,
-    gtin_from_json,
+    gtin_reason,
     normalize_name,
+    parse_cost,
+    parse_count,
     parse_date,
+    parse_gtin,
     parse_timestamp,
-    text_from_json,
+    show,
+    whole_units,
 )
 
 MAX_SKU = 255
@@ -262,6 +266,63 @@ def _get(record: Mapping[object, object], keys: dict[str, str], ours: str) -> ob
     """Return a record's value for our field, None when it has no such key."""
     key = keys.get(ours)
     return None if key is None else record[key]
+
+
+def count_from_json(value: object, label: str, policy: str) -> tuple[int | None, str | None]:
+    """Parse a unit count from a decoded JSON value; null gives (None, None)."""
+    if value is None:
+        return None, None
+    if isinstance(value, bool):
+        return None, f"{label} {str(value).lower()} is not a number"
+    if isinstance(value, int):
+        if value < 0:
+            return None, f"{label} {value} is negative"
+        if value > MAX_QUANTITY:
+            return None, f"{label} {show(str(value))} is absurdly large (over {MAX_QUANTITY:,})"
+        return value, None
+    if isinstance(value, float):
+        if value != value or value in (float("inf"), float("-inf")):
+            return None, f"{label} {value} is not a number"
+        return whole_units(decimal.Decimal(repr(value)), repr(value), label, policy)
+    if isinstance(value, str):
+        return parse_count(value, label, policy)
+    return None, f"{label} must be a number, not {_kind(value)}"
+
+
+def gtin_from_json(value: object) -> tuple[str | None, str | None]:
+    """Parse a GTIN from a JSON value; a number is accepted only when no leading zero was lost."""
+    if value is None:
+        return None, None
+    if isinstance(value, str):
+        return parse_gtin(value)
+    if isinstance(value, int) and not isinstance(value, bool) and value >= 0:
+        text = str(value)
+        if gtin_reason(text) is None:
+            return text, None
+        return None, f"GTIN {show(text)} is not a valid GTIN; send GTINs as strings so leading zeros survive"
+    return None, f"GTIN must be a string, not {_kind(value)}"
+
+
+def cost_from_json(value: object) -> tuple[decimal.Decimal | None, str | None]:
+    """Parse a cost from a JSON number or string."""
+    if value is None:
+        return None, None
+    if isinstance(value, str):
+        return parse_cost(value)
+    if isinstance(value, (int, float)) and not isinstance(value, bool):
+        return parse_cost(repr(value) if isinstance(value, float) else str(value))
+    return None, f"cost must be a number, not {_kind(value)}"
+
+
+def text_from_json(value: object, label: str) -> tuple[str | None, str | None]:
+    """Return a JSON scalar as text (numbers allowed, as vendors often send numeric SKUs)."""
+    if value is None:
+        return None, None
+    if isinstance(value, str):
+        return value, None
+    if isinstance(value, int) and not isinstance(value, bool):
+        return str(value), None
+    return None, f"{label} must be text, not {_kind(value)}"
 
 
 def _kind(value: object) -> str:

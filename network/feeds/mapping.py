@@ -154,61 +154,40 @@ def parse_count(raw: str, label: str, policy: str) -> tuple[int | None, str | No
     if text.isascii() and text.isdigit():
         digits = text.lstrip("0")
         if len(digits) > 10:
-            return None, f"{label} {_show(text)} is absurdly large (over {MAX_QUANTITY:,})"
+            return None, f"{label} {show(text)} is absurdly large (over {MAX_QUANTITY:,})"
         value = int(text)
     elif "," in text:
-        return None, f"{label} {_show(text)} has a comma; write whole numbers without thousands separators"
+        return None, f"{label} {show(text)} has a comma; write whole numbers without thousands separators"
     elif text[0] == "-" and text[1:].replace(".", "", 1).isdigit() and text[1:].isascii():
-        return None, f"{label} {_show(text)} is negative"
+        return None, f"{label} {show(text)} is negative"
     elif _DECIMAL_RE.fullmatch(text) or (text[0] == "+" and text[1:].isascii() and text[1:].isdigit()):
         if len(text) > 40:
-            return None, f"{label} {_show(text)} is too long to be a count"
+            return None, f"{label} {show(text)} is too long to be a count"
         number = decimal.Decimal(text)
-        return _whole(number, text, label, policy)
+        return whole_units(number, text, label, policy)
     else:
-        return None, f"{label} {_show(text)} is not a number"
+        return None, f"{label} {show(text)} is not a number"
     if value > MAX_QUANTITY:
-        return None, f"{label} {_show(text)} is absurdly large (over {MAX_QUANTITY:,})"
+        return None, f"{label} {show(text)} is absurdly large (over {MAX_QUANTITY:,})"
     return value, None
 
 
-def count_from_json(value: object, label: str, policy: str) -> tuple[int | None, str | None]:
-    """Parse a unit count from a decoded JSON value; null gives (None, None)."""
-    if value is None:
-        return None, None
-    if isinstance(value, bool):
-        return None, f"{label} {str(value).lower()} is not a number"
-    if isinstance(value, int):
-        if value < 0:
-            return None, f"{label} {value} is negative"
-        if value > MAX_QUANTITY:
-            return None, f"{label} {_show(str(value))} is absurdly large (over {MAX_QUANTITY:,})"
-        return value, None
-    if isinstance(value, float):
-        if value != value or value in (float("inf"), float("-inf")):
-            return None, f"{label} {value} is not a number"
-        return _whole(decimal.Decimal(repr(value)), repr(value), label, policy)
-    if isinstance(value, str):
-        return parse_count(value, label, policy)
-    return None, f"{label} must be a number, not {_json_type(value)}"
-
-
-def _whole(number: decimal.Decimal, text: str, label: str, policy: str) -> tuple[int | None, str | None]:
+def whole_units(number: decimal.Decimal, text: str, label: str, policy: str) -> tuple[int | None, str | None]:
     """Turn a decimal count into whole units, applying the feed's decimal policy."""
     if number < 0:
-        return None, f"{label} {_show(text)} is negative"
+        return None, f"{label} {show(text)} is negative"
     if number > MAX_QUANTITY:
-        return None, f"{label} {_show(text)} is absurdly large (over {MAX_QUANTITY:,})"
+        return None, f"{label} {show(text)} is absurdly large (over {MAX_QUANTITY:,})"
     whole = int(number)  # truncates toward zero, which is floor for non-negatives
     if whole != number and policy != "floor":
-        return None, f"{label} {_show(text)} is not a whole number"
+        return None, f"{label} {show(text)} is not a whole number"
     return whole, None
 
 
 def gtin_reason(gtin: str) -> str | None:
     """Return why a GTIN is invalid, or None when it is a valid GTIN-8/12/13/14."""
     if not (gtin.isascii() and gtin.isdigit()) or len(gtin) not in GTIN_LENGTHS:
-        return f"GTIN {_show(gtin)} must be 8, 12, 13 or 14 digits"
+        return f"GTIN {show(gtin)} must be 8, 12, 13 or 14 digits"
     digits = gtin.encode()
     odd = digits[-2::-2]  # weighted 3, counting from the digit left of the check digit
     even = digits[-3::-2]
@@ -227,20 +206,6 @@ def parse_gtin(raw: str) -> tuple[str | None, str | None]:
     return (None, reason) if reason else (text, None)
 
 
-def gtin_from_json(value: object) -> tuple[str | None, str | None]:
-    """Parse a GTIN from a JSON value; a number is accepted only when no leading zero was lost."""
-    if value is None:
-        return None, None
-    if isinstance(value, str):
-        return parse_gtin(value)
-    if isinstance(value, int) and not isinstance(value, bool) and value >= 0:
-        text = str(value)
-        if gtin_reason(text) is None:
-            return text, None
-        return None, f"GTIN {_show(text)} is not a valid GTIN; send GTINs as strings so leading zeros survive"
-    return None, f"GTIN must be a string, not {_json_type(value)}"
-
-
 def parse_date(raw: str, label: str) -> tuple[datetime.date | None, str | None]:
     """Parse an ISO date or datetime into a date; blank gives (None, None)."""
     text = raw.strip()
@@ -251,7 +216,7 @@ def parse_date(raw: str, label: str) -> tuple[datetime.date | None, str | None]:
             return datetime.date.fromisoformat(text), None
         return datetime.datetime.fromisoformat(text).date(), None
     except ValueError:
-        return None, f"{label} {_show(text)} is not an ISO date (YYYY-MM-DD)"
+        return None, f"{label} {show(text)} is not an ISO date (YYYY-MM-DD)"
 
 
 def parse_timestamp(raw: str, label: str) -> tuple[datetime.datetime | None, str | None]:
@@ -262,17 +227,17 @@ def parse_timestamp(raw: str, label: str) -> tuple[datetime.datetime | None, str
     # A bare date would silently mean midnight and shift the in-flight order rule by up
     # to a day, so an as-of must say when in the day the count was true.
     if len(text) <= 10:
-        return None, f"{label} {_show(text)} needs a time, e.g. 2024-05-01T08:00:00Z"
+        return None, f"{label} {show(text)} needs a time, e.g. 2024-05-01T08:00:00Z"
     try:
         moment = datetime.datetime.fromisoformat(text)
     except ValueError:
-        return None, f"{label} {_show(text)} is not an RFC 3339 timestamp"
+        return None, f"{label} {show(text)} is not an RFC 3339 timestamp"
     if moment.tzinfo is None:
         return moment.replace(tzinfo=_UTC), None
     try:
         return moment.astimezone(_UTC), None
     except OverflowError:
-        return None, f"{label} {_show(text)} is out of range"
+        return None, f"{label} {show(text)} is out of range"
 
 
 def parse_cost(raw: str) -> tuple[decimal.Decimal | None, str | None]:
@@ -282,49 +247,12 @@ def parse_cost(raw: str) -> tuple[decimal.Decimal | None, str | None]:
         return None, None
     if len(text) > 30 or not _COST_RE.fullmatch(text):
         if text.startswith("-") and _COST_RE.fullmatch(text[1:]):
-            return None, f"cost {_show(text)} is negative"
-        return None, f"cost {_show(text)} is not a plain decimal like 12.50"
+            return None, f"cost {show(text)} is negative"
+        return None, f"cost {show(text)} is not a plain decimal like 12.50"
     return decimal.Decimal(text), None
 
 
-def cost_from_json(value: object) -> tuple[decimal.Decimal | None, str | None]:
-    """Parse a cost from a JSON number or string."""
-    if value is None:
-        return None, None
-    if isinstance(value, str):
-        return parse_cost(value)
-    if isinstance(value, (int, float)) and not isinstance(value, bool):
-        return parse_cost(repr(value) if isinstance(value, float) else str(value))
-    return None, f"cost must be a number, not {_json_type(value)}"
-
-
-def text_from_json(value: object, label: str) -> tuple[str | None, str | None]:
-    """Return a JSON scalar as text (numbers allowed, as vendors often send numeric SKUs)."""
-    if value is None:
-        return None, None
-    if isinstance(value, str):
-        return value, None
-    if isinstance(value, int) and not isinstance(value, bool):
-        return str(value), None
-    return None, f"{label} must be text, not {_json_type(value)}"
-
-
-def _json_type(value: object) -> str:
-    """Name a decoded JSON value's type the way a vendor would say it."""
-    if isinstance(value, bool):
-        return "true/false"
-    if isinstance(value, (int, float)):
-        return "a number"
-    if isinstance(value, str):
-        return "text"
-    if isinstance(value, dict):
-        return "an object"
-    if isinstance(value, list):
-        return "a list"
-    return type(value).__name__
-
-
-def _show(text: str) -> str:
+def show(text: str) -> str:
     """Quote a vendor value for a reason, cut short so a junk cell cannot flood the report."""
     return repr(text if len(text) <= 40 else text[:37] + "...")
 
@@ -359,7 +287,7 @@ class RowCollector:
             return True
         # Duplicates count even when the first record was itself rejected: two
         # conflicting counts for one SKU leave no count we can trust.
-        self.errors.append(RowError(line, sku, f"duplicate SKU {_show(sku)}: first seen on line {first}"))
+        self.errors.append(RowError(line, sku, f"duplicate SKU {show(sku)}: first seen on line {first}"))
         return False
 
     def add(self, row: FeedRow) -> None:
@@ -394,7 +322,7 @@ class RowCollector:
                         RowError(
                             row.line,
                             row.sku,
-                            f"not applied: another record of SKU {_show(row.sku)} (line {bad}) "
+                            f"not applied: another record of SKU {show(row.sku)} (line {bad}) "
                             "was rejected, so its total would be incomplete",
                         )
                     )

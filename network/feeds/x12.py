@@ -150,7 +150,7 @@ def read_interchange(text: str) -> Interchange:
 
 
 @dataclass
-class _Set:
+class TransactionSet:
     """A transaction set found inside the envelope."""
 
     kind: str
@@ -167,7 +167,7 @@ def parse_x12(text: str, fmt: FeedFormat) -> ParsedFeed:
     """
     interchange = read_interchange(text)
     notes: list[str] = []
-    sets = _walk_envelope(interchange.segments, notes)
+    sets = walk_envelope(interchange.segments, notes)
     inventory = [s for s in sets if s.kind == "846"]
     if not inventory:
         kinds = ", ".join(sorted({s.kind or "?" for s in sets})) or "no transaction sets"
@@ -187,12 +187,12 @@ def parse_x12(text: str, fmt: FeedFormat) -> ParsedFeed:
     return out.result(min(moments) if moments else None)
 
 
-def _walk_envelope(segments: list[Segment], notes: list[str]) -> list[_Set]:
+def walk_envelope(segments: list[Segment], notes: list[str]) -> list[TransactionSet]:
     """Group segments into transaction sets, noting every count or control number that is off."""
-    sets: list[_Set] = []
+    sets: list[TransactionSet] = []
     isa: Segment | None = None
     gs: Segment | None = None
-    current: _Set | None = None
+    current: TransactionSet | None = None
     groups = sets_in_group = 0
     for seg in segments:
         tag = seg.tag
@@ -207,7 +207,9 @@ def _walk_envelope(segments: list[Segment], notes: list[str]) -> list[_Set]:
         elif tag == "ST":
             if current is not None:
                 notes.append(f"segment {current.start}: ST has no SE")
-            current = _Set(seg.get(1), seg.number, [seg], gs.get(4) if gs else "", gs.get(5) if gs else "")
+            current = TransactionSet(
+                seg.get(1), seg.number, [seg], gs.get(4) if gs else "", gs.get(5) if gs else ""
+            )
         elif tag == "SE":
             if current is None:
                 notes.append(f"segment {seg.number}: SE without an ST")
@@ -279,7 +281,7 @@ class _Item:
 
 
 def _read_846(
-    tset: _Set, fmt: FeedFormat, interchange: Interchange, out: RowCollector, notes: list[str]
+    tset: TransactionSet, fmt: FeedFormat, interchange: Interchange, out: RowCollector, notes: list[str]
 ) -> datetime.datetime | None:
     """Read one 846 set's items into the collector and return its as-of."""
     header_dtm: Segment | None = None
@@ -405,7 +407,7 @@ def _finish(item: _Item, fmt: FeedFormat, out: RowCollector, notes: list[str]) -
 
 
 def _as_of(
-    tset: _Set, dtm: Segment | None, bia: Segment | None, notes: list[str]
+    tset: TransactionSet, dtm: Segment | None, bia: Segment | None, notes: list[str]
 ) -> datetime.datetime | None:
     """Work out when a set's counts were true, from the most specific date it carries."""
     candidates = []

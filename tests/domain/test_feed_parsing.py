@@ -561,7 +561,7 @@ def test_empty_json_body_is_an_empty_feed() -> None:
         (False, None, "quantity false is not a number"),
         (-1, None, "quantity -1 is negative"),
         (None, None, "quantity is missing"),
-        ([1], None, "quantity must be a number, not a list"),
+        ([1], None, "quantity must be a number, not an array"),
         (1e300, None, "absurdly large"),
     ],
 )
