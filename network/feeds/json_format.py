@@ -246,8 +246,12 @@ def _matches(record: Mapping[object, object], key: str | None, want: str) -> boo
         text = "true" if value else "false"
     elif value is None:
         text = ""
-    else:
+    elif isinstance(value, int):
+        text = _digits(value) or ""
+    elif isinstance(value, (str, float)):
         text = str(value)
+    else:
+        return False
     return text.strip().casefold() == want
 
 
@@ -278,7 +282,7 @@ def count_from_json(value: object, label: str, policy: str) -> tuple[int | None,
         if value < 0:
             return None, f"{label} {value} is negative"
         if value > MAX_QUANTITY:
-            return None, f"{label} {show(str(value))} is absurdly large (over {MAX_QUANTITY:,})"
+            return None, f"{label} {show(_digits(value) or '...')} is absurdly large (over {MAX_QUANTITY:,})"
         return value, None
     if isinstance(value, float):
         if value != value or value in (float("inf"), float("-inf")):
@@ -296,7 +300,7 @@ def gtin_from_json(value: object) -> tuple[str | None, str | None]:
     if isinstance(value, str):
         return parse_gtin(value)
     if isinstance(value, int) and not isinstance(value, bool) and value >= 0:
-        text = str(value)
+        text = _digits(value) or "..."
         if gtin_reason(text) is None:
             return text, None
         return None, f"GTIN {show(text)} is not a valid GTIN; send GTINs as strings so leading zeros survive"
@@ -310,7 +314,7 @@ def cost_from_json(value: object) -> tuple[decimal.Decimal | None, str | None]:
     if isinstance(value, str):
         return parse_cost(value)
     if isinstance(value, (int, float)) and not isinstance(value, bool):
-        return parse_cost(repr(value) if isinstance(value, float) else str(value))
+        return parse_cost(repr(value) if isinstance(value, float) else _digits(value) or "...")
     return None, f"cost must be a number, not {_kind(value)}"
 
 
@@ -321,8 +325,14 @@ def text_from_json(value: object, label: str) -> tuple[str | None, str | None]:
     if isinstance(value, str):
         return value, None
     if isinstance(value, int) and not isinstance(value, bool):
-        return str(value), None
+        text = _digits(value)
+        return (text, None) if text else (None, f"{label} is a number too long to be an identifier")
     return None, f"{label} must be text, not {_kind(value)}"
+
+
+def _digits(value: int) -> str | None:
+    """Return an integer's decimal digits, or None past 60 digits (str() of a huge int is slow or refused)."""
+    return str(value) if value.bit_length() <= 200 else None
 
 
 def _kind(value: object) -> str:

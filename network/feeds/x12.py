@@ -247,7 +247,10 @@ def _check(
 ) -> None:
     """Note a trailer element that disagrees with what the file actually holds."""
     actual = seg.get(index)
-    same = actual.isdigit() and int(actual) == int(expected) if numeric else actual == expected
+    if numeric:
+        same = actual.isascii() and actual.isdigit() and len(actual) < 19 and int(actual) == int(expected)
+    else:
+        same = actual == expected
     if not same:
         shown = actual[:20] or "(empty)"
         notes.append(
@@ -423,13 +426,13 @@ def _as_of(
             time_text = tset.gs_time
         clock = _time(time_text) if time_text else datetime.time()
         tz = _zone(zone)
-        if day is None or clock is None or tz is None:
-            where = f"segment {seg.number} {seg.tag}" if seg else "GS"
-            notes.append(
-                f"{where}: date/time {date_text[:12]!r} {time_text[:8]!r} {zone[:4]!r} is unreadable"
-            )
-            continue
-        return datetime.datetime.combine(day, clock, tz).astimezone(_UTC)
+        if day is not None and clock is not None and tz is not None:
+            try:
+                return datetime.datetime.combine(day, clock, tz).astimezone(_UTC)
+            except OverflowError:  # 9999-12-31 late in the day, west of UTC
+                pass
+        where = f"segment {seg.number} {seg.tag}" if seg else "GS"
+        notes.append(f"{where}: date/time {date_text[:12]!r} {time_text[:8]!r} {zone[:4]!r} is unreadable")
     return None
 
 

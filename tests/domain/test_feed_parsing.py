@@ -761,3 +761,69 @@ def test_generated_csv_rows_are_applied_unchanged_or_reported(
             # A record that passes every other rule may only be rejected for its GTIN.
             assert not valid or gtin, (line, sku, quantity, reasons(feed).get(line))
     assert feed.rows_seen == counted
+
+
+_JSON_VALUES = st.recursive(
+    st.none() | st.booleans() | st.integers() | st.floats() | st.text(max_size=8),
+    lambda children: (
+        st.lists(children, max_size=3) | st.dictionaries(st.text(max_size=4), children, max_size=3)
+    ),
+    max_leaves=12,
+)
+_FIELD_NAMES = st.sampled_from(
+    [
+        "sku",
+        "quantity",
+        "damaged",
+        "incoming",
+        "incoming_eta",
+        "gtin",
+        "title",
+        "cost",
+        "as_of",
+        "status",
+        "x",
+    ]
+)
+_JSON_RECORDS = st.lists(st.dictionaries(_FIELD_NAMES, _JSON_VALUES, max_size=9) | _JSON_VALUES, max_size=8)
+
+
+@given(
+    document=_JSON_VALUES
+    | _JSON_RECORDS
+    | st.dictionaries(st.sampled_from(["rows", "as_of", "mode"]), _JSON_RECORDS)
+)
+@settings(max_examples=400, deadline=None)
+def test_arbitrary_json_documents_never_raise_anything_but_invalid_feed(document: object) -> None:
+    try:
+        feed = parse_feed(json.dumps(document).encode(), FeedFormat(kind="json", filter={"status": "1"}))
+    except InvalidFeed:
+        return
+    assert feed.rows_seen == len(feed.rows) + len(feed.errors)
+
+
+@given(records=_JSON_RECORDS)
+@settings(max_examples=300, deadline=None)
+def test_arbitrary_decoded_records_never_raise_anything_but_invalid_feed(records: list[object]) -> None:
+    try:
+        feed = parse_records(records)  # type: ignore[arg-type]
+    except InvalidFeed:
+        return
+    assert feed.rows_seen == len(feed.rows) + len(feed.errors)
+
+
+def test_decoded_records_with_huge_integers_are_row_errors() -> None:
+    huge = 10**5000
+    feed = parse_records(
+        [
+            {"sku": huge, "quantity": 1},
+            {"sku": "A", "quantity": huge},
+            {"sku": "B", "quantity": 1, "gtin": huge},
+            {"sku": "C", "quantity": 1, "cost": huge},
+            {"sku": "D", "quantity": 1, "status": huge},
+        ]
+    )
+
+    assert feed.rows == [FeedRow(5, "D", 1)]
+    assert reasons(feed)[1] == "sku is a number too long to be an identifier"
+    assert "absurdly large" in reasons(feed)[2]
