@@ -46,6 +46,7 @@ def _instance_path() -> str:
 
 def configure_settings(app: Flask, config: Mapping[str, object] | None) -> None:
     app.config.update(load_config(app.instance_path, config))
+    app.json.sort_keys = False  # keep fields in the order the schemas declare them
     Path(app.instance_path).mkdir(parents=True, exist_ok=True)
     if not app.config.get("SECRET_KEY"):
         development = app.config.get("HUB_ENV") == "development" or app.config["DATABASE_URL"].startswith(

@@ -12,7 +12,6 @@ DEFAULTS: dict[str, object] = {
     "SMTP_URL": None,
     "HUB_RUN_WORKER": False,
     "MAX_CONTENT_LENGTH": 20 * 1024 * 1024,
-    "JSON_SORT_KEYS": False,
     "SQLALCHEMY_ENGINE_OPTIONS": {"pool_pre_ping": True},
     "SQLALCHEMY_SESSION_OPTIONS": {},
     "HUB_TOKEN_LIFETIME_SECONDS": 3600,
