@@ -17,6 +17,7 @@ from network.errors import InvalidFeed
 from network.feeds.mapping import (
     FIELDS,
     MAX_QUANTITY,
+    MAX_SKU,
     REQUIRED,
     FeedFormat,
     FeedRow,
@@ -31,7 +32,6 @@ from network.feeds.mapping import (
 )
 
 SNIFFED = (",", ";", "\t", "|")
-MAX_SKU = 255
 
 
 def parse_csv(text: str, fmt: FeedFormat) -> ParsedFeed:

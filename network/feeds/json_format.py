@@ -21,6 +21,7 @@ from network.errors import InvalidFeed
 from network.feeds.mapping import (
     FIELDS,
     MAX_QUANTITY,
+    MAX_SKU,
     FeedFormat,
     FeedRow,
     ParsedFeed,
@@ -36,7 +37,6 @@ from network.feeds.mapping import (
     whole_units,
 )
 
-MAX_SKU = 255
 _T = TypeVar("_T")
 _KEYSET_CACHE = 64  # distinct key layouts remembered; real feeds have one or two
 

@@ -30,12 +30,11 @@ FIELDS: tuple[str, ...] = (
     "as_of",
 )
 REQUIRED: tuple[str, ...] = ("sku", "quantity")
-COUNT_FIELDS: tuple[str, ...] = ("quantity", "damaged", "pending_inspection", "incoming")
 
 # No vendor holds a billion units of one SKU; a bigger number is a broken export
 # (a GTIN pasted into the quantity column, a float overflow) and must not reach stock.
 MAX_QUANTITY = 1_000_000_000
-MAX_TEXT = 500  # longer SKUs/titles are junk (a whole line in one cell), not data
+MAX_SKU = 255  # a longer "SKU" is a whole line pasted into one cell, not an identifier
 KINDS = frozenset({"csv", "json", "x12"})
 DECIMAL_POLICIES = frozenset({"reject", "floor"})
 X12_MAPPABLE = frozenset({"sku", "gtin"})
@@ -104,6 +103,7 @@ class FeedFormat:
     decimal_quantities: str = "reject"
 
     def __post_init__(self) -> None:
+        """Check the configuration and freeze the mappings."""
         if self.kind not in KINDS:
             raise ValueError(f"unknown feed kind {self.kind!r}; use one of {sorted(KINDS)}")
         if self.decimal_quantities not in DECIMAL_POLICIES:
@@ -127,6 +127,9 @@ class FeedFormat:
                 raise ValueError(f"mapping for {ours!r} must be a non-blank name")
         if self.kind == "x12" and self.filter:
             raise ValueError("x12 feeds cannot be filtered by column")
+        for theirs, value in self.filter.items():
+            if not isinstance(theirs, str) or not theirs.strip() or not isinstance(value, str):
+                raise ValueError(f"filter {theirs!r}: {value!r} must map a column name to a text value")
         # Copy into read-only views so a caller mutating its dict later cannot change a
         # format that may already be cached or shared between runs.
         object.__setattr__(self, "mapping", MappingProxyType(dict(self.mapping)))
