@@ -1,0 +1,77 @@
+"""The published OpenAPI document describes every API route and what the routes really return."""
+
+from __future__ import annotations
+
+import re
+
+from tests.builders import make_item, make_variant, push_csv
+
+API_PREFIXES = ("/api/v1/", "/vendor-api/v1/")
+
+
+def _spec(client) -> dict:
+    response = client.get("/api/v1/openapi.json")
+    assert response.status_code == 200
+    return response.get_json()
+
+
+def test_every_api_route_is_in_the_document(app, client):
+    spec = _spec(client)
+    documented = {
+        (path, method.upper())
+        for path, ops in spec["paths"].items()
+        for method in ops
+        if method != "parameters"
+    }
+    for rule in app.url_map.iter_rules():
+        path = re.sub(r"<(?:\w+:)?(\w+)>", r"{\1}", rule.rule)
+        if not path.startswith(API_PREFIXES) or path.endswith("openapi.json"):
+            continue
+        for method in rule.methods - {"HEAD", "OPTIONS"}:
+            assert (path, method) in documented, f"{method} {path} is not documented"
+
+
+def test_every_operation_declares_its_oauth_scope(client):
+    spec = _spec(client)
+    assert (
+        spec["components"]["securitySchemes"]["oauth2"]["flows"]["clientCredentials"]["tokenUrl"]
+        == "/oauth/token"
+    )
+    for path, ops in spec["paths"].items():
+        for method, op in ops.items():
+            if method == "parameters":
+                continue
+            assert op.get("security"), f"{method} {path} does not declare a scope"
+
+
+def _properties(spec: dict, schema: dict) -> set[str]:
+    if "$ref" in schema:
+        schema = spec["components"]["schemas"][schema["$ref"].rsplit("/", 1)[-1]]
+    return set(schema.get("properties", {}))
+
+
+def test_availability_response_matches_its_documented_schema(session, client, network):
+    variant = make_variant(session, network.vendor, "DOC")
+    sku = make_item(session, network.retailer, [variant])
+    push_csv(network.vendor, "sku,quantity\nDOC,2\n")
+    body = network.retailer.api.get(f"/api/v1/availability?sku={sku}").get_json()
+    spec = _spec(client)
+    op = spec["paths"]["/api/v1/availability"]["get"]
+    page_schema = op["responses"]["200"]["content"]["application/json"]["schema"]
+    assert set(body) == _properties(spec, page_schema)
+    item_ref = spec["components"]["schemas"][page_schema["$ref"].rsplit("/", 1)[-1]]["properties"]["data"][
+        "items"
+    ]
+    assert set(body["data"][0]) == _properties(spec, item_ref)
+    params = {p["name"] for p in op["parameters"]}
+    assert {"sku", "limit", "cursor"} <= params
+
+
+def test_feed_run_response_matches_its_documented_schema(session, client, network):
+    make_variant(session, network.vendor, "RUN")
+    run = push_csv(network.vendor, "sku,quantity\nRUN,1\n").get_json()
+    spec = _spec(client)
+    op = spec["paths"]["/vendor-api/v1/inventory"]["post"]
+    assert set(op["requestBody"]["content"]) == {"application/json", "text/csv"}
+    schema = op["responses"]["200"]["content"]["application/json"]["schema"]
+    assert set(run) == _properties(spec, schema)
