@@ -40,7 +40,12 @@ def record_many(
 
 
 def visible_events(session: Session) -> sa.ColumnElement[bool]:
-    """Events every reader may pass: on PostgreSQL, only those whose writing transactions all ended."""
+    """Events every reader may pass: on PostgreSQL, only those whose writing transactions all ended.
+
+    Ids come from a sequence before commit, so an event committed late can carry a lower id than
+    one already read. Holding readers back to the oldest running writer on the cluster closes that
+    gap; a long-open writing transaction therefore delays the feed (it never loses an event).
+    """
     if not is_postgres(session):
         return sa.true()
     return Event.txid < sa.func.txid_snapshot_xmin(sa.func.txid_current_snapshot())
