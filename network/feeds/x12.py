@@ -40,6 +40,7 @@ from __future__ import annotations
 import datetime
 import re
 from dataclasses import dataclass
+from typing import NamedTuple
 from zoneinfo import ZoneInfo, ZoneInfoNotFoundError
 
 from network.errors import InvalidFeed
@@ -76,17 +77,12 @@ _LOCAL_ZONES = {
 _UTC = datetime.UTC
 
 
-@dataclass(frozen=True, slots=True)
-class Segment:
-    """One segment: its ordinal in the file (ISA = 1) and its elements (elements[0] is the id)."""
+class Segment(NamedTuple):
+    """One segment: its ordinal in the file (ISA = 1), its id, and its elements (elements[0] is the id)."""
 
     number: int
+    tag: str
     elements: list[str]
-
-    @property
-    def tag(self) -> str:
-        """Return the segment id."""
-        return self.elements[0]
 
     def get(self, index: int) -> str:
         """Return element `index` (1-based, as X12 numbers them) trimmed, or "" when absent."""
@@ -142,10 +138,14 @@ def read_interchange(text: str) -> Interchange:
     segments: list[Segment] = []
     pieces = text[start:].split(terminator) if terminator != "\n" else [text[start:]]
     for piece in pieces:
-        for part in _LINE_BREAK.split(piece):
+        piece = piece.strip(_PAD)
+        # Most pieces are one segment; only a lost terminator leaves a line break inside.
+        parts = _LINE_BREAK.split(piece) if "\n" in piece or "\r" in piece else [piece]
+        for part in parts:
             part = part.strip(_PAD)
             if part:
-                segments.append(Segment(len(segments) + 1, part.split(element)))
+                elements = part.split(element)
+                segments.append(Segment(len(segments) + 1, elements[0], elements))
     return Interchange(element, terminator, component, segments)
 
 
@@ -261,6 +261,8 @@ def _check(
 class _Item:
     """The segments of one LIN, read as they come."""
 
+    __slots__ = ("lin", "quantities", "etas", "title", "cost", "glitches", "_last_code")
+
     def __init__(self, lin: Segment) -> None:
         self.lin = lin
         self.quantities: dict[str, list[str]] = {}
@@ -336,52 +338,37 @@ def _glitch(seg: Segment, interchange: Interchange) -> str | None:
 def _finish(item: _Item, fmt: FeedFormat, out: RowCollector, notes: list[str]) -> None:
     """Validate one item and hand it to the collector as a row or an error."""
     line = item.lin.number
-    ids = [(item.lin.get(i).upper(), item.lin.get(i + 1)) for i in range(2, len(item.lin.elements) - 1, 2)]
-    ids = [(qualifier, value) for qualifier, value in ids if qualifier and value]
-    wanted = fmt.mapping.get("sku")
+    ids: dict[str, str] = {}  # qualifier -> first id with it, in LIN order
+    elements = item.lin.elements
+    for i in range(2, len(elements) - 1, 2):
+        qualifier, value = elements[i].strip(_PAD).upper(), elements[i + 1].strip(_PAD)
+        if qualifier and value:
+            ids.setdefault(qualifier, value)
+    wanted = fmt.mapping.get("sku", "").strip().upper()
     if wanted:
-        sku = next((v for q, v in ids if q == wanted.strip().upper()), "")
-        missing = f"LIN has no {wanted.strip().upper()!r} product id"
+        sku, missing = ids.get(wanted, ""), f"LIN has no {wanted!r} product id"
     else:
-        sku = next((v for q in SKU_QUALIFIERS for qq, v in ids if qq == q), ids[0][1] if ids else "")
+        sku = ids.get("VN") or ids.get("SK") or next(iter(ids.values()), "")
         missing = "LIN has no product id"
-    if not sku:
-        out.error(line, None, missing)
-        notes.extend(item.glitches)
-        return
-    if not out.claim(line, sku):
+    if not sku or not out.claim(line, sku):
+        if not sku:
+            out.error(line, None, missing)
         notes.extend(item.glitches)
         return
     policy = fmt.decimal_quantities
     problems: list[str] = []
-
-    def total(codes: tuple[str, ...], label: str) -> int | None:
-        for code in codes:
-            if code in item.quantities:
-                amount = 0
-                for raw in item.quantities[code]:
-                    value, problem = parse_count(raw, f"{label} (QTY*{code})", policy)
-                    if problem or value is None:
-                        problems.append(problem or f"{label} (QTY*{code}) has no number")
-                        return None
-                    amount += value
-                return amount
-        return None
-
-    quantity = total(QUANTITY_CODES, "quantity")
+    quantity = _total(item, QUANTITY_CODES, "quantity", policy, problems)
     if quantity is None and not problems:
-        codes = "/".join(QUANTITY_CODES)
-        problems.append(f"no stock quantity: the item has no QTY with code {codes}")
+        problems.append(f"no stock quantity: the item has no QTY with code {'/'.join(QUANTITY_CODES)}")
         problems.extend(item.glitches)
         item.glitches = []
-    damaged = total(DAMAGED_CODES, "damaged")
-    incoming = total(ON_ORDER_CODES, "incoming")
+    damaged = _total(item, DAMAGED_CODES, "damaged", policy, problems)
+    incoming = _total(item, ON_ORDER_CODES, "incoming", policy, problems)
     etas = [_date(raw) for raw in item.etas]
-    if any(eta is None for eta in etas):
+    if None in etas:
         problems.append(f"incoming date {item.etas[etas.index(None)][:20]!r} is not CCYYMMDD")
-    gtin_wanted = fmt.mapping.get("gtin")
-    gtin_codes = (gtin_wanted.strip().upper(),) if gtin_wanted else GTIN_QUALIFIERS
-    gtin = next((v for q in gtin_codes for qq, v in ids if qq == q), None)
+    gtin_wanted = fmt.mapping.get("gtin", "").strip().upper()
+    gtin = ids.get(gtin_wanted) if gtin_wanted else next((ids[q] for q in GTIN_QUALIFIERS if q in ids), None)
     if gtin is not None and (reason := gtin_reason(gtin)):
         problems.append(reason)
     cost = None
@@ -407,6 +394,23 @@ def _finish(item: _Item, fmt: FeedFormat, out: RowCollector, notes: list[str]) -
             cost=cost,
         )
     )
+
+
+def _total(item: _Item, codes: tuple[str, ...], label: str, policy: str, problems: list[str]) -> int | None:
+    """Sum the item's QTYs of the first code present; None (and a problem) if one is unreadable."""
+    for code in codes:
+        raws = item.quantities.get(code)
+        if raws is None:
+            continue
+        amount = 0
+        for raw in raws:
+            value, problem = parse_count(raw, f"{label} (QTY*{code})", policy)
+            if value is None:
+                problems.append(problem or f"{label} (QTY*{code}) has no number")
+                return None
+            amount += value
+        return amount
+    return None
 
 
 def _as_of(
