@@ -65,7 +65,7 @@ def _unwrap(document: object, fmt: FeedFormat) -> tuple[list[object], datetime.d
     Raises InvalidFeed when there is no single array of records.
     """
     if isinstance(document, list):
-        return document, None
+        return _records(document, "the top-level array"), None
     if not isinstance(document, dict):
         raise InvalidFeed(f"expected an array of records or an object holding one, not {_kind(document)}")
     arrays = [key for key, value in document.items() if isinstance(value, list)]
@@ -88,7 +88,17 @@ def _unwrap(document: object, fmt: FeedFormat) -> tuple[list[object], datetime.d
         as_of, problem = parse_timestamp(value, key)
         if problem:
             raise InvalidFeed(problem)
-    return document[arrays[0]], as_of
+    return _records(document[arrays[0]], f"the array under {arrays[0]!r}"), as_of
+
+
+def _records(array: list[object], where: str) -> list[object]:
+    """Return an array of records; one holding no object at all is the wrong file, not bad rows.
+
+    Raises InvalidFeed when a non-empty array holds no object.
+    """
+    if array and not any(isinstance(value, dict) for value in array):
+        raise InvalidFeed(f"{where} holds no records (objects), only {_kind(array[0])} values")
+    return array
 
 
 def collect(

@@ -116,9 +116,12 @@ class FeedFormat:
                 f"delimiter must be one character other than a quote or newline, not {self.delimiter!r}"
             )
         try:
-            codecs.lookup(self.encoding)
+            codec = codecs.lookup(self.encoding)
         except LookupError:
             raise ValueError(f"unknown encoding {self.encoding!r}") from None
+        # bytes.decode refuses "hex", "rot13" and other non-text codecs by this same flag.
+        if not getattr(codec, "_is_text_encoding", True):
+            raise ValueError(f"{self.encoding!r} is not a text encoding")
         allowed = X12_MAPPABLE if self.kind == "x12" else frozenset(FIELDS)
         for ours, theirs in self.mapping.items():
             if ours not in allowed:

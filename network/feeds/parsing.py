@@ -51,16 +51,14 @@ def decode(data: bytes, encoding: str = "utf-8") -> str:
 
     Raises InvalidFeed naming the encoding and the byte offset that failed.
     """
-    skipped = 0
-    if data.startswith(_BOM):
-        # A BOM on a file configured as cp1252 would decode to "ï»¿" glued to the first
-        # header; it only ever means "this is UTF-8 from Excel", so it always goes.
-        data, skipped = data[len(_BOM) :], len(_BOM)
+    # A BOM on a file configured as cp1252 would decode to "ï»¿" glued to the first
+    # header; it only ever means "this is UTF-8 from Excel", so it always goes.
+    skipped = len(_BOM) if data.startswith(_BOM) else 0
     try:
-        text = data.decode(encoding)
+        text = str(memoryview(data)[skipped:], encoding)  # a view: no second copy of the file
     except UnicodeDecodeError as exc:
         offset = exc.start + skipped
-        byte = data[exc.start : exc.start + 1].hex().upper()
+        byte = data[offset : offset + 1].hex().upper()
         hint = (
             " (is it latin-1/cp1252? set the feed's encoding)" if encoding.lower().startswith("utf") else ""
         )

@@ -163,8 +163,10 @@ class TransactionSet:
 def parse_x12(text: str, fmt: FeedFormat) -> ParsedFeed:
     """Parse a decoded X12 interchange holding one or more 846 sets.
 
-    Raises InvalidFeed when the file has no readable ISA or no 846 set.
+    Raises InvalidFeed when the file (unless blank) has no readable ISA or no 846 set.
     """
+    if not text.strip(_PAD):
+        return ParsedFeed(rows=[], errors=[])
     interchange = read_interchange(text)
     notes: list[str] = []
     sets = walk_envelope(interchange.segments, notes)

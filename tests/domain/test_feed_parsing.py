@@ -101,6 +101,11 @@ def test_undecodable_bytes_reject_file_naming_encoding_and_offset() -> None:
     assert "offset 16" in caught.value.detail
 
 
+def test_undecodable_byte_offset_counts_the_stripped_bom() -> None:
+    with pytest.raises(InvalidFeed, match=r"byte 0xFF at offset 16"):
+        parse_feed(b"\xef\xbb\xbfsku,quantity\n\xff")
+
+
 def test_latin1_feed_decodes_when_configured() -> None:
     feed = parse_feed("sku,quantity\nCafé,1\n".encode("latin-1"), FeedFormat(encoding="latin-1"))
 
@@ -484,6 +489,8 @@ def test_feed_format_copies_the_mapping_it_is_given() -> None:
         {"mapping": {"stock": "qty"}},
         {"mapping": {"sku": " "}},
         {"encoding": "klingon"},
+        {"encoding": "rot13"},
+        {"encoding": "hex"},
         {"delimiter": ",,"},
         {"kind": "x12", "mapping": {"quantity": "33"}},
     ],
@@ -589,6 +596,12 @@ def test_json_gtin_number_that_lost_its_leading_zero_is_rejected() -> None:
 
     assert "as strings" in reasons(feed)[1]
     assert feed.rows == [FeedRow(2, "B", 1, gtin="4006381333931")]
+
+
+@pytest.mark.parametrize("document", [[1, 2], {"rows": ["a", "b"]}, [[{"sku": "A", "quantity": 1}]]])
+def test_json_array_holding_no_objects_rejects_file(document: object) -> None:
+    with pytest.raises(InvalidFeed, match="holds no records"):
+        json_feed(document)
 
 
 def test_json_record_that_is_not_an_object_is_a_row_error() -> None:

@@ -121,7 +121,6 @@ def test_a_segment_that_lost_its_terminator_still_ends_at_its_line_break() -> No
 @pytest.mark.parametrize(
     ("text", "fragment"),
     [
-        ("", "must start with an ISA"),
         ("ST*846*0001~", "must start with an ISA"),
         ("ISA", "must start with an ISA"),
         ("ISA*00*   *00", "cut short"),
@@ -133,6 +132,11 @@ def test_a_segment_that_lost_its_terminator_still_ends_at_its_line_break() -> No
 def test_unreadable_isa_rejects_the_file(text: str, fragment: str) -> None:
     with pytest.raises(InvalidFeed, match=fragment):
         x12(text)
+
+
+@pytest.mark.parametrize("text", ["", " \r\n", "\ufeff"])
+def test_blank_x12_file_is_an_empty_feed(text: str) -> None:
+    assert x12(text).rows_seen == 0
 
 
 def test_file_without_an_846_set_is_rejected_naming_what_it_holds() -> None:
