@@ -277,7 +277,7 @@ def _validate(reader: _Reader, out: RowCollector, columns: dict[str, int], fmt: 
 
 
 def _count(value: str, label: str, policy: str) -> tuple[int | None, str | None]:
-    """Parse an optional count, taking the common plain-digits case without any allocation."""
+    """Parse an optional count, taking the common plain-digits case before the general rules."""
     if value.isdigit() and value.isascii() and len(value) <= 10:
         number = int(value)
         if number <= MAX_QUANTITY:

@@ -52,11 +52,6 @@ def reasons(feed: ParsedFeed) -> dict[int, str]:
     return out
 
 
-def item(lin: str, *segments: str) -> list[str]:
-    """Return one LIN with its segments."""
-    return [lin, *segments]
-
-
 # --- delimiters and envelope quirks -------------------------------------------------------------
 
 CANONICAL = interchange("BIA*00*SI*R1*20200101", "LIN*1*VN*ABC", "QTY*33*7*EA")
