@@ -17,6 +17,8 @@ from dataclasses import dataclass, field
 from types import MappingProxyType
 from typing import TypeVar
 
+from network.catalog.gtin import has_gtin_shape, is_valid_gtin
+
 FIELDS: tuple[str, ...] = (
     "sku",
     "quantity",
@@ -38,7 +40,6 @@ MAX_SKU = 255  # a longer "SKU" is a whole line pasted into one cell, not an ide
 KINDS = frozenset({"csv", "json", "x12"})
 DECIMAL_POLICIES = frozenset({"reject", "floor"})
 X12_MAPPABLE = frozenset({"sku", "gtin"})
-GTIN_LENGTHS = frozenset({8, 12, 13, 14})
 
 _UTC = datetime.UTC
 _Moment = TypeVar("_Moment", datetime.date, datetime.datetime)
@@ -192,13 +193,9 @@ def whole_units(number: decimal.Decimal, text: str, label: str, policy: str) -> 
 
 def gtin_reason(gtin: str) -> str | None:
     """Return why a GTIN is invalid, or None when it is a valid GTIN-8/12/13/14."""
-    if not (gtin.isascii() and gtin.isdigit()) or len(gtin) not in GTIN_LENGTHS:
+    if not has_gtin_shape(gtin):
         return f"GTIN {show(gtin)} must be 8, 12, 13 or 14 digits"
-    digits = gtin.encode()
-    odd = digits[-2::-2]  # weighted 3, counting from the digit left of the check digit
-    even = digits[-3::-2]
-    total = 3 * (sum(odd) - 48 * len(odd)) + sum(even) - 48 * len(even)
-    if (10 - total % 10) % 10 != digits[-1] - 48:
+    if not is_valid_gtin(gtin):
         return f"GTIN {gtin} has a wrong check digit"
     return None
 

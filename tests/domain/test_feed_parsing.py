@@ -12,7 +12,9 @@ import pytest
 from hypothesis import given, settings
 from hypothesis import strategies as st
 
+from network.catalog.gtin import gtin_check_digit, is_valid_gtin
 from network.errors import InvalidFeed
+from network.feeds.mapping import parse_gtin
 from network.feeds.parsing import FeedFormat, FeedRow, ParsedFeed, RowError, parse_feed, parse_records
 
 UTC = dt.UTC
@@ -840,3 +842,12 @@ def test_decoded_records_with_huge_integers_are_row_errors() -> None:
     assert feed.rows == [FeedRow(5, "D", 1)]
     assert reasons(feed)[1] == "sku is a number too long to be an identifier"
     assert "absurdly large" in reasons(feed)[2]
+
+
+@given(st.integers(min_value=0, max_value=10**13 - 1))
+def test_catalog_and_feed_agree_on_every_gtin_check_digit(n):
+    body = f"{n:012d}"
+    good = body + str(gtin_check_digit(body))
+    bad = body + str((gtin_check_digit(body) + 1) % 10)
+    assert is_valid_gtin(good) and parse_gtin(good) == (good, None)
+    assert not is_valid_gtin(bad) and parse_gtin(bad)[0] is None
