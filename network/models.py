@@ -2,6 +2,18 @@
 
 from network.catalog.models import ItemSource, RetailerItem, VendorVariant
 from network.feeds.models import FeedRun, FeedRunPayload
+from network.idempotency.models import IdempotencyRecord
+from network.orders.models import (
+    Order,
+    OrderLine,
+    PurchaseOrder,
+    PurchaseOrderLine,
+    PurchaseOrderTransition,
+    Return,
+    ReturnLine,
+    Shipment,
+    ShipmentLine,
+)
 from network.outbox.models import Event
 from network.partners.models import AccessToken, ApiClient, Connection, Organization, User
 from network.stock.models import StockLedgerEntry, StockPosition, StockSnapshot
@@ -13,9 +25,19 @@ __all__ = [
     "Event",
     "FeedRun",
     "FeedRunPayload",
+    "IdempotencyRecord",
     "ItemSource",
+    "Order",
+    "OrderLine",
     "Organization",
+    "PurchaseOrder",
+    "PurchaseOrderLine",
+    "PurchaseOrderTransition",
     "RetailerItem",
+    "Return",
+    "ReturnLine",
+    "Shipment",
+    "ShipmentLine",
     "StockLedgerEntry",
     "StockPosition",
     "StockSnapshot",

@@ -6,7 +6,7 @@ import datetime as dt
 import gzip
 import hashlib
 import time
-from collections.abc import Callable, Mapping, Sequence
+from collections.abc import Mapping, Sequence
 from dataclasses import dataclass
 
 import sqlalchemy as sa
@@ -16,6 +16,7 @@ from network.availability.services import items_of_vendor, items_sourcing, publi
 from network.errors import InvalidFeed, InvalidInput, NotFound
 from network.feeds import models as m
 from network.feeds.parsing import FeedFormat, ParsedFeed, parse_feed, parse_records
+from network.orders import inflight as orders_inflight
 from network.partners.models import Connection
 from network.stock import services as stock
 from network.stock.models import BASES
@@ -23,18 +24,6 @@ from network.stock.models import BASES
 MODES = ("full", "delta")
 TRANSPORTS = ("push", "upload", "pull")
 MAX_STORED_ERRORS = 1000
-
-# Hooks that later stages register (the in-flight rule of orders): given the vendor's session and
-# id, return the variants whose committed units must be recomputed after a snapshot, and do it.
-InFlightHook = tuple[
-    Callable[[Session, int], Sequence[int]], Callable[[Session, Sequence[int], dt.datetime], None]
-]
-_inflight_hooks: list[InFlightHook] = []
-
-
-def register_inflight_hook(hook: InFlightHook) -> None:
-    _inflight_hooks.append(hook)
-
 
 @dataclass(frozen=True)
 class FeedReceipt:
@@ -144,7 +133,9 @@ def _apply(
     plan = stock.plan_counts(
         session, vendor_id=receipt.vendor_id, rows=parsed.rows, full=full, basis=receipt.basis, as_of=as_of
     )
-    inflight = [variant_id for find, _ in _inflight_hooks for variant_id in find(session, receipt.vendor_id)]
+    # Positions with in-flight order lines get their committed units recomputed against the new
+    # snapshot (DESIGN §4); they are locked together with the changed ones, in variant order.
+    inflight = orders_inflight.variants_in_flight(session, receipt.vendor_id)
     changed = stock.carry_out(
         session,
         plan,
@@ -155,8 +146,7 @@ def _apply(
         now=now,
         also_lock=inflight,
     )
-    for _, recompute in _inflight_hooks:
-        recompute(session, inflight, now)
+    orders_inflight.recompute_committed(session, inflight, now=now)
     if full and _freshness_may_change(session, receipt.vendor_id, previous_snapshot, now):
         affected = items_of_vendor(session, receipt.vendor_id)
     else:

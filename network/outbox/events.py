@@ -31,3 +31,93 @@ class FeedApplied(DomainEvent):
     rows_seen: int
     rows_applied: int
     rows_rejected: int
+
+
+@dataclass(frozen=True)
+class OrderAccepted(DomainEvent):
+    wire_name: ClassVar[str] = "order.accepted"
+    order_id: int
+    reference: str
+    status: str
+    lines: list  # [{line_id, retailer_sku, requested, accepted}]
+    purchase_order_ids: list
+
+
+@dataclass(frozen=True)
+class PurchaseOrderCreated(DomainEvent):
+    wire_name: ClassVar[str] = "po.created"
+    purchase_order_id: int
+    order_id: int
+    lines: list  # [{line_id, vendor_sku, quantity}]
+
+
+@dataclass(frozen=True)
+class PurchaseOrderAcknowledged(DomainEvent):
+    wire_name: ClassVar[str] = "po.acknowledged"
+    purchase_order_id: int
+    order_id: int
+    status: str
+    lines: list  # [{line_id, order_line_id, quantity}]
+
+
+@dataclass(frozen=True)
+class PurchaseOrderShipped(DomainEvent):
+    wire_name: ClassVar[str] = "po.shipped"
+    purchase_order_id: int
+    order_id: int
+    status: str
+    shipment_id: int
+    carrier: str
+    tracking_number: str
+    lines: list
+
+
+@dataclass(frozen=True)
+class PurchaseOrderCancelled(DomainEvent):
+    wire_name: ClassVar[str] = "po.cancelled"
+    purchase_order_id: int
+    order_id: int
+    status: str
+    by: str  # retailer | vendor
+    reason: str
+    lines: list
+
+
+@dataclass(frozen=True)
+class PurchaseOrderRejected(DomainEvent):
+    wire_name: ClassVar[str] = "po.rejected"
+    purchase_order_id: int
+    order_id: int
+    status: str
+    reason: str
+    lines: list
+
+
+@dataclass(frozen=True)
+class ReturnOpened(DomainEvent):
+    wire_name: ClassVar[str] = "return.opened"
+    return_id: int
+    order_id: int
+    purchase_order_id: int
+    quantity: int
+    reason: str
+    lines: list
+
+
+@dataclass(frozen=True)
+class ReturnGraded(DomainEvent):
+    wire_name: ClassVar[str] = "return.graded"
+    return_id: int
+    order_id: int
+    resellable: int
+    damaged: int
+    status: str
+
+
+@dataclass(frozen=True)
+class ReturnReceived(DomainEvent):
+    wire_name: ClassVar[str] = "return.received"
+    return_id: int
+    order_id: int
+    received: int
+    status: str

@@ -1,0 +1,1 @@
+"""Idempotency keys: a repeated write answers what the first one answered and creates nothing."""

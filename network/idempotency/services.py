@@ -1,0 +1,83 @@
+"""Claim an idempotency key before doing the work, store the answer with the work, replay it after.
+
+The claim is an INSERT under a unique (org_id, key) index, made first in the transaction: a
+concurrent repeat blocks on that index until the first request commits, then fails with an
+IntegrityError; the caller rolls back and replays the stored answer. Nothing is created twice.
+"""
+
+from __future__ import annotations
+
+import datetime as dt
+import hashlib
+import json
+from dataclasses import dataclass
+
+import sqlalchemy as sa
+from sqlalchemy.orm import Session
+
+from network.errors import Conflict, InvalidInput
+from network.idempotency.models import IdempotencyRecord
+
+MAX_KEY_LENGTH = 255
+
+
+@dataclass(frozen=True)
+class StoredAnswer:
+    status: int
+    body: dict
+
+
+def request_hash(body: object) -> str:
+    """Hash a request body canonically (key order and spacing do not matter)."""
+    text = json.dumps(body, sort_keys=True, separators=(",", ":"), default=str)
+    return hashlib.sha256(text.encode()).hexdigest()
+
+
+def check_key(key: str | None) -> str:
+    """Raises InvalidInput for a missing, empty or over-long key."""
+    if key is None or not key.strip():
+        raise InvalidInput(
+            "send an Idempotency-Key header", errors={"Idempotency-Key": ["required for this request"]}
+        )
+    if len(key) > MAX_KEY_LENGTH:
+        raise InvalidInput(errors={"Idempotency-Key": [f"at most {MAX_KEY_LENGTH} characters"]})
+    return key
+
+
+def find_answer(session: Session, *, org_id: int, key: str, scope: str, digest: str) -> StoredAnswer | None:
+    """Return the stored answer for a key, or None if the key is new.
+
+    Raises Conflict when the key was used with another request.
+    """
+    record = session.scalar(
+        sa.select(IdempotencyRecord).where(IdempotencyRecord.org_id == org_id, IdempotencyRecord.key == key)
+    )
+    if record is None:
+        return None
+    if record.scope != scope or record.request_hash != digest:
+        raise Conflict(
+            "this Idempotency-Key was already used with a different request; use a new key",
+            slug="idempotency-key-reused",
+        )
+    if record.status_code is None:  # pragma: no cover - only visible to a reader without the lock
+        raise Conflict("a request with this Idempotency-Key is still in progress; retry shortly")
+    return StoredAnswer(record.status_code, record.response or {})
+
+
+def claim(
+    session: Session, *, org_id: int, key: str, scope: str, digest: str, now: dt.datetime
+) -> IdempotencyRecord:
+    """Insert the key's record, to be completed with `store_answer` in the same transaction.
+
+    Raises sqlalchemy IntegrityError when another request claimed the key first.
+    """
+    record = IdempotencyRecord(org_id=org_id, key=key, scope=scope, request_hash=digest, created_at=now)
+    session.add(record)
+    session.flush()
+    return record
+
+
+def store_answer(session: Session, record: IdempotencyRecord, *, status: int, body: dict) -> None:
+    record.status_code = status
+    record.response = body
+    session.flush()

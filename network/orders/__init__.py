@@ -1,0 +1,1 @@
+"""Orders, routing, purchase orders and returns (DESIGN §7)."""

@@ -1,0 +1,357 @@
+"""Order intake: route each line, reserve units atomically, create the purchase orders (DESIGN §7)."""
+
+from __future__ import annotations
+
+import datetime as dt
+from collections import defaultdict
+from collections.abc import Sequence
+from dataclasses import dataclass
+
+import sqlalchemy as sa
+from sqlalchemy.orm import Session
+
+from network.availability.compute import source_available
+from network.availability.services import items_sourcing, publish_changes, source_state
+from network.catalog.models import ItemSource, RetailerItem, VendorVariant
+from network.errors import InvalidInput, OutOfStock
+from network.orders.models import (
+    ACCEPTED,
+    OPEN,
+    PARTIALLY_ACCEPTED,
+    Order,
+    OrderLine,
+    PurchaseOrder,
+    PurchaseOrderLine,
+    PurchaseOrderTransition,
+)
+from network.orders.routing import Allocation, Candidate, LineRequest, allocate_order
+from network.outbox.events import OrderAccepted, PurchaseOrderCreated
+from network.outbox.services import record_many
+from network.partners.models import Connection
+from network.stock.models import StockLedgerEntry, StockPosition, StockSnapshot
+
+# A conditional update fails only when another order took the units since they were read; the
+# order is then routed again on fresh figures (perhaps to another source) a few times at most.
+ATTEMPTS = 3
+
+
+@dataclass(frozen=True, slots=True)
+class LineInput:
+    retailer_sku: str
+    quantity: int
+
+
+class _Lost(Exception):
+    """A source no longer had the units the plan counted on."""
+
+
+def place_order(
+    session: Session,
+    *,
+    retailer_id: int,
+    reference: str,
+    lines: Sequence[LineInput],
+    ship_to: dict,
+    allow_partial: bool = False,
+    allow_split: bool = True,
+    now: dt.datetime,
+) -> Order:
+    """Route and reserve every line; return the accepted order with its purchase orders.
+
+    All of the order is reserved, or nothing is (with `allow_partial`, what can be reserved).
+    Raises InvalidInput (unknown sku, no lines), OutOfStock (with the shortfall per line).
+    """
+    if not lines:
+        raise InvalidInput("an order needs lines", errors={"lines": ["at least one line"]})
+    items = _items(session, retailer_id, lines)
+    for _attempt in range(ATTEMPTS):
+        candidates = _candidates(session, retailer_id, sorted(set(items.values())), now)
+        requests = [
+            LineRequest(line.quantity, candidates.get(items[line.retailer_sku], ())) for line in lines
+        ]
+        plan = allocate_order(requests, allow_split=allow_split)
+        filled = [sum(a.quantity for a in allocations) for allocations in plan]
+        short = [
+            {"retailer_sku": line.retailer_sku, "requested": line.quantity, "available": got}
+            for line, got in zip(lines, filled, strict=True)
+            if got < line.quantity
+        ]
+        if (short and not allow_partial) or not any(filled):
+            raise OutOfStock(
+                "not enough stock for every line; nothing was reserved "
+                "(`available` counts units already given to earlier lines of this order)",
+                lines=short,
+            )
+        buffers = {c.variant_id: c.buffer for cs in candidates.values() for c in cs}
+        try:
+            with session.begin_nested():
+                order = _create(
+                    session,
+                    retailer_id=retailer_id,
+                    reference=reference,
+                    lines=lines,
+                    items=items,
+                    plan=plan,
+                    buffers=buffers,
+                    ship_to=ship_to,
+                    allow_partial=allow_partial,
+                    allow_split=allow_split,
+                    now=now,
+                )
+        except _Lost:
+            continue
+        _announce(session, order, now=now)
+        return order
+    raise OutOfStock(
+        "the stock was taken by concurrent orders while this one was placed; nothing was reserved",
+        lines=[
+            {"retailer_sku": line.retailer_sku, "requested": line.quantity, "available": got}
+            for line, got in zip(lines, filled, strict=True)
+        ],
+    )
+
+
+def _items(session: Session, retailer_id: int, lines: Sequence[LineInput]) -> dict[str, int]:
+    skus = sorted({line.retailer_sku for line in lines})
+    found = dict(
+        session.execute(
+            sa.select(RetailerItem.retailer_sku, RetailerItem.id).where(
+                RetailerItem.retailer_id == retailer_id, RetailerItem.retailer_sku.in_(skus)
+            )
+        ).all()
+    )
+    errors = {
+        str(index): {"retailer_sku": [f"no item {line.retailer_sku!r}: create it with PUT /api/v1/items"]}
+        for index, line in enumerate(lines)
+        if line.retailer_sku not in found
+    }
+    if errors:
+        raise InvalidInput("unknown items; see errors", errors={"lines": errors})
+    return found
+
+
+@dataclass(frozen=True, slots=True)
+class _Source(Candidate):
+    buffer: int = 0
+
+
+def _candidates(
+    session: Session, retailer_id: int, item_ids: Sequence[int], now: dt.datetime
+) -> dict[int, list[_Source]]:
+    """Return each item's sellable sources, read through the availability formula."""
+    rows = session.execute(
+        sa.select(
+            ItemSource.item_id,
+            ItemSource.variant_id,
+            ItemSource.priority,
+            VendorVariant.vendor_id,
+            VendorVariant.active,
+            VendorVariant.cost,
+            StockPosition.quantity,
+            StockPosition.committed,
+            StockPosition.as_of,
+            StockSnapshot.as_of.label("snapshot_as_of"),
+            Connection.status,
+            Connection.safety_buffer,
+            Connection.stale_after_minutes,
+            Connection.routing_priority,
+        )
+        .join(VendorVariant, VendorVariant.id == ItemSource.variant_id)
+        .join(StockPosition, StockPosition.variant_id == ItemSource.variant_id)
+        .outerjoin(StockSnapshot, StockSnapshot.vendor_id == VendorVariant.vendor_id)
+        .join(
+            Connection,
+            sa.and_(Connection.retailer_id == retailer_id, Connection.vendor_id == VendorVariant.vendor_id),
+        )
+        .where(ItemSource.item_id.in_(item_ids))
+    )
+    result: dict[int, list[_Source]] = defaultdict(list)
+    for row in rows:
+        available = source_available(source_state(row), now)
+        if available > 0:
+            result[row.item_id].append(
+                _Source(
+                    variant_id=row.variant_id,
+                    vendor_id=row.vendor_id,
+                    routing_priority=row.routing_priority,
+                    item_priority=row.priority,
+                    available=available,
+                    cost=row.cost,
+                    buffer=row.safety_buffer,
+                )
+            )
+    return result
+
+
+def _reserve(session: Session, variant_id: int, quantity: int, buffer: int, now: dt.datetime) -> int:
+    """Add `quantity` to committed if the units are free; return committed after. Raises _Lost."""
+    table = StockPosition.__table__
+    after = session.execute(
+        table.update()
+        .where(
+            table.c.variant_id == variant_id,
+            table.c.quantity - table.c.committed - buffer >= quantity,
+        )
+        .values(committed=table.c.committed + quantity, updated_at=now)
+        .returning(table.c.committed)
+    ).scalar()
+    if after is None:
+        raise _Lost(variant_id)
+    return after
+
+
+def _create(
+    session: Session,
+    *,
+    retailer_id: int,
+    reference: str,
+    lines: Sequence[LineInput],
+    items: dict[str, int],
+    plan: list[list[Allocation]],
+    buffers: dict[int, int],
+    ship_to: dict,
+    allow_partial: bool,
+    allow_split: bool,
+    now: dt.datetime,
+) -> Order:
+    # Lines drawing on one variant are reserved together, one conditional update per variant, in
+    # variant order (the order every writer locks positions in).
+    totals: dict[int, int] = defaultdict(int)
+    for allocations in plan:
+        for allocation in allocations:
+            totals[allocation.variant_id] += allocation.quantity
+    committed_after = {
+        variant_id: _reserve(session, variant_id, totals[variant_id], buffers[variant_id], now)
+        for variant_id in sorted(totals)
+    }
+    accepted_all = all(
+        sum(a.quantity for a in allocations) == line.quantity
+        for line, allocations in zip(lines, plan, strict=True)
+    )
+    order = Order(
+        retailer_id=retailer_id,
+        reference=reference,
+        status=ACCEPTED if accepted_all else PARTIALLY_ACCEPTED,
+        ship_to=ship_to,
+        allow_partial=allow_partial,
+        allow_split=allow_split,
+        created_at=now,
+        updated_at=now,
+    )
+    session.add(order)
+    pos: dict[int, PurchaseOrder] = {}
+    vendors = sorted({a.vendor_id for allocations in plan for a in allocations})
+    for vendor_id in vendors:
+        pos[vendor_id] = PurchaseOrder(
+            retailer_id=retailer_id, vendor_id=vendor_id, status=OPEN, created_at=now, updated_at=now
+        )
+        order.purchase_orders.append(pos[vendor_id])
+    po_lines: list[PurchaseOrderLine] = []
+    for line_no, (line, allocations) in enumerate(zip(lines, plan, strict=True), start=1):
+        order_line = OrderLine(
+            line_no=line_no,
+            item_id=items[line.retailer_sku],
+            retailer_sku=line.retailer_sku,
+            requested=line.quantity,
+            accepted=sum(a.quantity for a in allocations),
+        )
+        order.lines.append(order_line)
+        for allocation in allocations:
+            po_line = PurchaseOrderLine(
+                order_line=order_line,
+                variant_id=allocation.variant_id,
+                vendor_id=allocation.vendor_id,
+                unit_cost=allocation.cost,
+                ordered=allocation.quantity,
+                status=OPEN,
+                updated_at=now,
+            )
+            pos[allocation.vendor_id].lines.append(po_line)
+            po_lines.append(po_line)
+    session.flush()
+    _write_history(session, po_lines, committed_after, retailer_id=retailer_id, now=now)
+    return order
+
+
+def _write_history(
+    session: Session,
+    po_lines: list[PurchaseOrderLine],
+    committed_after: dict[int, int],
+    *,
+    retailer_id: int,
+    now: dt.datetime,
+) -> None:
+    running = dict(committed_after)
+    ledger, history = [], []
+    for po_line in reversed(po_lines):  # walk back from the final figure of each variant
+        after = running[po_line.variant_id]
+        running[po_line.variant_id] = after - po_line.ordered
+        ledger.append(
+            {
+                "variant_id": po_line.variant_id,
+                "at": now,
+                "reason": "reserve",
+                "changes": {"committed": [after - po_line.ordered, after]},
+                "po_line_id": po_line.id,
+            }
+        )
+        history.append(
+            {
+                "po_id": po_line.po_id,
+                "po_line_id": po_line.id,
+                "at": now,
+                "actor": "org",
+                "actor_org_id": retailer_id,
+                "action": "create",
+                "from_state": "",
+                "to_state": OPEN,
+                "quantity": po_line.ordered,
+                "reason": "",
+            }
+        )
+    session.execute(sa.insert(StockLedgerEntry), ledger[::-1])
+    session.execute(sa.insert(PurchaseOrderTransition), history[::-1])
+
+
+def _announce(session: Session, order: Order, *, now: dt.datetime) -> None:
+    key = f"order:{order.id}"
+    events = [
+        (
+            order.retailer_id,
+            key,
+            OrderAccepted(
+                order_id=order.id,
+                reference=order.reference,
+                status=order.status,
+                lines=[
+                    {
+                        "line_id": line.id,
+                        "retailer_sku": line.retailer_sku,
+                        "requested": line.requested,
+                        "accepted": line.accepted,
+                    }
+                    for line in order.lines
+                ],
+                purchase_order_ids=[po.id for po in order.purchase_orders],
+            ),
+        )
+    ]
+    variant_ids = set()
+    for po in order.purchase_orders:
+        events.append(
+            (
+                po.vendor_id,
+                key,
+                PurchaseOrderCreated(
+                    purchase_order_id=po.id,
+                    order_id=order.id,
+                    lines=[
+                        {"line_id": line.id, "variant_id": line.variant_id, "quantity": line.ordered}
+                        for line in po.lines
+                    ],
+                ),
+            )
+        )
+        variant_ids.update(line.variant_id for line in po.lines)
+    record_many(session, events, now=now)
+    publish_changes(session, items_sourcing(session, sorted(variant_ids)), now=now)

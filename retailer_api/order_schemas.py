@@ -1,0 +1,165 @@
+"""The order endpoints' public contract: explicit input and output schemas."""
+
+from __future__ import annotations
+
+from marshmallow import RAISE, Schema, fields, validate
+
+SKU = validate.Length(1, 100)
+QUANTITY = validate.Range(1, 1_000_000)
+
+
+class ShipToSchema(Schema):
+    class Meta:
+        unknown = RAISE
+
+    name = fields.String(required=True, validate=validate.Length(1, 200))
+    address1 = fields.String(required=True, validate=validate.Length(1, 200))
+    address2 = fields.String(validate=validate.Length(max=200))
+    city = fields.String(required=True, validate=validate.Length(1, 100))
+    region = fields.String(validate=validate.Length(max=100))
+    postal_code = fields.String(required=True, validate=validate.Length(1, 20))
+    country = fields.String(required=True, validate=validate.Length(2, 2))
+    phone = fields.String(validate=validate.Length(max=40))
+
+
+class OrderLineInSchema(Schema):
+    class Meta:
+        unknown = RAISE
+
+    retailer_sku = fields.String(required=True, validate=SKU)
+    quantity = fields.Integer(required=True, strict=True, validate=QUANTITY)
+
+
+class OrderCreateSchema(Schema):
+    class Meta:
+        unknown = RAISE
+
+    reference = fields.String(required=True, validate=validate.Length(1, 100))
+    lines = fields.List(fields.Nested(OrderLineInSchema), required=True, validate=validate.Length(1, 200))
+    ship_to = fields.Nested(ShipToSchema, required=True)
+    allow_partial = fields.Boolean(load_default=False)
+    allow_split = fields.Boolean(load_default=True)
+
+
+class LineQuantityInSchema(Schema):
+    class Meta:
+        unknown = RAISE
+
+    line_id = fields.Integer(required=True, strict=True)
+    quantity = fields.Integer(required=True, strict=True, validate=QUANTITY)
+
+
+class OrderCancelSchema(Schema):
+    class Meta:
+        unknown = RAISE
+
+    lines = fields.List(fields.Nested(LineQuantityInSchema), validate=validate.Length(1, 200))
+    reason = fields.String(load_default="", validate=validate.Length(max=500))
+
+
+class ReturnCreateSchema(Schema):
+    class Meta:
+        unknown = RAISE
+
+    lines = fields.List(fields.Nested(LineQuantityInSchema), required=True, validate=validate.Length(1, 200))
+    reason = fields.String(required=True, validate=validate.Length(1, 500))
+
+
+class PurchaseOrderLineStateSchema(Schema):
+    id = fields.Integer()
+    purchase_order_id = fields.Integer(attribute="po_id")
+    vendor_id = fields.Integer()
+    vendor_variant_id = fields.Integer(attribute="variant_id")
+    quantity = fields.Integer(attribute="ordered")
+    cancelled = fields.Integer()
+    rejected = fields.Integer()
+    shipped = fields.Integer()
+    returned = fields.Integer()
+    status = fields.String()
+    acknowledged_at = fields.DateTime(allow_none=True)
+
+
+def _sum(name: str):
+    return fields.Function(lambda line: sum(getattr(pl, name) for pl in line.po_lines))
+
+
+class OrderLineSchema(Schema):
+    id = fields.Integer()
+    line_no = fields.Integer()
+    retailer_sku = fields.String()
+    requested = fields.Integer()
+    accepted = fields.Integer()
+    cancelled = fields.Function(lambda line: sum(pl.cancelled + pl.rejected for pl in line.po_lines))
+    shipped = _sum("shipped")
+    returned = _sum("returned")
+    open = fields.Function(lambda line: sum(pl.unshipped for pl in line.po_lines))
+    purchase_order_lines = fields.List(fields.Nested(PurchaseOrderLineStateSchema), attribute="po_lines")
+
+
+class OrderPurchaseOrderSchema(Schema):
+    id = fields.Integer()
+    vendor_id = fields.Integer()
+    status = fields.String()
+    line_ids = fields.Function(lambda po: [line.id for line in po.lines])
+
+
+class UnfilledSchema(Schema):
+    line_id = fields.Integer(attribute="id")
+    retailer_sku = fields.String()
+    requested = fields.Integer()
+    accepted = fields.Integer()
+
+
+class OrderSchema(Schema):
+    id = fields.Integer()
+    reference = fields.String()
+    status = fields.String()
+    allow_partial = fields.Boolean()
+    allow_split = fields.Boolean()
+    ship_to = fields.Dict()
+    lines = fields.List(fields.Nested(OrderLineSchema))
+    purchase_orders = fields.List(fields.Nested(OrderPurchaseOrderSchema))
+    unfilled = fields.Function(
+        lambda order: UnfilledSchema(many=True).dump(
+            [line for line in order.lines if line.accepted < line.requested]
+        )
+    )
+    created_at = fields.DateTime()
+    updated_at = fields.DateTime()
+
+
+class OrderListSchema(Schema):
+    data = fields.List(fields.Nested(OrderSchema))
+    next_cursor = fields.String(allow_none=True)
+
+
+class ReturnLineSchema(Schema):
+    id = fields.Integer()
+    order_line_id = fields.Integer()
+    purchase_order_line_id = fields.Integer(attribute="po_line_id")
+    vendor_variant_id = fields.Integer(attribute="variant_id")
+    quantity = fields.Integer()
+    received = fields.Integer()
+    resellable = fields.Integer()
+    damaged = fields.Integer()
+
+
+class ReturnSchema(Schema):
+    id = fields.Integer()
+    order_id = fields.Integer()
+    purchase_order_id = fields.Integer(attribute="po_id")
+    retailer_id = fields.Integer()
+    vendor_id = fields.Integer()
+    status = fields.String()
+    reason = fields.String()
+    quantity = fields.Integer()
+    received = fields.Integer()
+    resellable = fields.Integer()
+    damaged = fields.Integer()
+    lines = fields.List(fields.Nested(ReturnLineSchema))
+    created_at = fields.DateTime()
+    updated_at = fields.DateTime()
+
+
+class ReturnCreatedSchema(Schema):
+    data = fields.List(fields.Nested(ReturnSchema))
