@@ -334,7 +334,6 @@ def ship(
 
         change.apply(line, mutate, action="ship", quantity=quantity, new_shipment=(now, quantity))
     session.add(shipment)
-    po.shipments.append(shipment)
     session.flush()
     change.finish(
         lambda: PurchaseOrderShipped(
