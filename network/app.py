@@ -32,7 +32,9 @@ def create_app(config: Mapping[str, object] | None = None) -> Flask:
     app = Flask(__name__, instance_path=_instance_path(), static_folder=None)
     configure_settings(app, config)
     configure_database(app)
+    configure_mail(app)
     configure_apis(app)
+    configure_portal(app)
     configure_errors(app)
     configure_operations(app)
     configure_cli(app)
@@ -55,9 +57,14 @@ def configure_settings(app: Flask, config: Mapping[str, object] | None) -> None:
         if not development or app.config.get("HUB_ENV") == "production":
             raise RuntimeError("SECRET_KEY must be set outside development (it signs portal sessions)")
         app.config["SECRET_KEY"] = _development_secret(Path(app.instance_path))
-    app.config.setdefault("SESSION_COOKIE_HTTPONLY", True)
-    app.config.setdefault("SESSION_COOKIE_SAMESITE", "Lax")
-    app.config.setdefault("SESSION_COOKIE_SECURE", str(app.config["PUBLIC_URL"]).startswith("https://"))
+    # Flask's defaults already hold these keys (SameSite None, Secure off), so setdefault would
+    # keep them: set them unless the caller chose.
+    chosen = config or {}
+    app.config["SESSION_COOKIE_HTTPONLY"] = chosen.get("SESSION_COOKIE_HTTPONLY", True)
+    app.config["SESSION_COOKIE_SAMESITE"] = chosen.get("SESSION_COOKIE_SAMESITE", "Lax")
+    app.config["SESSION_COOKIE_SECURE"] = chosen.get(
+        "SESSION_COOKIE_SECURE", str(app.config["PUBLIC_URL"]).startswith("https://")
+    )
 
 
 def _development_secret(instance: Path) -> str:
@@ -101,6 +108,24 @@ def configure_apis(app: Flask) -> None:
 
     csrf.exempt(oauth_blueprint)
     app.extensions["hub_api"] = api
+
+
+def configure_mail(app: Flask) -> None:
+    """One mailer for every surface: SMTP_URL, or (unset) `instance/outbox/` and the log."""
+    from network.mail import Mailer, default_sender
+
+    app.extensions["hub_mailer"] = Mailer(
+        smtp_url=app.config.get("SMTP_URL") or None,
+        outbox_dir=Path(app.instance_path) / "outbox",
+        sender=str(app.config.get("HUB_MAIL_FROM") or default_sender(str(app.config["PUBLIC_URL"]))),
+    )
+
+
+def configure_portal(app: Flask) -> None:
+    """The vendor portal's pages under /portal (HTML errors: see PORTAL_BLUEPRINTS)."""
+    from vendor_portal.web import portal
+
+    app.register_blueprint(portal)
 
 
 def _security_schemes() -> dict:

@@ -12,6 +12,7 @@ from flask_migrate import upgrade
 
 from network.clock import utcnow
 from network.db import transaction
+from network.errors import DomainError
 from network.extensions import db
 from network.partners import services as partners
 from network.partners.models import Organization
@@ -82,3 +83,66 @@ def worker_command() -> None:
     from network.jobs import run_worker
 
     run_worker(current_app._get_current_object())
+
+
+@hub.command("invite")
+@click.option("--retailer", "retailer_id", type=int, required=True, help="The inviting retailer's id.")
+@click.option("--email", required=True, help="Where the invite goes.")
+@click.option("--vendor-name", required=True, help="The vendor's name, as the retailer knows it.")
+@click.option(
+    "--term",
+    "terms",
+    multiple=True,
+    metavar="NAME=VALUE",
+    help="A connection term the invite sets, e.g. ack_sla_hours=12 (repeat).",
+)
+@with_appcontext
+def invite_command(retailer_id: int, email: str, vendor_name: str, terms: tuple[str, ...]) -> None:
+    """Invite a vendor by email to connect with a retailer."""
+    from network.mail import MailNotSent
+    from network.partners import invites
+
+    parsed = {}
+    for term in terms:
+        name, _, value = term.partition("=")
+        try:
+            parsed[name.strip()] = value.strip() if name.strip() == "status" else int(value)
+        except ValueError:
+            raise click.BadParameter(
+                f"{term!r}: the value must be a whole number", param_hint="--term"
+            ) from None
+    try:
+        with transaction(db.session):
+            invite, token = invites.create_invite(
+                db.session,
+                retailer_id=retailer_id,
+                email=email,
+                vendor_name=vendor_name,
+                terms=parsed,
+                ttl=invites.invite_ttl(current_app.config.get("HUB_INVITE_TTL_DAYS")),
+                now=utcnow(),
+            )
+            message = invites.invite_email(invite, token, public_url=current_app.config["PUBLIC_URL"])
+    except DomainError as exc:
+        raise click.ClickException(_explain(exc)) from None
+    try:
+        current_app.extensions["hub_mailer"].send(message)
+    except MailNotSent as exc:
+        click.echo(f"invite {invite.id} created, but the email was not sent: {exc}", err=True)
+        raise SystemExit(1) from None
+    click.echo(
+        json.dumps(
+            {
+                "id": invite.id,
+                "email": invite.email,
+                "expires_at": invite.expires_at.isoformat(),
+                "email_sent": True,
+            }
+        )
+    )
+
+
+def _explain(error: DomainError) -> str:
+    errors = getattr(error, "errors", None) or {}
+    details = "; ".join(f"{field}: {', '.join(messages)}" for field, messages in errors.items())
+    return f"{error.detail} ({details})" if details else error.detail

@@ -15,8 +15,18 @@ from network.orders.models import (
     ShipmentLine,
 )
 from network.outbox.models import Event
-from network.partners.models import AccessToken, ApiClient, Connection, Organization, User
+from network.partners.models import (
+    AccessToken,
+    ApiClient,
+    Connection,
+    Invite,
+    LoginAttempt,
+    Organization,
+    PasswordReset,
+    User,
+)
 from network.stock.models import StockLedgerEntry, StockPosition, StockSnapshot
+from network.uploads.models import UploadDraft
 
 __all__ = [
     "AccessToken",
@@ -26,10 +36,13 @@ __all__ = [
     "FeedRun",
     "FeedRunPayload",
     "IdempotencyRecord",
+    "Invite",
     "ItemSource",
+    "LoginAttempt",
     "Order",
     "OrderLine",
     "Organization",
+    "PasswordReset",
     "PurchaseOrder",
     "PurchaseOrderLine",
     "PurchaseOrderTransition",
@@ -41,6 +54,7 @@ __all__ = [
     "StockLedgerEntry",
     "StockPosition",
     "StockSnapshot",
+    "UploadDraft",
     "User",
     "VendorVariant",
 ]

@@ -6,6 +6,6 @@ from flask_smorest import Blueprint
 
 
 def blueprints() -> list[Blueprint]:
-    from retailer_api import availability, catalog, connections, events, orders
+    from retailer_api import availability, catalog, connections, events, invites, orders
 
-    return [connections.blp, catalog.blp, availability.blp, events.blp, orders.blp]
+    return [connections.blp, catalog.blp, availability.blp, events.blp, orders.blp, invites.blp]

@@ -46,6 +46,8 @@ class User(Base):
     email: Mapped[str] = mapped_column(sa.String(254), unique=True)
     name: Mapped[str] = mapped_column(sa.String(200), default="")
     password_hash: Mapped[str] = mapped_column(sa.String(256))
+    # Part of every portal session; a password reset bumps it, which signs out every other session.
+    session_version: Mapped[int] = mapped_column(default=1, server_default=sa.text("1"))
     created_at: Mapped[dt.datetime]
 
     organization: Mapped[Organization] = relationship()
@@ -107,3 +109,69 @@ class AccessToken(Base):
     scopes: Mapped[str] = mapped_column(sa.String(500))
     issued_at: Mapped[dt.datetime]
     expires_at: Mapped[dt.datetime] = mapped_column(index=True)
+
+
+class Invite(Base):
+    """An email invite: from a retailer to a vendor (a connection), or from a vendor to a colleague.
+
+    The link's token is kept only as its SHA-256; the token itself lives in the email.
+    """
+
+    __tablename__ = "invites"
+
+    id: Mapped[int] = mapped_column(primary_key=True)
+    # Exactly one of the two: the retailer asking for a connection, or the vendor the colleague joins.
+    retailer_id: Mapped[int | None] = mapped_column(
+        sa.ForeignKey("organizations.id", ondelete="CASCADE"), index=True
+    )
+    vendor_id: Mapped[int | None] = mapped_column(
+        sa.ForeignKey("organizations.id", ondelete="CASCADE"), index=True
+    )
+    email: Mapped[str] = mapped_column(sa.String(254))
+    vendor_name: Mapped[str] = mapped_column(sa.String(200), default="")
+    # Connection terms the accepted invite sets (see partners.services.CONNECTION_TERMS).
+    terms: Mapped[dict] = mapped_column(sa.JSON, default=dict)
+    token_hash: Mapped[str] = mapped_column(sa.String(64), unique=True)
+    invited_by_user_id: Mapped[int | None] = mapped_column(sa.ForeignKey("users.id", ondelete="SET NULL"))
+    accepted_by_user_id: Mapped[int | None] = mapped_column(sa.ForeignKey("users.id", ondelete="SET NULL"))
+    created_at: Mapped[dt.datetime]
+    expires_at: Mapped[dt.datetime]
+    accepted_at: Mapped[dt.datetime | None]
+    revoked_at: Mapped[dt.datetime | None]
+
+    retailer: Mapped[Organization | None] = relationship(foreign_keys=[retailer_id])
+    vendor: Mapped[Organization | None] = relationship(foreign_keys=[vendor_id])
+
+    __table_args__ = (sa.CheckConstraint("(retailer_id IS NULL) <> (vendor_id IS NULL)", name="inviter"),)
+
+
+class LoginAttempt(Base):
+    """One portal sign-in attempt; recent failures throttle the account and the address."""
+
+    __tablename__ = "login_attempts"
+
+    id: Mapped[int] = mapped_column(sa.BigInteger().with_variant(sa.Integer, "sqlite"), primary_key=True)
+    email: Mapped[str] = mapped_column(sa.String(254))
+    ip: Mapped[str] = mapped_column(sa.String(45))
+    at: Mapped[dt.datetime]
+    success: Mapped[bool]
+
+    __table_args__ = (
+        sa.Index("ix_login_attempts_email_at", "email", "at"),
+        sa.Index("ix_login_attempts_ip_at", "ip", "at"),
+    )
+
+
+class PasswordReset(Base):
+    """A single-use password reset link; the token is kept only as its SHA-256."""
+
+    __tablename__ = "password_resets"
+
+    id: Mapped[int] = mapped_column(primary_key=True)
+    user_id: Mapped[int] = mapped_column(sa.ForeignKey("users.id", ondelete="CASCADE"), index=True)
+    token_hash: Mapped[str] = mapped_column(sa.String(64), unique=True)
+    created_at: Mapped[dt.datetime]
+    expires_at: Mapped[dt.datetime]
+    used_at: Mapped[dt.datetime | None]
+
+    user: Mapped[User] = relationship()

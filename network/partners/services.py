@@ -107,6 +107,14 @@ def update_connection_terms(
 
 
 def _set_terms(conn: Connection, terms: dict, now: dt.datetime) -> None:
+    check_terms(terms)
+    for name, value in terms.items():
+        setattr(conn, name, value)
+    conn.updated_at = now
+
+
+def check_terms(terms: dict) -> None:
+    """Raises InvalidInput naming each unknown or out-of-range connection term."""
     unknown = set(terms) - set(CONNECTION_TERMS)
     if unknown:
         raise InvalidInput(errors={name: ["unknown term"] for name in sorted(unknown)})
@@ -123,9 +131,6 @@ def _set_terms(conn: Connection, terms: dict, now: dt.datetime) -> None:
             errors[name] = ["must not be negative"]
     if errors:
         raise InvalidInput("invalid connection terms", errors=errors)
-    for name, value in terms.items():
-        setattr(conn, name, value)
-    conn.updated_at = now
 
 
 def active_connection_exists(session: Session, *, retailer_id: int, vendor_id: int) -> bool:

@@ -27,7 +27,10 @@ def lock_vendor_stock(session: Session, vendor_id: int) -> None:
     """
     query = sa.select(Organization.id).where(Organization.id == vendor_id)
     if is_postgres(session):
-        query = query.with_for_update()
+        # NO KEY UPDATE: writers of one vendor still exclude each other, but rows that merely
+        # reference the vendor (an order's purchase order: a FOR KEY SHARE lock) are not blocked,
+        # which would deadlock against an order holding a position this feed is about to lock.
+        query = query.with_for_update(key_share=True)
     if session.scalar(query) is None:
         raise NotFound(f"vendor {vendor_id} not found")
 

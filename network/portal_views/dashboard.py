@@ -1,0 +1,126 @@
+"""The vendor's dashboard: connections and terms, stock health, recent feed runs (and, as the
+orders and flags areas provide them, open purchase orders and flags). A fixed number of queries
+whatever the vendor's size: aggregates, and short lists with limits."""
+
+from __future__ import annotations
+
+import datetime as dt
+from dataclasses import dataclass, field
+
+import sqlalchemy as sa
+from sqlalchemy.orm import Session, aliased
+
+from network.catalog.models import VendorVariant
+from network.feeds import services as feeds
+from network.feeds.models import FeedRun
+from network.partners.models import Connection, Organization
+from network.portal_views.stock import shortest_stale_after
+from network.stock.models import StockPosition, StockSnapshot
+
+LOW_STOCK_UNITS = 5
+RECENT_RUNS = 5
+
+
+@dataclass(frozen=True)
+class ConnectionView:
+    id: int
+    retailer_name: str
+    status: str
+    ack_sla_hours: int
+    ship_sla_hours: int
+    safety_buffer: int
+    stale_after_minutes: int
+    routing_priority: int
+    created_at: dt.datetime
+
+
+@dataclass(frozen=True)
+class StockHealth:
+    variants: int = 0
+    at_zero: int = 0  # active variants the vendor counts none of
+    low: int = 0  # active variants with 1..LOW_STOCK_UNITS units free to promise
+    stale: int = 0  # variants whose count is too old for at least one active connection
+    pending_inspection: int = 0  # variants with returned units waiting to be graded
+    pending_inspection_units: int = 0
+    damaged: int = 0
+    damaged_units: int = 0
+    stale_after: dt.timedelta | None = None
+    low_units: int = LOW_STOCK_UNITS
+
+
+@dataclass(frozen=True)
+class Dashboard:
+    connections: list[ConnectionView]
+    health: StockHealth
+    recent_runs: list[FeedRun]
+    extras: dict = field(default_factory=dict)
+
+
+def vendor_connections(session: Session, *, vendor_id: int) -> list[ConnectionView]:
+    retailer = aliased(Organization)
+    rows = session.execute(
+        sa.select(Connection, retailer.name)
+        .join(retailer, retailer.id == Connection.retailer_id)
+        .where(Connection.vendor_id == vendor_id)
+        .order_by(retailer.name, Connection.id)
+    )
+    return [
+        ConnectionView(
+            id=conn.id,
+            retailer_name=name,
+            status=conn.status,
+            ack_sla_hours=conn.ack_sla_hours,
+            ship_sla_hours=conn.ship_sla_hours,
+            safety_buffer=conn.safety_buffer,
+            stale_after_minutes=conn.stale_after_minutes,
+            routing_priority=conn.routing_priority,
+            created_at=conn.created_at,
+        )
+        for conn, name in rows
+    ]
+
+
+def _count(condition: sa.ColumnElement[bool]) -> sa.ColumnElement[int]:
+    return sa.func.coalesce(sa.func.sum(sa.case((condition, 1), else_=0)), 0)
+
+
+def stock_health(session: Session, *, vendor_id: int, now: dt.datetime) -> StockHealth:
+    """Count the vendor's variants that need a look, in one aggregate over its positions."""
+    stale_after = shortest_stale_after(session, vendor_id=vendor_id)
+    pos, snap = StockPosition, StockSnapshot
+    if stale_after is None:
+        stale = sa.literal(0)  # no active connection: no retailer counts on the figures yet
+    else:
+        limit = now - stale_after
+        stale = _count(
+            sa.and_(
+                sa.or_(pos.as_of.is_(None), pos.as_of < limit),
+                sa.or_(snap.as_of.is_(None), snap.as_of < limit),
+            )
+        )
+    sellable = pos.quantity - pos.committed
+    row = session.execute(
+        sa.select(
+            sa.func.count().label("variants"),
+            _count(sa.and_(VendorVariant.active, pos.quantity == 0)).label("at_zero"),
+            _count(sa.and_(VendorVariant.active, sellable > 0, sellable <= LOW_STOCK_UNITS)).label("low"),
+            stale.label("stale"),
+            _count(pos.pending_inspection > 0).label("pending_inspection"),
+            sa.func.coalesce(sa.func.sum(pos.pending_inspection), 0).label("pending_inspection_units"),
+            _count(pos.damaged > 0).label("damaged"),
+            sa.func.coalesce(sa.func.sum(pos.damaged), 0).label("damaged_units"),
+        )
+        .select_from(pos)
+        .join(VendorVariant, VendorVariant.id == pos.variant_id)
+        .outerjoin(snap, snap.vendor_id == pos.vendor_id)
+        .where(pos.vendor_id == vendor_id)
+    ).one()
+    return StockHealth(**{k: int(v) for k, v in row._mapping.items()}, stale_after=stale_after)
+
+
+def vendor_dashboard(session: Session, *, vendor_id: int, now: dt.datetime) -> Dashboard:
+    return Dashboard(
+        connections=vendor_connections(session, vendor_id=vendor_id),
+        health=stock_health(session, vendor_id=vendor_id, now=now),
+        recent_runs=feeds.list_runs(session, vendor_id=vendor_id, after_id=None, limit=RECENT_RUNS),
+    )

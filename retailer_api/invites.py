@@ -1,0 +1,119 @@
+"""Vendor invites: a retailer invites a vendor by email; the vendor accepts in the portal."""
+
+from __future__ import annotations
+
+import logging
+from dataclasses import dataclass
+
+from flask import current_app
+from flask_smorest import Blueprint
+from marshmallow import Schema, fields, validate
+
+from network.clock import utcnow
+from network.db import transaction
+from network.extensions import db
+from network.mail import MailNotSent
+from network.oauth import current_caller
+from network.partners import invites
+from network.partners.models import Invite
+from retailer_api.auth import secured
+from retailer_api.pagination import PageArgs, decode_cursor, page
+from retailer_api.schemas import ConnectionPatchSchema
+
+log = logging.getLogger(__name__)
+
+blp = Blueprint(
+    "vendor_invites", __name__, url_prefix="/api/v1/vendor-invites", description="Invite vendors by email"
+)
+
+
+class InviteTermsSchema(ConnectionPatchSchema):
+    class Meta:
+        exclude = ("status",)
+
+
+class InviteCreateSchema(Schema):
+    email = fields.Email(required=True, validate=validate.Length(max=254))
+    vendor_name = fields.String(required=True, validate=validate.Length(1, 200))
+    terms = fields.Nested(InviteTermsSchema, load_default=dict)
+
+
+class InviteSchema(Schema):
+    id = fields.Integer()
+    email = fields.String()
+    vendor_name = fields.String()
+    terms = fields.Dict()
+    status = fields.Function(lambda invite: invites.invite_status(invite, utcnow()))
+    created_at = fields.DateTime()
+    expires_at = fields.DateTime()
+    accepted_at = fields.DateTime(allow_none=True)
+    revoked_at = fields.DateTime(allow_none=True)
+
+
+class InviteCreatedSchema(InviteSchema):
+    # False when the mail server did not take the email: revoke the invite and send a new one.
+    email_sent = fields.Boolean()
+
+
+@dataclass(frozen=True)
+class CreatedInvite:
+    """The invite as created, and whether its email left."""
+
+    invite: Invite
+    email_sent: bool
+
+    def __getattr__(self, name: str) -> object:
+        return getattr(self.invite, name)
+
+
+class InviteListSchema(Schema):
+    data = fields.List(fields.Nested(InviteSchema))
+    next_cursor = fields.String(allow_none=True)
+
+
+@blp.post("")
+@secured(blp, "partners:manage")
+@blp.arguments(InviteCreateSchema)
+@blp.response(201, InviteCreatedSchema)
+def create_invite(body: dict):
+    """Invite a vendor by email (the link's token is only in the email)"""
+    with transaction(db.session):
+        invite, token = invites.create_invite(
+            db.session,
+            retailer_id=current_caller().org_id,
+            email=body["email"],
+            vendor_name=body["vendor_name"],
+            terms=body["terms"],
+            ttl=invites.invite_ttl(current_app.config.get("HUB_INVITE_TTL_DAYS")),
+            now=utcnow(),
+        )
+        email = invites.invite_email(invite, token, public_url=current_app.config["PUBLIC_URL"])
+    try:
+        current_app.extensions["hub_mailer"].send(email)
+        sent = True
+    except MailNotSent:
+        log.exception("invite %s: email not sent", invite.id)
+        sent = False
+    return CreatedInvite(invite, sent)
+
+
+@blp.get("")
+@secured(blp, "partners:manage")
+@blp.arguments(PageArgs, location="query")
+@blp.response(200, InviteListSchema)
+def list_invites(args: dict):
+    """List the retailer's invites, oldest first"""
+    after = decode_cursor(args["cursor"])
+    rows = invites.list_invites(
+        db.session, org_id=current_caller().org_id, after_id=after, limit=args["limit"]
+    )
+    return page(rows, last_position=rows[-1].id if rows else None, full=len(rows) == args["limit"])
+
+
+@blp.delete("/<int:invite_id>")
+@secured(blp, "partners:manage")
+@blp.response(204)
+def revoke_invite(invite_id: int):
+    """Revoke an invite: its link stops working (an accepted invite answers 409)"""
+    with transaction(db.session):
+        invites.revoke_invite(db.session, invite_id, org_id=current_caller().org_id, now=utcnow())

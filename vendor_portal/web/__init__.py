@@ -1,0 +1,12 @@
+"""The vendor portal (`/portal`): server-rendered pages over `network` services.
+
+Every action works without JavaScript; forms carry Flask-WTF's CSRF token and follow
+POST-redirect-GET. Views call one service each inside one transaction; templates only display.
+"""
+
+from __future__ import annotations
+
+from vendor_portal.web import auth, common, dashboard, stock, team  # noqa: F401  (they register the views)
+from vendor_portal.web.blueprint import portal
+
+__all__ = ["portal"]

@@ -1,0 +1,140 @@
+"""What every portal view shares: the signed-in user, the guard, mail after commit, form errors."""
+
+from __future__ import annotations
+
+import functools
+import logging
+from collections.abc import Callable
+from typing import Any
+from urllib.parse import urlsplit
+
+from flask import current_app, flash, g, redirect, request, session, url_for
+from flask_wtf import FlaskForm
+from werkzeug.wrappers import Response
+
+from network.errors import InvalidInput
+from network.extensions import db
+from network.mail import Email, Mailer, MailNotSent
+from network.partners import accounts
+from network.partners.accounts import SessionUser
+from vendor_portal.web.blueprint import portal
+
+log = logging.getLogger(__name__)
+
+
+@portal.before_request
+def load_user() -> None:
+    g.user = None
+    user_id, version = session.get("uid"), session.get("sv")
+    if isinstance(user_id, int) and isinstance(version, int):
+        g.user = accounts.session_user(db.session, user_id=user_id, version=version)
+        if g.user is None:
+            session.clear()  # a password reset (or a deleted user) ended this session
+
+
+@portal.after_request
+def no_store(response: Response) -> Response:
+    # Pages show stock, orders and one-time secrets: never keep them in shared caches.
+    response.headers.setdefault("Cache-Control", "no-store")
+    response.headers.setdefault("X-Frame-Options", "DENY")
+    response.headers.setdefault("X-Content-Type-Options", "nosniff")
+    response.headers.setdefault("Referrer-Policy", "same-origin")
+    return response
+
+
+@portal.app_template_global()
+def portal_user() -> SessionUser | None:
+    return g.get("user")
+
+
+def sign_in_session(user_id: int, version: int) -> None:
+    session.clear()
+    session["uid"] = user_id
+    session["sv"] = version
+
+
+def sign_out_session() -> None:
+    session.clear()
+
+
+def current_user() -> SessionUser:
+    return g.user
+
+
+def vendor_id() -> int:
+    return g.user.org_id
+
+
+def login_required(view: Callable) -> Callable:
+    """Send anonymous visitors to the sign-in page, and back here afterwards."""
+
+    @functools.wraps(view)
+    def wrapper(*args: Any, **kwargs: Any) -> Any:
+        if g.get("user") is None:
+            return redirect(url_for("portal.login", next=request.full_path.rstrip("?")))
+        return view(*args, **kwargs)
+
+    return wrapper
+
+
+def safe_next(target: str | None) -> str:
+    """Only ever redirect to a path of this portal after sign-in (never another site)."""
+    if target:
+        parts = urlsplit(target)
+        if not parts.scheme and not parts.netloc and target.startswith("/portal/") and "\\" not in target:
+            return target
+    return url_for("portal.dashboard")
+
+
+def client_ip() -> str:
+    return request.remote_addr or "unknown"
+
+
+def mailer() -> Mailer:
+    return current_app.extensions["hub_mailer"]
+
+
+def public_url() -> str:
+    return str(current_app.config["PUBLIC_URL"])
+
+
+def send_after_commit(email: Email) -> bool:
+    """Send an email whose facts are already committed; on failure say so and carry on."""
+    try:
+        mailer().send(email)
+    except MailNotSent:
+        log.exception("portal email not sent")
+        flash(f"The email to {email.to} could not be sent. Try again later.", "error")
+        return False
+    return True
+
+
+def form_errors(form: FlaskForm, error: InvalidInput, *, fields: dict[str, str] | None = None) -> None:
+    """Show a service's field errors next to the form's fields (and its detail when there are none)."""
+    fields = fields or {}
+    shown = False
+    for name, messages in error.errors.items():
+        field = getattr(form, fields.get(name, name), None)
+        if field is not None and hasattr(field, "errors"):
+            field.errors = [*list(field.errors or []), *messages]
+            shown = True
+    if not shown:
+        form.form_errors.append(error.detail)
+
+
+# (endpoint, label, endpoint prefix that marks the entry current); pages of areas not built yet
+# are left out of the menu.
+NAV = (
+    ("portal.dashboard", "Dashboard", "portal.dashboard"),
+    ("portal.stock", "Stock", "portal.stock"),
+    ("portal.feeds", "Feeds", "portal.feed"),
+    ("portal.purchase_orders", "Purchase orders", "portal.purchase_order"),
+    ("portal.returns", "Returns", "portal.return"),
+    ("portal.api_access", "API access", "portal.api_"),
+    ("portal.team", "Team", "portal.team"),
+)
+
+
+@portal.app_template_global()
+def portal_nav() -> list[tuple[str, str, str]]:
+    return [entry for entry in NAV if entry[0] in current_app.view_functions]

@@ -1,0 +1,164 @@
+"""The portal's forms (Flask-WTF: each carries the CSRF token). Rules stay in `network`; these
+only check that the fields are there and of a sane size."""
+
+from __future__ import annotations
+
+from flask_wtf import FlaskForm
+from flask_wtf.file import FileField, FileRequired
+from wtforms import (
+    BooleanField,
+    EmailField,
+    HiddenField,
+    IntegerField,
+    PasswordField,
+    SelectField,
+    SelectMultipleField,
+    StringField,
+    TextAreaField,
+    URLField,
+    widgets,
+)
+from wtforms.fields.choices import SelectChoice
+from wtforms.validators import DataRequired, EqualTo, InputRequired, Length, NumberRange, Optional
+
+from network.partners.accounts import PASSWORD_MAX_LENGTH, PASSWORD_MIN_LENGTH
+
+
+def _email(label: str = "Email") -> EmailField:
+    return EmailField(label, validators=[DataRequired(), Length(max=254)])
+
+
+def _new_password() -> PasswordField:
+    return PasswordField(
+        "Password",
+        validators=[DataRequired(), Length(max=PASSWORD_MAX_LENGTH)],
+        description=f"At least {PASSWORD_MIN_LENGTH} characters, mixing letters with digits or symbols.",
+    )
+
+
+def _confirm() -> PasswordField:
+    return PasswordField(
+        "Repeat the password",
+        validators=[DataRequired(), EqualTo("password", message="the passwords differ")],
+    )
+
+
+class LoginForm(FlaskForm):
+    email = _email()
+    password = PasswordField("Password", validators=[DataRequired(), Length(max=PASSWORD_MAX_LENGTH)])
+    next = HiddenField()
+
+
+class SignupForm(FlaskForm):
+    organization_name = StringField("Your company", validators=[DataRequired(), Length(max=200)])
+    name = StringField("Your name", validators=[Optional(), Length(max=200)])
+    email = _email("Your email")
+    password = _new_password()
+    confirm = _confirm()
+
+
+class ColleagueSignupForm(FlaskForm):
+    name = StringField("Your name", validators=[Optional(), Length(max=200)])
+    email = _email("Your email")
+    password = _new_password()
+    confirm = _confirm()
+
+
+class ResetRequestForm(FlaskForm):
+    email = _email()
+
+
+class ResetForm(FlaskForm):
+    password = _new_password()
+    confirm = _confirm()
+
+
+class ColleagueInviteForm(FlaskForm):
+    email = _email("Colleague's email")
+
+
+class MultiCheckboxField(SelectMultipleField):
+    widget = widgets.ListWidget(prefix_label=False)
+    option_widget = widgets.CheckboxInput()
+
+
+class ApiClientForm(FlaskForm):
+    name = StringField("Name", validators=[DataRequired(), Length(max=200)], description="e.g. our ERP")
+    scopes = MultiCheckboxField("Scopes", validators=[DataRequired(message="pick at least one scope")])
+
+
+class UploadForm(FlaskForm):
+    file = FileField("CSV file", validators=[FileRequired("choose a file")])
+    mode = SelectField(
+        "The file holds",
+        choices=[
+            SelectChoice("delta", "only the rows to change (delta)"),
+            SelectChoice("full", "my whole catalog (full)"),
+        ],
+        default="delta",
+    )
+    basis = SelectField(
+        "Quantities count",
+        choices=[
+            SelectChoice("available", "units free to sell (available)"),
+            SelectChoice("on_hand", "units on the shelf (on hand)"),
+        ],
+        default="available",
+    )
+    encoding = SelectField(
+        "Encoding",
+        choices=[SelectChoice("utf-8", "UTF-8"), SelectChoice("cp1252", "Windows / Excel (cp1252)")],
+        default="utf-8",
+    )
+
+
+class FeedForm(FlaskForm):
+    name = StringField("Name", validators=[DataRequired(), Length(max=200)])
+    url = URLField("Feed URL", validators=[DataRequired(), Length(max=2000)])
+    auth_kind = SelectField(
+        "Authentication",
+        choices=[
+            SelectChoice("none", "none"),
+            SelectChoice("basic", "user and password"),
+            SelectChoice("bearer", "bearer token"),
+            SelectChoice("header", "header"),
+        ],
+    )
+    auth_username = StringField("User", validators=[Optional(), Length(max=200)])
+    auth_secret = PasswordField(
+        "Password, token or header value",
+        validators=[Optional(), Length(max=2000)],
+        description="Leave empty to keep the one saved.",
+    )
+    auth_header = StringField("Header name", validators=[Optional(), Length(max=200)])
+    interval_minutes = IntegerField(
+        "Fetch every (minutes)", default=60, validators=[InputRequired(), NumberRange(5, 7 * 24 * 60)]
+    )
+    format_kind = SelectField(
+        "Format",
+        choices=[SelectChoice("csv", "CSV"), SelectChoice("json", "JSON"), SelectChoice("x12", "X12 846")],
+    )
+    mode = SelectField(
+        "The feed holds",
+        choices=[
+            SelectChoice("full", "the whole catalog (full)"),
+            SelectChoice("delta", "changes only (delta)"),
+        ],
+    )
+    basis = SelectField(
+        "Quantities count",
+        choices=[
+            SelectChoice("available", "units free to sell"),
+            SelectChoice("on_hand", "units on the shelf"),
+        ],
+    )
+    mapping = TextAreaField(
+        "Column mapping",
+        validators=[Optional(), Length(max=4000)],
+        description="One per line: our field = your column, e.g. quantity = Qty On Hand",
+    )
+    active = BooleanField("Fetch on schedule", default=True)
+
+
+class ReasonForm(FlaskForm):
+    reason = StringField("Reason", validators=[DataRequired(), Length(max=500)])

@@ -1,0 +1,131 @@
+"""API access (OAuth clients for the vendor's own systems) and the team (colleague invites)."""
+
+from __future__ import annotations
+
+from flask import current_app, flash, redirect, render_template, request, url_for
+from wtforms.fields.choices import SelectChoice
+
+from network.clock import utcnow
+from network.db import transaction
+from network.errors import InvalidInput
+from network.extensions import db
+from network.partners import accounts, invites
+from network.partners import services as partners
+from network.partners.models import VENDOR_SCOPES
+from vendor_portal.web.blueprint import portal
+from vendor_portal.web.common import (
+    current_user,
+    form_errors,
+    login_required,
+    public_url,
+    send_after_commit,
+    vendor_id,
+)
+from vendor_portal.web.forms import ApiClientForm, ColleagueInviteForm
+
+SCOPE_LABELS = {
+    "inventory:write": "inventory:write — push stock, manage variants and feeds",
+    "purchase_orders:read": "purchase_orders:read — read purchase orders and returns",
+    "purchase_orders:write": "purchase_orders:write — acknowledge, reject, ship, cancel, receive returns",
+}
+
+
+def _client_form() -> ApiClientForm:
+    form = ApiClientForm()
+    form.scopes.choices = [SelectChoice(scope, SCOPE_LABELS.get(scope, scope)) for scope in VENDOR_SCOPES]
+    if request.method == "GET":
+        form.scopes.data = list(VENDOR_SCOPES)
+    return form
+
+
+def _access_page(form: ApiClientForm, *, created=None, secret: str | None = None, status: int = 200):
+    clients = partners.list_api_clients(db.session, org_id=vendor_id())
+    return render_template(
+        "portal/api_access.html", form=form, clients=clients, created=created, secret=secret
+    ), status
+
+
+@portal.get("/api-access")
+@login_required
+def api_access():
+    return _access_page(_client_form())
+
+
+@portal.post("/api-access")
+@login_required
+def api_client_create():
+    """The secret is shown in this response only (never redirected through the session cookie)."""
+    form = _client_form()
+    if not form.validate():
+        return _access_page(form, status=422)
+    try:
+        with transaction(db.session):
+            client, secret = partners.create_api_client(
+                db.session, org_id=vendor_id(), name=form.name.data, scopes=form.scopes.data, now=utcnow()
+            )
+    except InvalidInput as exc:
+        form_errors(form, exc)
+        return _access_page(form, status=422)
+    return _access_page(_client_form(), created=client, secret=secret, status=201)
+
+
+@portal.post("/api-access/<int:client_pk>/revoke")
+@login_required
+def api_client_revoke(client_pk: int):
+    with transaction(db.session):
+        partners.revoke_api_client(db.session, client_pk, org_id=vendor_id(), now=utcnow())
+    flash("The client is revoked; its tokens stopped working.", "info")
+    return redirect(url_for("portal.api_access"))
+
+
+@portal.get("/team")
+@login_required
+def team():
+    return _team_page(ColleagueInviteForm())
+
+
+def _team_page(form: ColleagueInviteForm, status: int = 200):
+    now = utcnow()
+    return render_template(
+        "portal/team.html",
+        form=form,
+        users=accounts.list_users(db.session, org_id=vendor_id()),
+        pending=invites.list_invites(db.session, org_id=vendor_id(), pending_only=True, now=now),
+    ), status
+
+
+@portal.post("/team/invites")
+@login_required
+def team_invite():
+    form = ColleagueInviteForm()
+    if not form.validate():
+        return _team_page(form, 422)
+    user = current_user()
+    try:
+        with transaction(db.session):
+            invite, token = invites.create_invite(
+                db.session,
+                email=form.email.data,
+                vendor_id=user.org_id,
+                invited_by_user_id=user.id,
+                ttl=invites.invite_ttl(current_app.config.get("HUB_INVITE_TTL_DAYS")),
+                now=utcnow(),
+            )
+            email = invites.invite_email(
+                invite, token, public_url=public_url(), inviter=user.name or user.email
+            )
+    except InvalidInput as exc:
+        form_errors(form, exc)
+        return _team_page(form, 422)
+    if send_after_commit(email):
+        flash(f"Invite sent to {invite.email}.", "info")
+    return redirect(url_for("portal.team"))
+
+
+@portal.post("/team/invites/<int:invite_id>/revoke")
+@login_required
+def team_invite_revoke(invite_id: int):
+    with transaction(db.session):
+        invite = invites.revoke_invite(db.session, invite_id, org_id=vendor_id(), now=utcnow())
+    flash(f"The invite to {invite.email} is withdrawn; its link no longer works.", "info")
+    return redirect(url_for("portal.team"))
