@@ -11,7 +11,7 @@ from network.errors import OutOfStock
 from network.extensions import db
 from network.idempotency.services import check_key
 from network.oauth import current_caller
-from network.orders import returns, services
+from network.orders import queries, returns, services
 from network.orders.placement import LineInput, place_order
 from network.orders.services import LineQuantity
 from retailer_api.auth import secured
@@ -86,7 +86,7 @@ def _problem(exc: OutOfStock) -> dict:
 @blp.response(200, OrderListSchema)
 def list_orders(args: dict):
     """List the retailer's orders with their lines and purchase-order line states, oldest first"""
-    orders = services.list_orders(
+    orders = queries.list_orders(
         db.session,
         retailer_id=current_caller().org_id,
         after_id=decode_cursor(args["cursor"]),
@@ -100,7 +100,7 @@ def list_orders(args: dict):
 @blp.response(200, OrderSchema)
 def get_order(order_id: int):
     """Show an order with its lines and their purchase-order line states"""
-    return services.get_order(db.session, order_id, retailer_id=current_caller().org_id)
+    return queries.get_order(db.session, order_id, retailer_id=current_caller().org_id)
 
 
 @blp.post("/<int:order_id>/cancel")

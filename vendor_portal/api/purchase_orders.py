@@ -8,7 +8,7 @@ from network.clock import utcnow
 from network.db import transaction
 from network.extensions import db
 from network.oauth import current_caller
-from network.orders import services
+from network.orders import queries, services
 from network.orders.services import LineQuantity
 from retailer_api.pagination import decode_cursor, page
 from vendor_portal.api.common import vendor as vendor_guard
@@ -42,7 +42,7 @@ def _lines(body: dict) -> list[LineQuantity] | None:
 
 
 def _reloaded(po_id: int):
-    return services.get_purchase_order(db.session, po_id, vendor_id=current_caller().org_id)
+    return queries.get_purchase_order(db.session, po_id, vendor_id=current_caller().org_id)
 
 
 @blp.get("")
@@ -51,7 +51,7 @@ def _reloaded(po_id: int):
 @blp.response(200, PurchaseOrderListSchema)
 def list_purchase_orders(args: dict):
     """List purchase orders routed to this vendor (`status` filters), oldest first"""
-    pos = services.list_purchase_orders(
+    pos = queries.list_purchase_orders(
         db.session,
         vendor_id=current_caller().org_id,
         status=args.get("status"),
