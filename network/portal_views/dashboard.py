@@ -1,11 +1,11 @@
-"""The vendor's dashboard: connections and terms, stock health, recent feed runs (and, as the
-orders and flags areas provide them, open purchase orders and flags). A fixed number of queries
-whatever the vendor's size: aggregates, and short lists with limits."""
+"""The vendor's dashboard: connections and terms, stock health, purchase orders that need action
+with their SLA deadlines, recent feed runs. A fixed number of queries whatever the vendor's size:
+aggregates, and short lists with limits."""
 
 from __future__ import annotations
 
 import datetime as dt
-from dataclasses import dataclass, field
+from dataclasses import dataclass
 
 import sqlalchemy as sa
 from sqlalchemy.orm import Session, aliased
@@ -14,11 +14,13 @@ from network.catalog.models import VendorVariant
 from network.feeds import services as feeds
 from network.feeds.models import FeedRun
 from network.partners.models import Connection, Organization
+from network.portal_views.purchase_orders import NEEDS_ACTION, InboxRow, inbox_rows, status_counts
 from network.portal_views.stock import shortest_stale_after
 from network.stock.models import StockPosition, StockSnapshot
 
 LOW_STOCK_UNITS = 5
 RECENT_RUNS = 5
+URGENT_POS = 10
 
 
 @dataclass(frozen=True)
@@ -53,7 +55,9 @@ class Dashboard:
     connections: list[ConnectionView]
     health: StockHealth
     recent_runs: list[FeedRun]
-    extras: dict = field(default_factory=dict)
+    # The oldest purchase orders that still need action, and how many there are per status.
+    purchase_orders: list[InboxRow]
+    po_counts: dict[str, int]
 
 
 def vendor_connections(session: Session, *, vendor_id: int) -> list[ConnectionView]:
@@ -123,4 +127,8 @@ def vendor_dashboard(session: Session, *, vendor_id: int, now: dt.datetime) -> D
         connections=vendor_connections(session, vendor_id=vendor_id),
         health=stock_health(session, vendor_id=vendor_id, now=now),
         recent_runs=feeds.list_runs(session, vendor_id=vendor_id, after_id=None, limit=RECENT_RUNS),
+        purchase_orders=inbox_rows(
+            session, vendor_id=vendor_id, statuses=NEEDS_ACTION, after_id=0, limit=URGENT_POS
+        )[0],
+        po_counts=status_counts(session, vendor_id=vendor_id),
     )
