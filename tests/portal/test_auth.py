@@ -237,3 +237,17 @@ def test_reset_links_that_are_forged_or_expired_show_a_page_without_a_form(
         link, data={"csrf_token": token, "password": "Fine-password-12", "confirm": "Fine-password-12"}
     )
     assert posted.status_code == 410
+
+
+def test_the_demo_vendors_sign_in_with_the_printed_credentials(app, session):
+    from network.demo import seed_demo
+
+    with transaction(session):
+        demo = seed_demo(session, now=utcnow())
+    for vendor in demo["vendors"]:
+        browser = app.test_client()
+        response = submit(
+            browser, "/portal/login", {"email": vendor["portal_email"], "password": vendor["portal_password"]}
+        )
+        assert response.status_code == 302, vendor["name"]
+        assert vendor["name"] in browser.get("/portal/dashboard").get_data(as_text=True)

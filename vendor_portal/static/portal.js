@@ -27,6 +27,14 @@
     });
   });
 
+  // Upload preview: a changed column choice refreshes the preview at once.
+  document.querySelectorAll("form[data-autopreview]").forEach(function (form) {
+    var button = form.querySelector("[data-preview]");
+    form.querySelectorAll("select").forEach(function (select) {
+      select.addEventListener("change", function () { if (button) { button.click(); } });
+    });
+  });
+
   // SLA countdowns tick once a minute.
   function render(el) {
     var due = Date.parse(el.getAttribute("data-due"));
