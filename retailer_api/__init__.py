@@ -6,6 +6,6 @@ from flask_smorest import Blueprint
 
 
 def blueprints() -> list[Blueprint]:
-    from retailer_api import availability, catalog, connections, events, invites, orders
+    from retailer_api import availability, catalog, connections, events, invites, orders, webhooks
 
-    return [connections.blp, catalog.blp, availability.blp, events.blp, orders.blp, invites.blp]
+    return [connections.blp, catalog.blp, availability.blp, events.blp, orders.blp, invites.blp, webhooks.blp]

@@ -34,6 +34,15 @@ class FeedApplied(DomainEvent):
 
 
 @dataclass(frozen=True)
+class Ping(DomainEvent):
+    """A test event sent to one webhook endpoint on its owner's request."""
+
+    wire_name: ClassVar[str] = "ping"
+    endpoint_id: int
+    message: str = "ping from the Dropnet hub"
+
+
+@dataclass(frozen=True)
 class OrderAccepted(DomainEvent):
     wire_name: ClassVar[str] = "order.accepted"
     order_id: int

@@ -11,6 +11,7 @@ from sqlalchemy.orm import Session
 from network.db import is_postgres
 from network.outbox.events import DomainEvent
 from network.outbox.models import Event
+from network.outbox.wakeup import announce
 
 
 def _txid(session: Session) -> sa.ColumnElement | None:
@@ -37,6 +38,7 @@ def record_many(
     if txid is not None:
         stmt = stmt.values(txid=txid)
     session.execute(stmt, values)
+    announce(session)
 
 
 def visible_events(session: Session) -> sa.ColumnElement[bool]:

@@ -1,0 +1,386 @@
+"""Delivery: claim due deliveries, POST them outside any transaction, record what the receiver said.
+
+One delivery is in flight per endpoint at a time: a dispatcher takes the endpoint's lease
+(`lease_until`, `lease_token`) in a short transaction, commits, sends, then records the outcome
+and, while it still holds the lease, takes the endpoint's next due delivery in the same short
+transaction. Deliveries of one key (an item, an order) go out in order: one waits while an
+earlier one of the same key is pending. A killed dispatcher's lease simply expires, and the
+delivery is sent again with the same id (at-least-once).
+"""
+
+from __future__ import annotations
+
+import datetime as dt
+import json
+import logging
+import random
+import threading
+import time
+import uuid
+from collections.abc import Sequence
+from dataclasses import dataclass
+
+import requests
+import sqlalchemy as sa
+from prometheus_client import Counter, Histogram
+from sqlalchemy.orm import Session, aliased
+
+from network.availability.services import read_availability
+from network.db import is_postgres
+from network.outbox.events import AvailabilityChanged
+from network.outbox.fanout import schedule_push
+from network.outbox.models import DEAD, DELIVERED, PENDING, Delivery, Event, PendingItem, WebhookEndpoint
+from network.outbox.rules import channel_figure, next_push_at, retry_delay
+from network.outbox.settings import WebhookSettings
+from network.outbox.signing import DELIVERY_HEADER, SIGNATURE_HEADER, SecretBox, signature_header
+from network.outbox.urls import url_problem
+
+log = logging.getLogger(__name__)
+
+MAX_ITEMS_PER_PUSH = 5000
+MAX_ERROR_LENGTH = 500
+RESPONSE_SNIPPET_BYTES = 1024
+CANDIDATES = 1000
+
+ATTEMPTS = Counter("dropnet_webhook_attempts_total", "Webhook delivery attempts", ["outcome"])
+ATTEMPT_SECONDS = Histogram("dropnet_webhook_attempt_seconds", "Duration of one webhook attempt")
+
+
+@dataclass(frozen=True)
+class Outgoing:
+    """A claimed delivery, ready to send: the exact bytes and who may sign them."""
+
+    delivery_id: int
+    endpoint_id: int
+    lease_token: str
+    url: str
+    body: bytes
+    secrets: tuple[str, ...]
+    attempt_at: dt.datetime
+    coalesced: bool = False
+    # For a coalesced push: the (sku, last_event_id) pairs its figures answer.
+    covered: tuple[tuple[str, int], ...] = ()
+
+
+@dataclass(frozen=True)
+class Outcome:
+    status_code: int | None
+    error: str | None
+
+    @property
+    def ok(self) -> bool:
+        return self.status_code is not None and 200 <= self.status_code < 300
+
+
+# --- claiming -----------------------------------------------------------------------------------
+
+
+def _is_free(now: dt.datetime) -> sa.ColumnElement[bool]:
+    return sa.or_(WebhookEndpoint.lease_token.is_(None), WebhookEndpoint.lease_until < now)
+
+
+def claim(
+    session: Session,
+    *,
+    now: dt.datetime,
+    settings: WebhookSettings,
+    box: SecretBox,
+    limit: int,
+    exclude: Sequence[int] = (),
+) -> list[Outgoing]:
+    """Lease up to `limit` endpoints that have a due delivery and prepare one delivery for each.
+
+    On PostgreSQL endpoints another dispatcher is leasing right now are skipped (SKIP LOCKED),
+    and the lease is re-checked on the row it locks, so two dispatchers never hold one endpoint.
+    """
+    if limit <= 0:
+        return []
+    candidates = (
+        sa.select(Delivery.endpoint_id)
+        .where(
+            Delivery.status == PENDING,
+            Delivery.next_attempt_at <= now,
+            sa.or_(Delivery.claimed_until.is_(None), Delivery.claimed_until < now),
+        )
+        .distinct()
+        .limit(CANDIDATES)
+    )
+    query = (
+        sa.select(WebhookEndpoint)
+        .where(
+            WebhookEndpoint.id.in_(candidates),
+            WebhookEndpoint.active,
+            _is_free(now),
+        )
+        .order_by(WebhookEndpoint.lease_until.asc().nulls_first(), WebhookEndpoint.id)
+        .limit(limit)
+    )
+    if exclude:
+        query = query.where(WebhookEndpoint.id.not_in(list(exclude)))
+    if is_postgres(session):
+        query = query.with_for_update(skip_locked=True)
+    claimed = []
+    for endpoint in session.scalars(query):
+        outgoing = prepare_next(session, endpoint, now=now, settings=settings, box=box)
+        if outgoing is not None:
+            claimed.append(outgoing)
+    return claimed
+
+
+def _next_due(session: Session, endpoint_id: int, now: dt.datetime) -> Delivery | None:
+    earlier = aliased(Delivery)
+    blocked = (
+        sa.select(earlier.id)
+        .where(
+            earlier.endpoint_id == Delivery.endpoint_id,
+            earlier.key == Delivery.key,
+            earlier.status == PENDING,
+            earlier.id < Delivery.id,
+        )
+        .exists()
+    )
+    return session.scalar(
+        sa.select(Delivery)
+        .where(
+            Delivery.endpoint_id == endpoint_id,
+            Delivery.status == PENDING,
+            Delivery.next_attempt_at <= now,
+            sa.or_(Delivery.claimed_until.is_(None), Delivery.claimed_until < now),
+            ~blocked,
+        )
+        .order_by(Delivery.id)
+        .limit(1)
+    )
+
+
+def prepare_next(
+    session: Session,
+    endpoint: WebhookEndpoint,
+    *,
+    now: dt.datetime,
+    settings: WebhookSettings,
+    box: SecretBox,
+) -> Outgoing | None:
+    """Lease the endpoint for its next due delivery and render it; release the endpoint if none is due."""
+    delivery = _next_due(session, endpoint.id, now) if endpoint.active else None
+    if delivery is None:
+        endpoint.lease_token = None
+        return None
+    token = uuid.uuid4().hex
+    endpoint.lease_token = token
+    endpoint.lease_until = now + settings.lease
+    delivery.claimed_until = endpoint.lease_until
+    covered: tuple[tuple[str, int], ...] = ()
+    if delivery.event_id is None:
+        body, covered = _coalesced_body(session, endpoint, delivery, now=now)
+        endpoint.last_push_at = now
+    else:
+        event = session.get(Event, delivery.event_id)
+        body = render_body(str(event.id), event.type, event.created_at, _for_channel(endpoint, event))
+    return Outgoing(
+        delivery_id=delivery.id,
+        endpoint_id=endpoint.id,
+        lease_token=token,
+        url=endpoint.url,
+        body=body,
+        secrets=signing_secrets(endpoint, box, now=now),
+        attempt_at=now,
+        coalesced=delivery.event_id is None,
+        covered=covered,
+    )
+
+
+def signing_secrets(endpoint: WebhookEndpoint, box: SecretBox, *, now: dt.datetime) -> tuple[str, ...]:
+    """The current secret, and the previous one while its rotation grace lasts."""
+    found = [box.open(endpoint.secret_sealed)]
+    if (
+        endpoint.previous_secret_sealed
+        and endpoint.previous_secret_expires_at is not None
+        and endpoint.previous_secret_expires_at > now
+    ):
+        found.append(box.open(endpoint.previous_secret_sealed))
+    return tuple(found)
+
+
+def render_body(event_id: str, event_type: str, created_at: dt.datetime, data: dict) -> bytes:
+    """The JSON body every receiver gets: `{id, type, created_at, data}`."""
+    document = {"id": event_id, "type": event_type, "created_at": created_at.isoformat(), "data": data}
+    return json.dumps(document, separators=(",", ":"), sort_keys=False).encode()
+
+
+def _for_channel(endpoint: WebhookEndpoint, event: Event) -> dict:
+    """Apply the channel's buffer and cap to an availability figure; other events pass unchanged."""
+    data = dict(event.data)
+    if event.type != AvailabilityChanged.wire_name or not (
+        endpoint.buffer or endpoint.max_quantity is not None
+    ):
+        return data
+    for name in ("available", "previous"):
+        if data.get(name) is not None:
+            data[name] = channel_figure(
+                data[name], buffer=endpoint.buffer, max_quantity=endpoint.max_quantity
+            )
+    return data
+
+
+def _coalesced_body(
+    session: Session, endpoint: WebhookEndpoint, delivery: Delivery, *, now: dt.datetime
+) -> tuple[bytes, tuple[tuple[str, int], ...]]:
+    """Read the fresh figure of every pending item now, so a push never carries an outdated one."""
+    pending = session.execute(
+        sa.select(PendingItem.retailer_sku, PendingItem.last_event_id)
+        .where(PendingItem.endpoint_id == endpoint.id)
+        .order_by(PendingItem.retailer_sku)
+        .limit(MAX_ITEMS_PER_PUSH)
+    ).all()
+    skus = [row.retailer_sku for row in pending]
+    figures = (
+        read_availability(
+            session, retailer_id=endpoint.org_id, skus=skus, after_id=0, limit=len(skus) or 1, now=now
+        )
+        if skus
+        else []
+    )
+    items = [
+        {
+            "retailer_sku": item.retailer_sku,
+            "available": channel_figure(
+                item.available, buffer=endpoint.buffer, max_quantity=endpoint.max_quantity
+            ),
+            "updated_at": item.updated_at.isoformat(),
+        }
+        for item in sorted(figures, key=lambda i: i.retailer_sku)
+    ]
+    data = {"coalesced": True, "items": items}
+    body = render_body(f"push-{delivery.id}", AvailabilityChanged.wire_name, now, data)
+    return body, tuple((row.retailer_sku, row.last_event_id) for row in pending)
+
+
+# --- sending (never inside a transaction) -----------------------------------------------------
+
+_http = threading.local()
+
+
+def _http_session() -> requests.Session:
+    session = getattr(_http, "session", None)
+    if session is None:
+        session = _http.session = requests.Session()
+    return session
+
+
+def send(outgoing: Outgoing, *, settings: WebhookSettings, clock_seconds: float | None = None) -> Outcome:
+    """POST one delivery; a 2xx answer acknowledges it. Never raises for what the receiver does."""
+    problem = url_problem(outgoing.url, settings)
+    if problem:
+        ATTEMPTS.labels("refused").inc()
+        return Outcome(None, f"refused: {problem}")
+    timestamp = int(clock_seconds if clock_seconds is not None else time.time())
+    headers = {
+        "Content-Type": "application/json",
+        "User-Agent": "Dropnet-Webhooks/1",
+        SIGNATURE_HEADER: signature_header(outgoing.secrets, timestamp, outgoing.body),
+        DELIVERY_HEADER: str(outgoing.delivery_id),
+    }
+    budget = settings.timeout_seconds
+    connect = min(3.05, budget / 2)
+    started = time.monotonic()
+    try:
+        with _http_session().post(
+            outgoing.url,
+            data=outgoing.body,
+            headers=headers,
+            timeout=(connect, max(0.1, budget - connect)),
+            allow_redirects=False,
+            stream=True,
+        ) as response:
+            snippet = _read_some(response, deadline=started + budget)
+            code = response.status_code
+    except requests.RequestException as exc:
+        ATTEMPTS.labels("error").inc()
+        ATTEMPT_SECONDS.observe(time.monotonic() - started)
+        return Outcome(None, f"{type(exc).__name__}: {exc}"[:MAX_ERROR_LENGTH])
+    ATTEMPT_SECONDS.observe(time.monotonic() - started)
+    if 200 <= code < 300:
+        ATTEMPTS.labels("delivered").inc()
+        return Outcome(code, None)
+    ATTEMPTS.labels("refused_by_receiver").inc()
+    return Outcome(code, f"HTTP {code}: {snippet}"[:MAX_ERROR_LENGTH])
+
+
+def _read_some(response: requests.Response, *, deadline: float) -> str:
+    """Read the start of the answer (for the error log), stopping at the time budget."""
+    data = b""
+    for chunk in response.iter_content(256):
+        data += chunk
+        if len(data) >= RESPONSE_SNIPPET_BYTES or time.monotonic() > deadline:
+            break
+    return data[:RESPONSE_SNIPPET_BYTES].decode("utf-8", "replace")
+
+
+# --- recording the outcome ----------------------------------------------------------------------
+
+
+def record_outcome(
+    session: Session,
+    outgoing: Outgoing,
+    outcome: Outcome,
+    *,
+    now: dt.datetime,
+    settings: WebhookSettings,
+    box: SecretBox,
+    rng: random.Random,
+    take_next: bool,
+) -> Outgoing | None:
+    """Record an attempt; return the endpoint's next delivery if the lease is still ours and `take_next`."""
+    query = sa.select(WebhookEndpoint).where(WebhookEndpoint.id == outgoing.endpoint_id)
+    if is_postgres(session):
+        query = query.with_for_update()
+    endpoint = session.scalar(query)
+    delivery = session.get(Delivery, outgoing.delivery_id)
+    if delivery is not None and delivery.status == PENDING:
+        delivery.attempts += 1
+        delivery.last_attempt_at = outgoing.attempt_at
+        delivery.last_status_code = outcome.status_code
+        delivery.claimed_until = None
+        if outcome.ok:
+            delivery.status = DELIVERED
+            delivery.delivered_at = now
+            delivery.last_error = None
+            if outgoing.covered:
+                _clear_pushed(session, outgoing)
+        else:
+            delivery.last_error = (outcome.error or "")[:MAX_ERROR_LENGTH]
+            if now >= delivery.retry_until:
+                delivery.status = DEAD
+            else:
+                retry_at = now + retry_delay(delivery.attempts, rng)
+                if delivery.event_id is None and endpoint is not None:
+                    retry_at = max(
+                        retry_at, next_push_at(endpoint.last_push_at, endpoint.min_interval_seconds, now)
+                    )
+                delivery.next_attempt_at = retry_at
+    if endpoint is None:
+        return None
+    if outgoing.coalesced:
+        # Changes that arrived while this push was on its way need a push of their own.
+        session.flush()
+        schedule_push(session, endpoint, now=now, retry_for=settings.retry_for)
+    if endpoint.lease_token != outgoing.lease_token:
+        return None  # the lease expired and another dispatcher took the endpoint over
+    if take_next and outcome.ok:
+        session.flush()
+        return prepare_next(session, endpoint, now=now, settings=settings, box=box)
+    endpoint.lease_token = None
+    return None
+
+
+def _clear_pushed(session: Session, outgoing: Outgoing) -> None:
+    """Forget pending items the push answered; an item that changed again meanwhile stays pending."""
+    session.connection().execute(
+        sa.delete(PendingItem).where(
+            PendingItem.endpoint_id == outgoing.endpoint_id,
+            PendingItem.retailer_sku == sa.bindparam("sku"),
+            PendingItem.last_event_id == sa.bindparam("event_id"),
+        ),
+        [{"sku": sku, "event_id": event_id} for sku, event_id in outgoing.covered],
+    )
