@@ -138,7 +138,8 @@ def _security_schemes() -> dict:
 
 
 def _wants_html() -> bool:
-    return request.blueprint in PORTAL_BLUEPRINTS
+    # A URL under /portal/ that matches no page has no blueprint, yet a person typed it.
+    return request.blueprint in PORTAL_BLUEPRINTS or request.path.startswith("/portal/")
 
 
 def handle_domain_error(error: DomainError) -> Response:

@@ -3,20 +3,20 @@
 from __future__ import annotations
 
 import logging
-from dataclasses import dataclass
 
-from flask import current_app
+from flask import Response, current_app, json, request
 from flask_smorest import Blueprint
 from marshmallow import Schema, fields, validate
 
 from network.clock import utcnow
 from network.db import transaction
 from network.extensions import db
-from network.mail import MailNotSent
+from network.idempotency.services import check_key
+from network.mail import Email, MailNotSent
 from network.oauth import current_caller
 from network.partners import invites
-from network.partners.models import Invite
 from retailer_api.auth import secured
+from retailer_api.idempotent import respond_once
 from retailer_api.pagination import PageArgs, decode_cursor, page
 from retailer_api.schemas import ConnectionPatchSchema
 
@@ -55,46 +55,70 @@ class InviteCreatedSchema(InviteSchema):
     email_sent = fields.Boolean()
 
 
-@dataclass(frozen=True)
-class CreatedInvite:
-    """The invite as created, and whether its email left."""
-
-    invite: Invite
-    email_sent: bool
-
-    def __getattr__(self, name: str) -> object:
-        return getattr(self.invite, name)
-
-
 class InviteListSchema(Schema):
     data = fields.List(fields.Nested(InviteSchema))
     next_cursor = fields.String(allow_none=True)
 
 
+IDEMPOTENCY_HEADER = {
+    "name": "Idempotency-Key",
+    "in": "header",
+    "required": False,
+    "schema": {"type": "string", "maxLength": 255},
+    "description": "a repeat with the same key and body returns the first answer (without `email_sent`) "
+    "and neither creates nor emails anything",
+}
+
+
 @blp.post("")
 @secured(blp, "partners:manage")
+@blp.doc(parameters=[IDEMPOTENCY_HEADER])
 @blp.arguments(InviteCreateSchema)
 @blp.response(201, InviteCreatedSchema)
 def create_invite(body: dict):
     """Invite a vendor by email (the link's token is only in the email)"""
-    with transaction(db.session):
+    caller, now = current_caller(), utcnow()
+    created: list[Email] = []
+
+    def handle() -> tuple[int, dict]:
         invite, token = invites.create_invite(
             db.session,
-            retailer_id=current_caller().org_id,
+            retailer_id=caller.org_id,
             email=body["email"],
             vendor_name=body["vendor_name"],
             terms=body["terms"],
             ttl=invites.invite_ttl(current_app.config.get("HUB_INVITE_TTL_DAYS")),
-            now=utcnow(),
+            now=now,
         )
-        email = invites.invite_email(invite, token, public_url=current_app.config["PUBLIC_URL"])
+        created.append(invites.invite_email(invite, token, public_url=current_app.config["PUBLIC_URL"]))
+        return 201, InviteSchema().dump(invite)
+
+    key = request.headers.get("Idempotency-Key")
+    if key is None:
+        with transaction(db.session):
+            _, answer = handle()
+        response = None
+    else:
+        response = respond_once(
+            org_id=caller.org_id,
+            key=check_key(key),
+            scope="POST /api/v1/vendor-invites",
+            body=body,
+            now=now,
+            handle=handle,
+        )
+        if not created:  # a replay: the first request already sent the email
+            return response
+        answer = response.get_json()
+    # The invite is committed; only now does its email leave.
     try:
-        current_app.extensions["hub_mailer"].send(email)
-        sent = True
+        current_app.extensions["hub_mailer"].send(created[0])
+        answer["email_sent"] = True
     except MailNotSent:
-        log.exception("invite %s: email not sent", invite.id)
-        sent = False
-    return CreatedInvite(invite, sent)
+        log.exception("invite %s: email not sent", answer["id"])
+        answer["email_sent"] = False
+    # Already dumped (InviteCreatedSchema documents it): answer as is.
+    return Response(json.dumps(answer), status=201, mimetype="application/json")
 
 
 @blp.get("")

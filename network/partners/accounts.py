@@ -21,6 +21,7 @@ PASSWORD_MAX_LENGTH = 200
 THROTTLE_WINDOW = dt.timedelta(minutes=15)
 THROTTLE_FAILURES = 5
 RESET_LIFETIME = dt.timedelta(hours=1)
+RESETS_PER_LIFETIME = 3
 # Checked when the email matches no user, so a wrong address takes as long as a wrong password.
 _DUMMY_HASH = generate_password_hash(secrets.token_urlsafe(16))
 
@@ -180,7 +181,10 @@ def session_user(session: Session, *, user_id: int, version: int) -> SessionUser
 
 
 def start_password_reset(session: Session, *, email: str, now: dt.datetime) -> tuple[User, str] | None:
-    """Issue a reset token for a vendor user's email; None (and nothing issued) for an unknown one."""
+    """Issue a reset token for a vendor user's email.
+
+    None (and nothing issued) for an unknown email, or when three links were issued in the last hour.
+    """
     user = session.scalar(
         sa.select(User)
         .join(Organization, Organization.id == User.org_id)
@@ -188,6 +192,13 @@ def start_password_reset(session: Session, *, email: str, now: dt.datetime) -> t
     )
     if user is None:
         return None
+    recent = session.scalar(
+        sa.select(sa.func.count())
+        .select_from(PasswordReset)
+        .where(PasswordReset.user_id == user.id, PasswordReset.created_at > now - RESET_LIFETIME)
+    )
+    if recent >= RESETS_PER_LIFETIME:
+        return None  # enough links are on their way; nobody can fill the inbox with them
     token, token_hash = new_token()
     session.add(
         PasswordReset(user_id=user.id, token_hash=token_hash, created_at=now, expires_at=now + RESET_LIFETIME)

@@ -251,3 +251,15 @@ def test_the_demo_vendors_sign_in_with_the_printed_credentials(app, session):
         )
         assert response.status_code == 302, vendor["name"]
         assert vendor["name"] in browser.get("/portal/dashboard").get_data(as_text=True)
+
+
+def test_at_most_three_reset_emails_an_hour_go_to_one_account(client, mailbox, vendor_user):
+    for _ in range(5):
+        assert submit(client, "/portal/password/forgot", {"email": vendor_user.email}).status_code == 302
+    assert len(mailbox.to(vendor_user.email)) == 3
+
+
+def test_an_unknown_portal_address_answers_an_html_404(client):
+    response = client.get("/portal/no-such-page")
+    assert response.status_code == 404
+    assert response.mimetype == "text/html"

@@ -373,3 +373,39 @@ def test_an_invite_token_is_stored_only_as_its_hash(session, retailer, mailbox):
     stored = session.query(Invite).one()
     assert token not in stored.token_hash
     assert invites.open_invite(session, token, now=utcnow()).id == stored.id
+
+
+def test_a_repeated_invite_with_the_same_idempotency_key_creates_and_emails_once(session, retailer, mailbox):
+    body = {"email": "once@vendor.example", "vendor_name": "Once"}
+    headers = {"Idempotency-Key": "invite-once-1"}
+    first = retailer.api.post("/api/v1/vendor-invites", json=body, headers=headers)
+    again = retailer.api.post("/api/v1/vendor-invites", json=body, headers=headers)
+    assert (first.status_code, again.status_code) == (201, 201)
+    assert first.get_json()["email_sent"] is True
+    assert again.headers["Idempotent-Replayed"] == "true"
+    assert again.get_json()["id"] == first.get_json()["id"]
+    assert count(session, Invite) == 1
+    assert len(mailbox.to("once@vendor.example")) == 1
+    other = retailer.api.post(
+        "/api/v1/vendor-invites", json={**body, "vendor_name": "Other"}, headers=headers
+    )
+    assert other.status_code == 409
+
+
+def test_an_invite_whose_email_cannot_be_sent_says_so(app, session, retailer, mailbox, smtp_server):
+    from network.mail import Mailer
+
+    # Point the hub at a closed port: the invite is created, and the answer says the email did not leave.
+    working = app.extensions["hub_mailer"]
+    app.extensions["hub_mailer"] = Mailer(
+        smtp_url="smtp://127.0.0.1:9", outbox_dir=working.outbox_dir, sender=working.sender
+    )
+    try:
+        response = retailer.api.post(
+            "/api/v1/vendor-invites", json={"email": "lost@vendor.example", "vendor_name": "L"}
+        )
+    finally:
+        app.extensions["hub_mailer"] = working
+    assert response.status_code == 201
+    assert response.get_json()["email_sent"] is False
+    assert count(session, Invite) == 1
