@@ -15,6 +15,7 @@ from network.availability.services import items_turning_stale, publish_changes
 from network.clock import utcnow
 from network.db import transaction
 from network.extensions import db
+from network.webhook_worker import start_dispatcher
 
 log = logging.getLogger(__name__)
 
@@ -70,6 +71,7 @@ def start_scheduler(app: Flask) -> BackgroundScheduler:
     scheduler = build_scheduler(app)
     scheduler.start()
     app.extensions["hub_scheduler"] = scheduler
+    start_dispatcher(app)  # webhooks: woken by commits, not by a scheduler tick
     return scheduler
 
 
@@ -80,6 +82,8 @@ def run_worker(app: Flask) -> None:
         signal.signal(sig, lambda *_: stop.set())
     scheduler = build_scheduler(app)
     scheduler.start()
+    dispatcher = start_dispatcher(app)
     log.info("worker started with jobs: %s", ", ".join(name for name, _, _ in jobs()))
     stop.wait()
     scheduler.shutdown(wait=True)
+    dispatcher.stop()

@@ -4,6 +4,7 @@ from __future__ import annotations
 
 import json
 import threading
+import time
 from collections import deque
 from dataclasses import dataclass
 from http.server import BaseHTTPRequestHandler, ThreadingHTTPServer
@@ -38,17 +39,21 @@ class Receiver:
         self.hanging = threading.Event()  # set while a request is held
         self.release = threading.Event()
         self.hang = False
+        self.delay = 0.0  # seconds each answer takes (a slow receiver)
         self.arrived = threading.Condition()
         receiver = self
 
         class Handler(BaseHTTPRequestHandler):
             protocol_version = "HTTP/1.1"
+            disable_nagle_algorithm = True  # no 40 ms delayed-ACK stall between headers and body
 
             def do_POST(self) -> None:  # noqa: N802 — http.server's name
                 body = self.rfile.read(int(self.headers.get("Content-Length", 0)))
                 if receiver.hang:
                     receiver.hanging.set()
                     receiver.release.wait(60)
+                if receiver.delay:
+                    time.sleep(receiver.delay)
                 with receiver.arrived:
                     receiver.received.append(Received(self.path, dict(self.headers.items()), body))
                     status = receiver.script.popleft() if receiver.script else receiver.status
