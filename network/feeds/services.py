@@ -25,6 +25,7 @@ MODES = ("full", "delta")
 TRANSPORTS = ("push", "upload", "pull")
 MAX_STORED_ERRORS = 1000
 
+
 @dataclass(frozen=True)
 class FeedReceipt:
     """A feed as it arrived, before anything is decided about it."""
