@@ -118,18 +118,16 @@ def list_invites(
     org_id: int,
     after_id: int = 0,
     limit: int = 100,
-    pending_only: bool = False,
-    now: dt.datetime | None = None,
+    pending_at: dt.datetime | None = None,
 ) -> list[Invite]:
-    """Return the invites an organization sent (a retailer's to vendors, a vendor's to colleagues)."""
+    """Return the invites an organization sent (a retailer's to vendors, a vendor's to colleagues),
+    oldest first; with `pending_at`, only those that can still be accepted at that moment."""
     query = sa.select(Invite).where(
         sa.or_(Invite.retailer_id == org_id, Invite.vendor_id == org_id), Invite.id > after_id
     )
-    if pending_only:
-        if now is None:
-            raise ValueError("pending_only needs now")
+    if pending_at is not None:
         query = query.where(
-            Invite.accepted_at.is_(None), Invite.revoked_at.is_(None), Invite.expires_at > now
+            Invite.accepted_at.is_(None), Invite.revoked_at.is_(None), Invite.expires_at > pending_at
         )
     return list(session.scalars(query.order_by(Invite.id).limit(limit)))
 

@@ -173,7 +173,13 @@ class UploadSettings:
     encoding: str = "utf-8"
 
     def check(self) -> None:
-        """Raises InvalidInput."""
+        """Raises InvalidInput with the problems()."""
+        errors = self.problems()
+        if errors:
+            raise InvalidInput("check the mapping", errors=errors)
+
+    def problems(self) -> dict[str, list[str]]:
+        """Say what keeps these settings from reading a file, per form field (empty: none)."""
         errors: dict[str, list[str]] = {}
         for ours in REQUIRED:
             if not self.mapping.get(ours):
@@ -190,8 +196,7 @@ class UploadSettings:
             errors["basis"] = ["must be available or on_hand"]
         if self.encoding not in ENCODINGS:
             errors["encoding"] = ["must be utf-8 or cp1252"]
-        if errors:
-            raise InvalidInput("check the mapping", errors=errors)
+        return errors
 
     def feed_format(self) -> FeedFormat:
         return FeedFormat(
@@ -210,8 +215,11 @@ class PreviewRow:
 @dataclass(frozen=True)
 class UploadPreview:
     headers: list[str]
-    suggested: dict[str, str]
-    # What applying would do; None when the file cannot be read with the chosen mapping.
+    # The settings shown: the person's choices, or a mapping suggested from the header names.
+    settings: UploadSettings
+    # Per form field, what keeps the settings from being applied (then nothing below is filled).
+    problems: dict[str, list[str]] = field(default_factory=dict)
+    # Why the file cannot be read with the settings at all (encoding, missing column).
     problem: str | None = None
     sample: list[PreviewRow] = field(default_factory=list)
     errors: list[RowError] = field(default_factory=list)
@@ -246,27 +254,36 @@ def suggest_mapping(headers: Sequence[str]) -> dict[str, str]:
 
 
 def preview_upload(
-    session: Session, draft: UploadDraft, *, settings: UploadSettings | None, now: dt.datetime
+    session: Session,
+    draft: UploadDraft,
+    *,
+    mapping: Mapping[str, str] | None,
+    mode: str = "delta",
+    basis: str = "available",
+    encoding: str = "utf-8",
+    now: dt.datetime,
 ) -> UploadPreview:
-    """Read the file as the settings say and show what applying it would change, writing nothing.
+    """Show what applying the file with these settings would change, writing nothing.
 
-    With no settings, only the headers and a suggested mapping are returned.
+    With no mapping, one is suggested from the file's header names.
     """
     data = gzip.decompress(draft.gzipped)
-    encoding = settings.encoding if settings else "utf-8"
+    settings = UploadSettings(mapping=mapping or {}, mode=mode, basis=basis, encoding=encoding)
     try:
-        headers = file_headers(data, encoding)
+        headers = file_headers(data, encoding if encoding in ENCODINGS else "utf-8")
     except InvalidFeed as exc:
-        return UploadPreview(headers=[], suggested={}, problem=exc.detail)
-    suggested = suggest_mapping(headers)
-    if settings is None:
-        return UploadPreview(headers=headers, suggested=suggested)
+        return UploadPreview(headers=[], settings=settings, problem=exc.detail)
+    if mapping is None:
+        settings = UploadSettings(mapping=suggest_mapping(headers), mode=mode, basis=basis, encoding=encoding)
+    problems = settings.problems()
+    if problems:
+        return UploadPreview(headers=headers, settings=settings, problems=problems)
     try:
         parsed = parse_feed(data, settings.feed_format())
     except InvalidFeed as exc:
-        return UploadPreview(headers=headers, suggested=suggested, problem=exc.detail)
+        return UploadPreview(headers=headers, settings=settings, problem=exc.detail)
     current = stock.current_positions(session, draft.vendor_id)
-    plan = plan_snapshot(current, parsed.rows, full=settings.mode == "full", basis=settings.basis, as_of=now)
+    plan = plan_snapshot(current, parsed.rows, full=mode == "full", basis=basis, as_of=now)
     sample = [
         PreviewRow(
             line=row.line,
@@ -276,12 +293,11 @@ def preview_upload(
         )
         for row in parsed.rows[:PREVIEW_ROWS]
     ]
-    errors = sorted([*parsed.errors, *plan.errors], key=lambda e: e.line)
     return UploadPreview(
         headers=headers,
-        suggested=suggested,
+        settings=settings,
         sample=sample,
-        errors=errors,
+        errors=sorted([*parsed.errors, *plan.errors], key=lambda e: e.line),
         rows_seen=parsed.rows_seen,
         rows_valid=plan.applied,
         changes=sum(1 for _, _, diff in plan.changes if diff),

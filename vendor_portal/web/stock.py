@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 from flask import flash, redirect, render_template, request, url_for
+from werkzeug.datastructures import MultiDict
 
 from network.clock import utcnow
 from network.db import transaction
@@ -112,7 +113,7 @@ def stock_upload():
     )
 
 
-def _settings(values) -> UploadSettings:
+def _settings(values: MultiDict) -> UploadSettings:
     return UploadSettings(
         mapping={ours: values.get(f"map_{ours}", "") for ours in uploads.MAPPABLE},
         mode=values.get("mode", "delta"),
@@ -124,50 +125,35 @@ def _settings(values) -> UploadSettings:
 @portal.route("/stock/upload/<int:draft_id>", methods=["GET", "POST"])
 @login_required
 def stock_upload_preview(draft_id: int):
-    """GET shows the mapping (suggested, or as last chosen) with its preview; POST applies it."""
+    """Show the mapping (suggested, or as chosen) with what it would change; POST action=apply applies it."""
     draft = uploads.get_draft(db.session, draft_id, vendor_id=vendor_id())
-    if request.method == "POST" and request.form.get("action") == "apply":
-        settings = _settings(request.form)
+    values = request.form if request.method == "POST" else request.args
+    status = 200
+    if request.method == "POST" and values.get("action") == "apply":
         try:
             with transaction(db.session):
                 run = uploads.apply_upload(
-                    db.session, draft_id, vendor_id=vendor_id(), settings=settings, now=utcnow()
+                    db.session, draft_id, vendor_id=vendor_id(), settings=_settings(values), now=utcnow()
                 )
-        except InvalidInput as exc:
-            return _preview_page(draft, settings, errors=exc.errors, status=422)
-        flash(f"{draft.filename}: feed run {run.id} {run.status.replace('_', ' ')}.", "info")
-        return redirect(url_for("portal.feed_run", run_id=run.id))
-    values = request.form if request.method == "POST" else request.args
-    settings = _settings(values) if any(k.startswith("map_") for k in values) else None
-    return _preview_page(
-        draft, settings, mode=values.get("mode"), basis=values.get("basis"), encoding=values.get("encoding")
+        except InvalidInput:
+            status = 422  # the preview below says what is missing
+        else:
+            flash(f"{draft.filename}: feed run {run.id} {run.status.replace('_', ' ')}.", "info")
+            return redirect(url_for("portal.feed_run", run_id=run.id))
+    chosen = _settings(values) if any(name.startswith("map_") for name in values) else None
+    preview = uploads.preview_upload(
+        db.session,
+        draft,
+        mapping=chosen.mapping if chosen else None,
+        mode=values.get("mode", "delta"),
+        basis=values.get("basis", "available"),
+        encoding=values.get("encoding", "utf-8"),
+        now=utcnow(),
     )
-
-
-def _preview_page(draft, settings: UploadSettings | None, *, errors=None, status: int = 200, **defaults):
-    if settings is None:
-        first = uploads.preview_upload(db.session, draft, settings=None, now=utcnow())
-        settings = UploadSettings(
-            mapping=first.suggested,
-            mode=defaults.get("mode") or "delta",
-            basis=defaults.get("basis") or "available",
-            encoding=defaults.get("encoding") or "utf-8",
-        )
-    problems: dict = dict(errors or {})
-    try:
-        settings.check()
-    except InvalidInput as exc:
-        problems = {**exc.errors, **problems}
-    preview = uploads.preview_upload(db.session, draft, settings=None if problems else settings, now=utcnow())
-    body = render_template(
-        "portal/upload_preview.html",
-        draft=draft,
-        settings=settings,
-        preview=preview,
-        problems=problems,
-        fields=uploads.MAPPABLE,
+    page = render_template(
+        "portal/upload_preview.html", draft=draft, preview=preview, fields=uploads.MAPPABLE
     )
-    return body, status
+    return page, status
 
 
 @portal.post("/stock/upload/<int:draft_id>/discard")

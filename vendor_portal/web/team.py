@@ -90,7 +90,7 @@ def _team_page(form: ColleagueInviteForm, status: int = 200):
         "portal/team.html",
         form=form,
         users=accounts.list_users(db.session, org_id=vendor_id()),
-        pending=invites.list_invites(db.session, org_id=vendor_id(), pending_only=True, now=now),
+        pending=invites.list_invites(db.session, org_id=vendor_id(), pending_at=now),
     ), status
 
 
