@@ -16,6 +16,18 @@ DEFAULTS: dict[str, object] = {
     "SQLALCHEMY_SESSION_OPTIONS": {},
     "HUB_TOKEN_LIFETIME_SECONDS": 3600,
     "HUB_FEED_RAW_RETENTION_DAYS": 30,
+    # Feeds: the share of in-stock SKUs a full feed may zero before it is held for the vendor.
+    "HUB_FEED_HOLD_SHARE": 0.5,
+    # Pulling feed URLs: timeouts (s), body cap, redirects, and which hosts may be fetched
+    # (comma-separated; empty: any public host; non-public addresses need HUB_FEED_ALLOW_PRIVATE).
+    "HUB_FEED_CONNECT_TIMEOUT": 5,
+    "HUB_FEED_READ_TIMEOUT": 30,
+    "HUB_FEED_TOTAL_TIMEOUT": 120,
+    "HUB_FEED_MAX_BYTES": 50 * 1024 * 1024,
+    "HUB_FEED_MAX_REDIRECTS": 5,
+    "HUB_FEED_ALLOWED_HOSTS": "",
+    "HUB_FEED_ALLOW_PRIVATE": False,
+    "HUB_FEED_PULL_BATCH": 20,
     "HUB_DEMO_SEED": True,
     # flask-smorest: one document for both APIs, served where API.md promises it.
     "API_TITLE": "Dropnet hub",

@@ -1,7 +1,7 @@
 """Import every model so that SQLAlchemy's metadata (and Alembic) sees the whole schema."""
 
 from network.catalog.models import ItemSource, RetailerItem, VendorVariant
-from network.feeds.models import FeedRun, FeedRunPayload
+from network.feeds.models import Feed, FeedRun, FeedRunPayload, StaleSource
 from network.idempotency.models import IdempotencyRecord
 from network.orders.models import (
     Order,
@@ -33,6 +33,7 @@ __all__ = [
     "ApiClient",
     "Connection",
     "Event",
+    "Feed",
     "FeedRun",
     "FeedRunPayload",
     "IdempotencyRecord",
@@ -51,6 +52,7 @@ __all__ = [
     "ReturnLine",
     "Shipment",
     "ShipmentLine",
+    "StaleSource",
     "StockLedgerEntry",
     "StockPosition",
     "StockSnapshot",

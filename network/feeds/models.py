@@ -1,4 +1,5 @@
-"""Feed runs: every receipt of vendor stock, what became of it, and its raw bytes."""
+"""Feed configurations, feed runs (every receipt of vendor stock, what became of it, its raw bytes)
+and the staleness marks that make `feed.stale` / `feed.recovered` fire once per transition."""
 
 from __future__ import annotations
 
@@ -17,6 +18,88 @@ NOT_MODIFIED = "not_modified"
 FAILED = "failed"
 DISCARDED = "discarded"
 RUN_STATUSES = (APPLIED, PARTIALLY_APPLIED, REJECTED, HELD, NOT_MODIFIED, FAILED, DISCARDED)
+GOOD_STATUSES = (APPLIED, PARTIALLY_APPLIED)
+
+PULL = "pull"
+UPLOAD = "upload"
+PUSH = "push"
+FEED_TRANSPORTS = (PULL, UPLOAD, PUSH)
+AUTH_KINDS = ("none", "basic", "bearer", "header")
+
+# Why a run was held (FeedRun.hold_reason); the run's message says it in words.
+HOLD_MASS_ZERO = "mass_zero"
+HOLD_SHRUNK = "shrunk"
+
+
+class Feed(Base):
+    """How one vendor's stock arrives: transport, where and how to fetch it, how to read it, when."""
+
+    __tablename__ = "feeds"
+
+    id: Mapped[int] = mapped_column(primary_key=True)
+    vendor_id: Mapped[int] = mapped_column(sa.ForeignKey("organizations.id", ondelete="CASCADE"), index=True)
+    name: Mapped[str] = mapped_column(sa.String(200))
+    transport: Mapped[str] = mapped_column(sa.String(16))
+    url: Mapped[str | None] = mapped_column(sa.String(2000))
+    auth_kind: Mapped[str] = mapped_column(sa.String(16), default="none")
+    # Fernet token of the auth parameters (password, token, header value); never logged or returned.
+    auth_sealed: Mapped[str | None] = mapped_column(sa.Text)
+    interval_minutes: Mapped[int] = mapped_column(default=60)
+    # What network.feeds.parsing.FeedFormat needs, column by column.
+    format_kind: Mapped[str] = mapped_column(sa.String(8), default="csv")
+    mapping: Mapped[dict] = mapped_column(sa.JSON, default=dict)
+    delimiter: Mapped[str | None] = mapped_column(sa.String(1))
+    encoding: Mapped[str] = mapped_column(sa.String(32), default="utf-8")
+    filter: Mapped[dict] = mapped_column(sa.JSON, default=dict)
+    sum_duplicates: Mapped[bool] = mapped_column(default=False)
+    decimal_quantities: Mapped[str] = mapped_column(sa.String(8), default="reject")
+    mode: Mapped[str] = mapped_column(sa.String(8), default="full")
+    basis: Mapped[str] = mapped_column(sa.String(16), default="available")
+    active: Mapped[bool] = mapped_column(default=True)
+    # Pull schedule: due when next_run_at <= now; a worker that claims a feed moves it ahead (a lease).
+    next_run_at: Mapped[dt.datetime | None]
+    etag: Mapped[str | None] = mapped_column(sa.String(500))
+    last_modified: Mapped[str | None] = mapped_column(sa.String(100))
+    consecutive_failures: Mapped[int] = mapped_column(default=0)
+    last_error: Mapped[str | None] = mapped_column(sa.Text)
+    last_run_at: Mapped[dt.datetime | None]
+    # Cadence: when the feed last brought a count, and its usual gap between counts.
+    last_success_at: Mapped[dt.datetime | None]
+    learned_interval_seconds: Mapped[int | None]
+    late_notified: Mapped[bool] = mapped_column(default=False)
+    created_at: Mapped[dt.datetime]
+    updated_at: Mapped[dt.datetime]
+
+    __table_args__ = (
+        sa.Index("ix_feeds_due", "transport", "active", "next_run_at"),
+        sa.CheckConstraint("transport IN ('pull', 'upload', 'push')", name="transport"),
+        sa.CheckConstraint("auth_kind IN ('none', 'basic', 'bearer', 'header')", name="auth_kind"),
+        sa.CheckConstraint("interval_minutes > 0", name="interval"),
+        sa.CheckConstraint("mode IN ('full', 'delta')", name="mode"),
+        sa.CheckConstraint("basis IN ('available', 'on_hand')", name="basis"),
+    )
+
+    @property
+    def has_credentials(self) -> bool:
+        return self.auth_sealed is not None
+
+    @property
+    def format_settings(self) -> dict:
+        """The format as FeedFormat's keyword arguments."""
+        return {
+            "kind": self.format_kind,
+            "mapping": self.mapping,
+            "delimiter": self.delimiter,
+            "encoding": self.encoding,
+            "filter": self.filter,
+            "sum_duplicates": self.sum_duplicates,
+            "decimal_quantities": self.decimal_quantities,
+        }
+
+    @property
+    def learned_interval_minutes(self) -> int | None:
+        seconds = self.learned_interval_seconds
+        return None if seconds is None else max(1, round(seconds / 60))
 
 
 class FeedRun(Base):
@@ -40,6 +123,11 @@ class FeedRun(Base):
     errors: Mapped[list] = mapped_column(sa.JSON, default=list)
     # Why the whole run was rejected, held or failed.
     message: Mapped[str | None] = mapped_column(sa.Text)
+    # Held runs: the guard that held it (HOLD_*), the format to re-read the raw bytes with, and
+    # when the vendor applied or discarded it.
+    hold_reason: Mapped[str | None] = mapped_column(sa.String(32))
+    format_settings: Mapped[dict | None] = mapped_column(sa.JSON)
+    resolved_at: Mapped[dt.datetime | None]
     received_at: Mapped[dt.datetime]
     finished_at: Mapped[dt.datetime | None]
     duration_ms: Mapped[int | None]
@@ -56,3 +144,18 @@ class FeedRunPayload(Base):
     content_type: Mapped[str] = mapped_column(sa.String(100))
     size: Mapped[int]
     gzipped: Mapped[bytes] = mapped_column(sa.LargeBinary)
+
+
+class StaleSource(Base):
+    """A connection through which the vendor's stock is stale; the row exists while it stays so."""
+
+    __tablename__ = "stale_sources"
+
+    connection_id: Mapped[int] = mapped_column(
+        sa.ForeignKey("connections.id", ondelete="CASCADE"), primary_key=True
+    )
+    vendor_id: Mapped[int] = mapped_column(sa.ForeignKey("organizations.id", ondelete="CASCADE"), index=True)
+    retailer_id: Mapped[int] = mapped_column(sa.ForeignKey("organizations.id", ondelete="CASCADE"))
+    # The vendor's last count when the source went stale, and when the hub noticed.
+    last_count_at: Mapped[dt.datetime]
+    since: Mapped[dt.datetime]

@@ -24,6 +24,61 @@ class AvailabilityChanged(DomainEvent):
 
 
 @dataclass(frozen=True)
+class FeedHeld(DomainEvent):
+    """A full feed that looks like a broken export was held; the vendor applies or discards it."""
+
+    wire_name: ClassVar[str] = "feed.held"
+    feed_run_id: int
+    feed_id: int | None
+    hold_reason: str
+    message: str
+    rows_seen: int
+
+
+@dataclass(frozen=True)
+class FeedFailed(DomainEvent):
+    """Pulling a feed URL failed (first failure of a streak); the hub retries with backoff."""
+
+    wire_name: ClassVar[str] = "feed.failed"
+    feed_id: int
+    feed_run_id: int
+    reason: str
+    next_attempt_at: str
+
+
+@dataclass(frozen=True)
+class FeedStale(DomainEvent):
+    """A vendor's last count is older than a connection's stale_after: its stock counts as zero."""
+
+    wire_name: ClassVar[str] = "feed.stale"
+    vendor_id: int
+    retailer_id: int
+    last_count_at: str
+    stale_after_minutes: int
+
+
+@dataclass(frozen=True)
+class FeedRecovered(DomainEvent):
+    """A stale vendor sent a count again: its stock counts again."""
+
+    wire_name: ClassVar[str] = "feed.recovered"
+    vendor_id: int
+    retailer_id: int
+    last_count_at: str
+
+
+@dataclass(frozen=True)
+class FeedLate(DomainEvent):
+    """A feed has been silent for three of its usual intervals: a warning before it goes stale."""
+
+    wire_name: ClassVar[str] = "feed.late"
+    feed_id: int
+    vendor_id: int
+    last_success_at: str | None
+    usual_interval_minutes: int
+
+
+@dataclass(frozen=True)
 class FeedApplied(DomainEvent):
     wire_name: ClassVar[str] = "feed.applied"
     feed_run_id: int
