@@ -34,7 +34,7 @@ def retry_delay(attempts: int, rng: random.Random) -> dt.timedelta:
     The jitter (a uniform draw in the upper half of the step) spreads the retries of many
     deliveries that failed together, so a receiver coming back up is not hit all at once.
     """
-    step = min(FIRST_RETRY * 2 ** max(0, attempts - 1), MAX_RETRY)
+    step = min(FIRST_RETRY * 2 ** min(max(0, attempts - 1), 20), MAX_RETRY)  # 2**20 steps: long capped
     return step * (0.5 + rng.random() / 2)
 
 
