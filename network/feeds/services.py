@@ -5,6 +5,7 @@ from __future__ import annotations
 import datetime as dt
 import gzip
 import hashlib
+import json
 import time
 from collections.abc import Mapping, Sequence
 from dataclasses import dataclass
@@ -13,13 +14,18 @@ import sqlalchemy as sa
 from sqlalchemy.orm import Session
 
 from network.availability.services import items_of_vendor, items_sourcing, publish_changes
-from network.errors import InvalidFeed, InvalidInput, NotFound
+from network.errors import Conflict, InvalidFeed, InvalidInput, NotFound
+from network.feeds import guards
 from network.feeds import models as m
 from network.feeds.parsing import FeedFormat, ParsedFeed, parse_feed, parse_records
+from network.flags import hooks as flag_hooks
 from network.orders import inflight as orders_inflight
+from network.outbox.events import FeedHeld
+from network.outbox.services import record
 from network.partners.models import Connection
 from network.stock import services as stock
 from network.stock.models import BASES
+from network.stock.snapshot import SnapshotPlan
 
 MODES = ("full", "delta")
 TRANSPORTS = ("push", "upload", "pull")
@@ -43,18 +49,41 @@ class FeedReceipt:
     records: Sequence[Mapping[str, object]] | None = None
 
 
+def format_settings(fmt: FeedFormat) -> dict:
+    """Return a format as plain JSON values; `FeedFormat(**settings)` rebuilds it."""
+    return {
+        "kind": fmt.kind,
+        "mapping": dict(fmt.mapping),
+        "delimiter": fmt.delimiter,
+        "encoding": fmt.encoding,
+        "filter": dict(fmt.filter),
+        "sum_duplicates": fmt.sum_duplicates,
+        "decimal_quantities": fmt.decimal_quantities,
+    }
+
+
 def content_hash(receipt: FeedReceipt) -> str:
     digest = hashlib.sha256()
     for part in (receipt.mode, receipt.basis, receipt.as_of.isoformat() if receipt.as_of else ""):
         digest.update(part.encode() + b"\0")
+    # The same bytes read with another mapping are another count (a vendor fixing its mapping).
+    digest.update(json.dumps(format_settings(receipt.fmt), sort_keys=True).encode() + b"\0")
     digest.update(receipt.data)
     return digest.hexdigest()
 
 
-def receive_feed(session: Session, receipt: FeedReceipt, *, now: dt.datetime) -> m.FeedRun:
+def receive_feed(
+    session: Session,
+    receipt: FeedReceipt,
+    *,
+    now: dt.datetime,
+    hold_share: float | None = guards.DEFAULT_HOLD_SHARE,
+) -> m.FeedRun:
     """Run a received feed through the whole pipeline and return its recorded run.
 
-    A body that cannot be parsed is recorded as a rejected run and changes no stock.
+    A body that cannot be parsed is recorded as a rejected run and changes no stock. A full
+    feed that looks like a broken export (network.feeds.guards, with `hold_share`) is recorded
+    as held and changes no stock; None turns the guard off.
     Raises InvalidInput for a mode, basis or transport the hub does not know.
     """
     started = time.perf_counter()
@@ -88,15 +117,15 @@ def receive_feed(session: Session, receipt: FeedReceipt, *, now: dt.datetime) ->
     if previous is not None and previous.content_hash == digest:
         # Identical bytes are not a new count: the staleness clock keeps running, so a vendor
         # export that silently stopped regenerating goes stale instead of showing old stock forever.
-        _finish(run, m.NOT_MODIFIED, started, message=f"identical to feed run {previous.id}")
+        held = ", which is held for confirmation" if previous.status == m.HELD else ""
+        _finish(run, m.NOT_MODIFIED, started, message=f"identical to feed run {previous.id}{held}")
         return run
     try:
         parsed = _parse(receipt)
     except InvalidFeed as exc:
         _finish(run, m.REJECTED, started, message=exc.detail)
         return run
-    superseded = _apply(session, run, receipt, parsed, now=now)
-    _finish(run, m.REJECTED if superseded else _status(run), started)
+    _finish(run, _apply(session, run, receipt, parsed, now=now, hold_share=hold_share), started)
     return run
 
 
@@ -119,9 +148,18 @@ def _parse(receipt: FeedReceipt) -> ParsedFeed:
 
 
 def _apply(
-    session: Session, run: m.FeedRun, receipt: FeedReceipt, parsed: ParsedFeed, *, now: dt.datetime
-) -> bool:
-    """Apply parsed rows to stock and publish what moved; return True if a newer count superseded the feed."""
+    session: Session,
+    run: m.FeedRun,
+    receipt: FeedReceipt,
+    parsed: ParsedFeed,
+    *,
+    now: dt.datetime,
+    hold_share: float | None,
+) -> str:
+    """Apply parsed rows to stock and publish what moved; return the run's status.
+
+    REJECTED when a newer count superseded the feed, HELD when a guard held it.
+    """
     full = receipt.mode == "full"
     as_of = receipt.as_of or parsed.as_of or now
     run.as_of = as_of
@@ -130,10 +168,23 @@ def _apply(
         run.rows_rejected = parsed.rows_seen
         run.rows_seen = parsed.rows_seen
         run.message = f"superseded: a full count as of {previous_snapshot.isoformat()} is already applied"
-        return True
+        return m.REJECTED
     plan = stock.plan_counts(
         session, vendor_id=receipt.vendor_id, rows=parsed.rows, full=full, basis=receipt.basis, as_of=as_of
     )
+    if full and hold_share is not None:
+        hold = guards.hold_for(
+            plan,
+            full=full,
+            rows_seen=parsed.rows_seen,
+            last_good_rows_seen=last_good_full_size(
+                session, vendor_id=receipt.vendor_id, feed_id=receipt.feed_id, before_id=run.id
+            ),
+            share=hold_share,
+        )
+        if hold is not None:
+            _hold(session, run, receipt, parsed, plan, hold, now=now)
+            return m.HELD
     # Positions with in-flight order lines get their committed units recomputed against the new
     # snapshot (DESIGN §4); they are locked together with the changed ones, in variant order.
     inflight = orders_inflight.variants_in_flight(session, receipt.vendor_id)
@@ -148,11 +199,17 @@ def _apply(
         also_lock=inflight,
     )
     orders_inflight.recompute_committed(session, inflight, now=now)
+    flag_hooks.after_snapshot(session, vendor_id=receipt.vendor_id, now=now)  # shortfalls, holds (DESIGN §9)
     if full and _freshness_may_change(session, receipt.vendor_id, previous_snapshot, now):
         affected = items_of_vendor(session, receipt.vendor_id)
     else:
         affected = items_sourcing(session, sorted({*changed, *inflight}))
     publish_changes(session, affected, now=now)
+    _count(run, parsed, plan)
+    return _status(run)
+
+
+def _count(run: m.FeedRun, parsed: ParsedFeed, plan: SnapshotPlan) -> None:
     errors = [*parsed.errors, *plan.errors]
     errors.sort(key=lambda e: e.line)
     run.rows_seen = parsed.rows_seen
@@ -160,7 +217,50 @@ def _apply(
     run.rows_rejected = len(errors)
     run.rows_changed = sum(1 for _, _, diff in plan.changes if diff)
     run.errors = [{"line": e.line, "sku": e.sku, "reason": e.reason} for e in errors[:MAX_STORED_ERRORS]]
-    return False
+
+
+def _hold(
+    session: Session,
+    run: m.FeedRun,
+    receipt: FeedReceipt,
+    parsed: ParsedFeed,
+    plan: SnapshotPlan,
+    hold: guards.Hold,
+    *,
+    now: dt.datetime,
+) -> None:
+    """Record a held run (nothing applied) and tell the vendor."""
+    _count(run, parsed, plan)
+    run.rows_applied = run.rows_changed = 0
+    run.hold_reason, run.message = hold.reason, hold.message
+    run.format_settings = format_settings(receipt.fmt)
+    event = FeedHeld(
+        feed_run_id=run.id,
+        feed_id=receipt.feed_id,
+        hold_reason=hold.reason,
+        message=hold.message,
+        rows_seen=run.rows_seen,
+    )
+    record(session, org_id=receipt.vendor_id, event=event, key=f"feed-run:{run.id}", now=now)
+
+
+def last_good_full_size(
+    session: Session, *, vendor_id: int, feed_id: int | None, before_id: int | None = None
+) -> int | None:
+    """Return the record count of the feed's last applied full run (before a run), if any."""
+    query = sa.select(m.FeedRun.rows_seen).where(
+        m.FeedRun.vendor_id == vendor_id,
+        _same_feed(feed_id),
+        m.FeedRun.mode == "full",
+        m.FeedRun.status.in_(m.GOOD_STATUSES),
+    )
+    if before_id is not None:
+        query = query.where(m.FeedRun.id < before_id)
+    return session.scalar(query.order_by(m.FeedRun.id.desc()).limit(1))
+
+
+def _same_feed(feed_id: int | None) -> sa.ColumnElement[bool]:
+    return m.FeedRun.feed_id.is_(None) if feed_id is None else m.FeedRun.feed_id == feed_id
 
 
 def _freshness_may_change(
@@ -196,8 +296,9 @@ def _last_applied(
         sa.select(m.FeedRun)
         .where(
             m.FeedRun.vendor_id == vendor_id,
-            m.FeedRun.feed_id.is_(None) if feed_id is None else m.FeedRun.feed_id == feed_id,
-            m.FeedRun.status.in_((m.APPLIED, m.PARTIALLY_APPLIED)),
+            _same_feed(feed_id),
+            # A held run counts too: re-sending a held file must not hold (and notify) again.
+            m.FeedRun.status.in_((*m.GOOD_STATUSES, m.HELD)),
             m.FeedRun.id < before_id,
         )
         .order_by(m.FeedRun.id.desc())
@@ -224,3 +325,68 @@ def get_run(session: Session, run_id: int, *, vendor_id: int) -> m.FeedRun:
 def raw_bytes(session: Session, run_id: int) -> bytes | None:
     payload = session.get(m.FeedRunPayload, run_id)
     return None if payload is None else gzip.decompress(payload.gzipped)
+
+
+def apply_held_run(session: Session, run_id: int, *, vendor_id: int, now: dt.datetime) -> m.FeedRun:
+    """Apply a held run as the vendor confirmed it: re-read its raw bytes, guard overridden.
+
+    Raises NotFound, and Conflict when the run is not held, its bytes are gone, or a newer
+    count was applied meanwhile (applying it would put older stock over newer).
+    """
+    stock.lock_vendor_stock(session, vendor_id)
+    run = _held_run(session, run_id, vendor_id=vendor_id)
+    newer = session.scalar(
+        sa.select(m.FeedRun.id)
+        .where(
+            m.FeedRun.vendor_id == vendor_id,
+            _same_feed(run.feed_id),
+            m.FeedRun.status.in_(m.GOOD_STATUSES),
+            m.FeedRun.id > run.id,
+        )
+        .limit(1)
+    )
+    snapshot = stock.snapshot_as_of(session, vendor_id)
+    if newer is not None or (snapshot is not None and run.as_of is not None and snapshot > run.as_of):
+        newer_count = f"feed run {newer}" if newer is not None else "a newer full feed"
+        raise Conflict(
+            f"feed run {run.id} is superseded: {newer_count} was applied after it was held; discard it"
+        )
+    data = raw_bytes(session, run.id)
+    if data is None:
+        raise Conflict(f"the file of feed run {run.id} is no longer kept; send it again")
+    receipt = FeedReceipt(
+        vendor_id=vendor_id,
+        transport=run.transport,
+        mode=run.mode,
+        basis=run.basis,
+        data=data,
+        fmt=FeedFormat(**(run.format_settings or {})),
+        as_of=run.as_of,
+        feed_id=run.feed_id,
+    )
+    try:
+        parsed = parse_feed(data, receipt.fmt)
+    except InvalidFeed as exc:
+        raise Conflict(f"feed run {run.id} can no longer be read: {exc.detail}") from None
+    held_message = run.message
+    run.status = _apply(session, run, receipt, parsed, now=now, hold_share=None)
+    run.message = f"applied on the vendor's confirmation; it was {held_message}"
+    run.resolved_at = now
+    return run
+
+
+def discard_held_run(session: Session, run_id: int, *, vendor_id: int, now: dt.datetime) -> m.FeedRun:
+    """Drop a held run for good. Raises NotFound, and Conflict when the run is not held."""
+    stock.lock_vendor_stock(session, vendor_id)
+    run = _held_run(session, run_id, vendor_id=vendor_id)
+    run.status = m.DISCARDED
+    run.resolved_at = now
+    return run
+
+
+def _held_run(session: Session, run_id: int, *, vendor_id: int) -> m.FeedRun:
+    run = get_run(session, run_id, vendor_id=vendor_id)
+    session.refresh(run)  # another request may have resolved it while we waited for the lock
+    if run.status != m.HELD:
+        raise Conflict(f"feed run {run_id} is {run.status}, not held")
+    return run
