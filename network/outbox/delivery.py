@@ -95,16 +95,7 @@ def claim(
     """
     if limit <= 0:
         return []
-    candidates = (
-        sa.select(Delivery.endpoint_id)
-        .where(
-            Delivery.status == PENDING,
-            Delivery.next_attempt_at <= now,
-            sa.or_(Delivery.claimed_until.is_(None), Delivery.claimed_until < now),
-        )
-        .distinct()
-        .limit(CANDIDATES)
-    )
+    candidates = sa.select(Delivery.endpoint_id).where(*_due(now)).distinct().limit(CANDIDATES)
     query = (
         sa.select(WebhookEndpoint)
         .where(
@@ -119,15 +110,27 @@ def claim(
         query = query.where(WebhookEndpoint.id.not_in(list(exclude)))
     if is_postgres(session):
         query = query.with_for_update(skip_locked=True)
+    endpoints = list(session.scalars(query))
+    if not endpoints:
+        return []
+    due = _next_due_many(session, [endpoint.id for endpoint in endpoints], now)
+    event_ids = [d.event_id for d in due.values() if d.event_id is not None]
+    events = (
+        {e.id: e for e in session.scalars(sa.select(Event).where(Event.id.in_(event_ids)))}
+        if event_ids
+        else {}
+    )
     claimed = []
-    for endpoint in session.scalars(query):
-        outgoing = prepare_next(session, endpoint, now=now, settings=settings, box=box)
-        if outgoing is not None:
-            claimed.append(outgoing)
+    for endpoint in endpoints:
+        delivery = due.get(endpoint.id)
+        if delivery is not None:
+            event = events.get(delivery.event_id) if delivery.event_id is not None else None
+            claimed.append(_lease(session, endpoint, delivery, event, now=now, settings=settings, box=box))
     return claimed
 
 
-def _next_due(session: Session, endpoint_id: int, now: dt.datetime) -> Delivery | None:
+def _due(now: dt.datetime) -> list[sa.ColumnElement[bool]]:
+    """A delivery that may go now: pending, its time come, not claimed, no earlier one of its key pending."""
     earlier = aliased(Delivery)
     blocked = (
         sa.select(earlier.id)
@@ -139,18 +142,35 @@ def _next_due(session: Session, endpoint_id: int, now: dt.datetime) -> Delivery 
         )
         .exists()
     )
+    return [
+        Delivery.status == PENDING,
+        Delivery.next_attempt_at <= now,
+        sa.or_(Delivery.claimed_until.is_(None), Delivery.claimed_until < now),
+        ~blocked,
+    ]
+
+
+def _next_due(session: Session, endpoint_id: int, now: dt.datetime) -> Delivery | None:
     return session.scalar(
         sa.select(Delivery)
-        .where(
-            Delivery.endpoint_id == endpoint_id,
-            Delivery.status == PENDING,
-            Delivery.next_attempt_at <= now,
-            sa.or_(Delivery.claimed_until.is_(None), Delivery.claimed_until < now),
-            ~blocked,
-        )
+        .where(Delivery.endpoint_id == endpoint_id, *_due(now))
         .order_by(Delivery.id)
         .limit(1)
     )
+
+
+def _next_due_many(session: Session, endpoint_ids: Sequence[int], now: dt.datetime) -> dict[int, Delivery]:
+    """The first due delivery of each endpoint, in one query."""
+    ranked = (
+        sa.select(
+            Delivery.id,
+            sa.func.row_number().over(partition_by=Delivery.endpoint_id, order_by=Delivery.id).label("rank"),
+        )
+        .where(Delivery.endpoint_id.in_(endpoint_ids), *_due(now))
+        .subquery()
+    )
+    first = sa.select(ranked.c.id).where(ranked.c.rank == 1)
+    return {d.endpoint_id: d for d in session.scalars(sa.select(Delivery).where(Delivery.id.in_(first)))}
 
 
 def prepare_next(
@@ -166,16 +186,30 @@ def prepare_next(
     if delivery is None:
         endpoint.lease_token = None
         return None
+    event = session.get(Event, delivery.event_id) if delivery.event_id is not None else None
+    return _lease(session, endpoint, delivery, event, now=now, settings=settings, box=box)
+
+
+def _lease(
+    session: Session,
+    endpoint: WebhookEndpoint,
+    delivery: Delivery,
+    event: Event | None,
+    *,
+    now: dt.datetime,
+    settings: WebhookSettings,
+    box: SecretBox,
+) -> Outgoing:
+    """Take the endpoint's lease for one delivery and render the bytes it will carry."""
     token = uuid.uuid4().hex
     endpoint.lease_token = token
     endpoint.lease_until = now + settings.lease
     delivery.claimed_until = endpoint.lease_until
     covered: tuple[tuple[str, int], ...] = ()
-    if delivery.event_id is None:
+    if event is None:
         body, covered = _coalesced_body(session, endpoint, delivery, now=now)
         endpoint.last_push_at = now
     else:
-        event = session.get(Event, delivery.event_id)
         body = render_body(str(event.id), event.type, event.created_at, _for_channel(endpoint, event))
     return Outgoing(
         delivery_id=delivery.id,
@@ -185,7 +219,7 @@ def prepare_next(
         body=body,
         secrets=signing_secrets(endpoint, box, now=now),
         attempt_at=now,
-        coalesced=delivery.event_id is None,
+        coalesced=event is None,
         covered=covered,
     )
 
