@@ -16,7 +16,8 @@ from network.feeds.models import FeedRun
 from network.partners.models import Connection, Organization
 from network.portal_views.purchase_orders import NEEDS_ACTION, InboxRow, inbox_rows, status_counts
 from network.portal_views.stock import shortest_stale_after
-from network.stock.models import StockPosition, StockSnapshot
+from network.stock.models import StockPosition
+from network.stock.services import snapshot_as_of
 
 LOW_STOCK_UNITS = 5
 RECENT_RUNS = 5
@@ -89,35 +90,38 @@ def _count(condition: sa.ColumnElement[bool]) -> sa.ColumnElement[int]:
 
 
 def stock_health(session: Session, *, vendor_id: int, now: dt.datetime) -> StockHealth:
-    """Count the vendor's variants that need a look, in one aggregate over its positions."""
+    """Count the vendor's variants that need a look, in one pass over its positions.
+
+    The pass joins nothing: the last full snapshot's time is read first (a position is stale when
+    neither its own count nor that snapshot is recent enough), and inactive variants, which are
+    few, are left out of the zero and low counts through a hashed NOT IN.
+    """
     stale_after = shortest_stale_after(session, vendor_id=vendor_id)
-    pos, snap = StockPosition, StockSnapshot
+    pos = StockPosition
     if stale_after is None:
         stale = sa.literal(0)  # no active connection: no retailer counts on the figures yet
     else:
         limit = now - stale_after
-        stale = _count(
-            sa.and_(
-                sa.or_(pos.as_of.is_(None), pos.as_of < limit),
-                sa.or_(snap.as_of.is_(None), snap.as_of < limit),
-            )
+        snapshot = snapshot_as_of(session, vendor_id)
+        recent_snapshot = snapshot is not None and snapshot >= limit
+        stale = sa.literal(0) if recent_snapshot else _count(sa.or_(pos.as_of.is_(None), pos.as_of < limit))
+    active = pos.variant_id.not_in(
+        sa.select(VendorVariant.id).where(
+            VendorVariant.vendor_id == vendor_id, VendorVariant.active.is_(False)
         )
+    )
     sellable = pos.quantity - pos.committed
     row = session.execute(
         sa.select(
             sa.func.count().label("variants"),
-            _count(sa.and_(VendorVariant.active, pos.quantity == 0)).label("at_zero"),
-            _count(sa.and_(VendorVariant.active, sellable > 0, sellable <= LOW_STOCK_UNITS)).label("low"),
+            _count(sa.and_(active, pos.quantity == 0)).label("at_zero"),
+            _count(sa.and_(active, sellable > 0, sellable <= LOW_STOCK_UNITS)).label("low"),
             stale.label("stale"),
             _count(pos.pending_inspection > 0).label("pending_inspection"),
             sa.func.coalesce(sa.func.sum(pos.pending_inspection), 0).label("pending_inspection_units"),
             _count(pos.damaged > 0).label("damaged"),
             sa.func.coalesce(sa.func.sum(pos.damaged), 0).label("damaged_units"),
-        )
-        .select_from(pos)
-        .join(VendorVariant, VendorVariant.id == pos.variant_id)
-        .outerjoin(snap, snap.vendor_id == pos.vendor_id)
-        .where(pos.vendor_id == vendor_id)
+        ).where(pos.vendor_id == vendor_id)
     ).one()
     return StockHealth(**{k: int(v) for k, v in row._mapping.items()}, stale_after=stale_after)
 
