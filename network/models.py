@@ -2,6 +2,7 @@
 
 from network.catalog.models import ItemSource, RetailerItem, VendorVariant
 from network.feeds.models import Feed, FeedRun, FeedRunPayload, StaleSource
+from network.flags.models import Flag, NoticeClaim, NoticeCursor, VariantHold
 from network.idempotency.models import IdempotencyRecord
 from network.orders.models import (
     Order,
@@ -36,10 +37,13 @@ __all__ = [
     "Feed",
     "FeedRun",
     "FeedRunPayload",
+    "Flag",
     "IdempotencyRecord",
     "Invite",
     "ItemSource",
     "LoginAttempt",
+    "NoticeClaim",
+    "NoticeCursor",
     "Order",
     "OrderLine",
     "Organization",
@@ -58,5 +62,6 @@ __all__ = [
     "StockSnapshot",
     "UploadDraft",
     "User",
+    "VariantHold",
     "VendorVariant",
 ]

@@ -1,0 +1,118 @@
+"""Flags on at-risk order lines, network-wide holds on oversold variants, the vendor-notice cursor."""
+
+from __future__ import annotations
+
+import datetime as dt
+
+import sqlalchemy as sa
+from sqlalchemy.orm import Mapped, mapped_column
+
+from network.db import Base
+
+SHORTFALL = "shortfall"
+ACK_OVERDUE = "ack_overdue"
+SHIP_OVERDUE = "ship_overdue"
+STALE_FEED = "stale_feed"
+VENDOR_REJECTED = "vendor_rejected"
+VENDOR_CANCELLED = "vendor_cancelled"
+KINDS = (SHORTFALL, ACK_OVERDUE, SHIP_OVERDUE, STALE_FEED, VENDOR_REJECTED, VENDOR_CANCELLED)
+# Kinds that record a vendor's refusal: each one is a cancellation the stats count.
+REFUSALS = (VENDOR_REJECTED, VENDOR_CANCELLED)
+
+_BIGINT = sa.BigInteger().with_variant(sa.Integer, "sqlite")
+
+
+class Flag(Base):
+    """A purchase-order line whose fulfilment became doubtful, from when it was raised to when it cleared."""
+
+    __tablename__ = "flags"
+
+    id: Mapped[int] = mapped_column(primary_key=True)
+    retailer_id: Mapped[int] = mapped_column(sa.ForeignKey("organizations.id", ondelete="CASCADE"))
+    vendor_id: Mapped[int] = mapped_column(sa.ForeignKey("organizations.id", ondelete="CASCADE"))
+    order_id: Mapped[int] = mapped_column(sa.ForeignKey("orders.id", ondelete="CASCADE"), index=True)
+    order_line_id: Mapped[int] = mapped_column(sa.ForeignKey("order_lines.id", ondelete="CASCADE"))
+    po_line_id: Mapped[int] = mapped_column(sa.ForeignKey("purchase_order_lines.id", ondelete="CASCADE"))
+    kind: Mapped[str] = mapped_column(sa.String(24))
+    raised_at: Mapped[dt.datetime]
+    resolved_at: Mapped[dt.datetime | None]
+    # Why it cleared: acknowledged, shipped, stock_restored, feed_fresh, rerouted, cancelled, ...
+    resolution: Mapped[str | None] = mapped_column(sa.String(32))
+    detail: Mapped[dict] = mapped_column(sa.JSON, default=dict)
+    # When the vendor later cancelled or rejected the line while this flag was open, and how long
+    # before that the flag came (on a refusal flag: since the earliest flag open at that moment).
+    cancelled_at: Mapped[dt.datetime | None]
+    lead_time_seconds: Mapped[int | None]
+
+    __table_args__ = (
+        sa.CheckConstraint(
+            "kind IN ('shortfall', 'ack_overdue', 'ship_overdue', 'stale_feed', 'vendor_rejected',"
+            " 'vendor_cancelled')",
+            name="kind",
+        ),
+        sa.Index("ix_flags_retailer_id_id", "retailer_id", "id"),
+        sa.Index("ix_flags_po_line_id_kind", "po_line_id", "kind"),
+        sa.Index("ix_flags_vendor_id_resolved_at", "vendor_id", "resolved_at"),
+    )
+
+
+class VariantHold(Base):
+    """A variant held at zero network-wide after its vendor refused a line for lack of stock it had reported.
+
+    Active while not lifted and `until` is ahead; lifted by time, by a later count of the
+    variant, or by the vendor or a retailer that sources it.
+    """
+
+    __tablename__ = "variant_holds"
+
+    id: Mapped[int] = mapped_column(primary_key=True)
+    variant_id: Mapped[int] = mapped_column(sa.ForeignKey("vendor_variants.id", ondelete="CASCADE"))
+    vendor_id: Mapped[int] = mapped_column(sa.ForeignKey("organizations.id", ondelete="CASCADE"))
+    reason: Mapped[str] = mapped_column(sa.String(32))
+    # The refused line and what the hub had on record when the vendor refused it.
+    po_line_id: Mapped[int | None] = mapped_column(
+        sa.ForeignKey("purchase_order_lines.id", ondelete="SET NULL")
+    )
+    detail: Mapped[dict] = mapped_column(sa.JSON, default=dict)
+    placed_at: Mapped[dt.datetime]
+    until: Mapped[dt.datetime]
+    lifted_at: Mapped[dt.datetime | None]
+    # expired | snapshot | vendor | retailer
+    lifted_by: Mapped[str | None] = mapped_column(sa.String(16))
+    lifted_by_org_id: Mapped[int | None]
+
+    __table_args__ = (
+        sa.Index("ix_variant_holds_variant_id_lifted_at", "variant_id", "lifted_at"),
+        sa.Index("ix_variant_holds_vendor_id_id", "vendor_id", "id"),
+    )
+
+    @classmethod
+    def active_at(cls, now: dt.datetime) -> sa.ColumnElement[bool]:
+        """The holds that count at `now`: not lifted, time not run out."""
+        return sa.and_(cls.lifted_at.is_(None), cls.until > now)
+
+
+class NoticeCursor(Base):
+    """How far vendor notices have handled the outbox: every event at or below it is done with."""
+
+    __tablename__ = "vendor_notice_cursors"
+
+    name: Mapped[str] = mapped_column(sa.String(64), primary_key=True)
+    last_txid: Mapped[int] = mapped_column(sa.BigInteger, default=0)
+    last_event_id: Mapped[int] = mapped_column(_BIGINT, default=0)
+    updated_at: Mapped[dt.datetime]
+
+
+class NoticeClaim(Base):
+    """A vendor notice (an outbox event) claimed by a sender, then sent; kept until the cursor passes it."""
+
+    __tablename__ = "vendor_notice_claims"
+
+    event_id: Mapped[int] = mapped_column(
+        _BIGINT, sa.ForeignKey("events.id", ondelete="CASCADE"), primary_key=True
+    )
+    txid: Mapped[int | None] = mapped_column(sa.BigInteger)
+    token: Mapped[str] = mapped_column(sa.String(32))
+    # A sender that dies leaves its claim to expire; the notice is then sent again.
+    claimed_until: Mapped[dt.datetime]
+    sent_at: Mapped[dt.datetime | None]
