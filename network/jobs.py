@@ -15,7 +15,7 @@ from network.availability.services import items_turning_stale, publish_changes
 from network.clock import utcnow
 from network.db import transaction
 from network.extensions import db
-from network.webhook_worker import start_dispatcher
+from network.webhook_worker import RETENTION_JOB_SECONDS, prune_old_deliveries, start_dispatcher
 
 log = logging.getLogger(__name__)
 
@@ -43,7 +43,10 @@ class StaleSweep:
 
 def jobs() -> list[tuple[str, Callable[[], None], int]]:
     """(name, callable, interval seconds) of every job the worker runs."""
-    return [("stale_sweep", StaleSweep(), STALE_SWEEP_SECONDS)]
+    return [
+        ("stale_sweep", StaleSweep(), STALE_SWEEP_SECONDS),
+        ("webhook_retention", prune_old_deliveries, RETENTION_JOB_SECONDS),
+    ]
 
 
 def _in_app(app: Flask, job: Callable[[], None]) -> Callable[[], None]:

@@ -252,3 +252,18 @@ def replay_delivery(
     session.flush()
     announce(session)
     return delivery
+
+
+def prune_deliveries(session: Session, *, before: dt.datetime, limit: int = 10_000) -> int:
+    """Forget finished deliveries (delivered or dead) created before a moment; return how many.
+
+    Pending ones are never pruned: they are still owed.
+    """
+    doomed = (
+        sa.select(Delivery.id)
+        .where(Delivery.status != PENDING, Delivery.created_at < before)
+        .order_by(Delivery.id)
+        .limit(limit)
+        .scalar_subquery()
+    )
+    return session.execute(sa.delete(Delivery).where(Delivery.id.in_(doomed))).rowcount
