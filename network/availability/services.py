@@ -13,6 +13,7 @@ from sqlalchemy.orm import Session
 from network.availability.compute import SourceState, is_stale, source_available
 from network.catalog.models import ItemSource, RetailerItem, VendorVariant
 from network.db import is_postgres
+from network.flags.models import VariantHold
 from network.outbox.events import AvailabilityChanged
 from network.outbox.services import record_many
 from network.partners.models import Connection
@@ -41,7 +42,18 @@ class ItemAvailability:
     updated_at: dt.datetime
 
 
-def _source_query(item_ids: Sequence[int]) -> sa.Select:
+def held_variants(now: dt.datetime) -> sa.Subquery:
+    """Variants on hold at `now` (network/flags/holds.py), one row each: a held source counts zero."""
+    return (
+        sa.select(VariantHold.variant_id)
+        .where(VariantHold.active_at(now))
+        .group_by(VariantHold.variant_id)
+        .subquery("held")
+    )
+
+
+def _source_query(item_ids: Sequence[int], now: dt.datetime) -> sa.Select:
+    held = held_variants(now)
     return (
         sa.select(
             ItemSource.item_id,
@@ -57,11 +69,13 @@ def _source_query(item_ids: Sequence[int]) -> sa.Select:
             Connection.status,
             Connection.safety_buffer,
             Connection.stale_after_minutes,
+            held.c.variant_id.is_not(None).label("on_hold"),
         )
         .join(RetailerItem, RetailerItem.id == ItemSource.item_id)
         .join(VendorVariant, VendorVariant.id == ItemSource.variant_id)
         .join(StockPosition, StockPosition.variant_id == ItemSource.variant_id)
         .outerjoin(StockSnapshot, StockSnapshot.vendor_id == VendorVariant.vendor_id)
+        .outerjoin(held, held.c.variant_id == ItemSource.variant_id)
         .outerjoin(
             Connection,
             sa.and_(
@@ -84,6 +98,7 @@ def source_state(row: sa.Row) -> SourceState:
         variant_active=row.active,
         as_of=effective_as_of(row.as_of, row.snapshot_as_of),
         stale_after=dt.timedelta(minutes=row.stale_after_minutes or 0),
+        on_hold=bool(row.on_hold),
     )
 
 
@@ -92,7 +107,7 @@ def _compute(
 ) -> list[ItemAvailability]:
     items = list(items)
     by_item: dict[int, list[sa.Row]] = defaultdict(list)
-    for row in session.execute(_source_query([i[0] for i in items])):
+    for row in session.execute(_source_query([i[0] for i in items], now)):
         by_item[row.item_id].append(row)
     result = []
     for item_id, retailer_id, sku, item_updated in items:

@@ -18,6 +18,7 @@ from network.errors import Conflict, InvalidFeed, InvalidInput, NotFound
 from network.feeds import guards
 from network.feeds import models as m
 from network.feeds.parsing import FeedFormat, ParsedFeed, parse_feed, parse_records
+from network.flags import hooks as flag_hooks
 from network.orders import inflight as orders_inflight
 from network.outbox.events import FeedHeld
 from network.outbox.services import record
@@ -198,6 +199,7 @@ def _apply(
         also_lock=inflight,
     )
     orders_inflight.recompute_committed(session, inflight, now=now)
+    flag_hooks.after_snapshot(session, vendor_id=receipt.vendor_id, now=now)  # shortfalls, holds (DESIGN §9)
     if full and _freshness_may_change(session, receipt.vendor_id, previous_snapshot, now):
         affected = items_of_vendor(session, receipt.vendor_id)
     else:

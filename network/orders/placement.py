@@ -11,7 +11,7 @@ import sqlalchemy as sa
 from sqlalchemy.orm import Session
 
 from network.availability.compute import source_available
-from network.availability.services import items_sourcing, publish_changes, source_state
+from network.availability.services import held_variants, items_sourcing, publish_changes, source_state
 from network.catalog.models import ItemSource, RetailerItem, VendorVariant
 from network.errors import InvalidInput, OutOfStock
 from network.orders.models import (
@@ -138,7 +138,8 @@ class _Source(Candidate):
 def _candidates(
     session: Session, retailer_id: int, item_ids: Sequence[int], now: dt.datetime
 ) -> dict[int, list[_Source]]:
-    """Return each item's sellable sources, read through the availability formula."""
+    """Return each item's sellable sources, read through the availability formula (holds included)."""
+    held = held_variants(now)
     rows = session.execute(
         sa.select(
             ItemSource.item_id,
@@ -155,10 +156,12 @@ def _candidates(
             Connection.safety_buffer,
             Connection.stale_after_minutes,
             Connection.routing_priority,
+            held.c.variant_id.is_not(None).label("on_hold"),
         )
         .join(VendorVariant, VendorVariant.id == ItemSource.variant_id)
         .join(StockPosition, StockPosition.variant_id == ItemSource.variant_id)
         .outerjoin(StockSnapshot, StockSnapshot.vendor_id == VendorVariant.vendor_id)
+        .outerjoin(held, held.c.variant_id == ItemSource.variant_id)
         .join(
             Connection,
             sa.and_(Connection.retailer_id == retailer_id, Connection.vendor_id == VendorVariant.vendor_id),

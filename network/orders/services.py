@@ -11,6 +11,7 @@ import datetime as dt
 from collections import defaultdict
 from collections.abc import Callable, Sequence
 from dataclasses import dataclass
+from typing import TYPE_CHECKING
 
 import sqlalchemy as sa
 from sqlalchemy.orm import Session
@@ -18,6 +19,7 @@ from sqlalchemy.orm import Session
 from network.availability.services import items_sourcing, publish_changes
 from network.db import is_postgres
 from network.errors import IllegalTransition, InvalidInput, NotFound
+from network.flags import hooks as flag_hooks
 from network.orders import inflight
 from network.orders.lifecycle import DEAD, line_state, po_state
 from network.orders.models import (
@@ -39,6 +41,9 @@ from network.outbox.events import (
     PurchaseOrderShipped,
 )
 from network.outbox.services import record_many
+
+if TYPE_CHECKING:
+    from network.flags.hooks import Refusal
 
 
 @dataclass(frozen=True, slots=True)
@@ -79,11 +84,21 @@ def _vendor_po(session: Session, po_id: int, vendor_id: int) -> PurchaseOrder:
 class _Change:
     """Applies mutations to lines of one purchase order, keeping `committed` exact."""
 
-    def __init__(self, session: Session, po: PurchaseOrder, *, actor_org_id: int, now: dt.datetime) -> None:
+    def __init__(
+        self,
+        session: Session,
+        po: PurchaseOrder,
+        *,
+        actor_org_id: int,
+        now: dt.datetime,
+        refusal: Refusal | None = None,
+    ) -> None:
         self.session = session
         self.po = po
         self.actor_org_id = actor_org_id
         self.now = now
+        self.refusal = refusal
+        self.reasons: dict[int, str] = {}
         self.positions: dict[int, inflight.PositionState] = {}
         self.moved: set[int] = set()
         self.changed: list[dict] = []
@@ -144,6 +159,7 @@ class _Change:
                 reason=reason[:500],
             )
         )
+        self.reasons[line.id] = reason
         self.changed.append(
             {
                 "action": action,
@@ -167,6 +183,16 @@ class _Change:
             )
         if self.moved:
             publish_changes(self.session, items_sourcing(self.session, sorted(self.moved)), now=self.now)
+        # Flags (DESIGN §9): refusals flagged, oversells held, answered flags cleared, reroutes.
+        flag_hooks.after_transition(
+            self.session,
+            self.po,
+            self.changed,
+            self.reasons,
+            actor_org_id=self.actor_org_id,
+            refusal=self.refusal,
+            now=self.now,
+        )
 
 
 def _targets(
@@ -264,9 +290,11 @@ def reject(
     lines: Sequence[LineQuantity] | None,
     reason: str,
     now: dt.datetime,
+    refusal: Refusal | None = None,
 ) -> PurchaseOrder:
     """Refuse units of lines not yet acknowledged (all of them if no lines are given).
 
+    `refusal` says why (a reason code) and how long an oversell is held (network/flags/hooks.py).
     Raises NotFound, IllegalTransition.
     """
     po = _vendor_po(session, po_id, vendor_id)
@@ -286,7 +314,7 @@ def reject(
         if quantity > line.live:
             raise IllegalTransition(f"line {line.id} has {line.live} live units; cannot reject {quantity}")
         work.append((line, quantity))
-    change = _Change(session, po, actor_org_id=vendor_id, now=now)
+    change = _Change(session, po, actor_org_id=vendor_id, now=now, refusal=refusal)
     change.lock_positions([line for line, _ in work])
     for line, quantity in work:
         change.apply(line, _counter("rejected", quantity), action="reject", quantity=quantity, reason=reason)
@@ -357,11 +385,26 @@ def cancel_by_vendor(
     lines: Sequence[LineQuantity] | None,
     reason: str,
     now: dt.datetime,
+    refusal: Refusal | None = None,
 ) -> PurchaseOrder:
     """Cancel unshipped units (all of them if no lines are given). Raises NotFound, IllegalTransition."""
     po = _vendor_po(session, po_id, vendor_id)
     work = _cancellable(po, _targets(po, lines), every=lines is None)
-    _cancel(session, po, work, by="vendor", actor_org_id=vendor_id, reason=reason, now=now)
+    _cancel(session, po, work, by="vendor", actor_org_id=vendor_id, reason=reason, now=now, refusal=refusal)
+    return po
+
+
+def cancel_for_reroute(
+    session: Session, *, po_id: int, po_line_id: int, quantity: int, retailer_id: int, now: dt.datetime
+) -> PurchaseOrder:
+    """Release units of a line the hub moves to another source (network/flags/reroute.py).
+
+    Raises IllegalTransition (fewer unshipped units).
+    """
+    po = lock_purchase_order(session, po_id)
+    work = _cancellable(po, _targets(po, [LineQuantity(po_line_id, quantity)]), every=False)
+    reason = "rerouted to another source"
+    _cancel(session, po, work, by="hub", actor_org_id=retailer_id, reason=reason, now=now)
     return po
 
 
@@ -394,8 +437,9 @@ def _cancel(
     actor_org_id: int,
     reason: str,
     now: dt.datetime,
+    refusal: Refusal | None = None,
 ) -> None:
-    change = _Change(session, po, actor_org_id=actor_org_id, now=now)
+    change = _Change(session, po, actor_org_id=actor_org_id, now=now, refusal=refusal)
     change.lock_positions([line for line, _ in work])
     for line, quantity in work:
         change.apply(line, _counter("cancelled", quantity), action="cancel", quantity=quantity, reason=reason)

@@ -142,7 +142,7 @@ class PurchaseOrderCancelled(DomainEvent):
     purchase_order_id: int
     order_id: int
     status: str
-    by: str  # retailer | vendor
+    by: str  # retailer | vendor | hub (a reroute, network/flags/reroute.py)
     reason: str
     lines: list
 
@@ -185,3 +185,80 @@ class ReturnReceived(DomainEvent):
     order_id: int
     received: int
     status: str
+
+
+# --- flags (DESIGN §9) -------------------------------------------------------------------------
+
+
+@dataclass(frozen=True)
+class OrderAtRisk(DomainEvent):
+    """A flag was raised on an order line: its fulfilment became doubtful."""
+
+    wire_name: ClassVar[str] = "order.at_risk"
+    flag_id: int
+    kind: str
+    order_id: int
+    line_id: int
+    purchase_order_id: int
+    purchase_order_line_id: int
+    raised_at: str
+    detail: dict
+
+
+@dataclass(frozen=True)
+class FlagResolved(DomainEvent):
+    """A flag cleared: the cause went away (stock restored, acknowledged, shipped, rerouted, ...)."""
+
+    wire_name: ClassVar[str] = "flag.resolved"
+    flag_id: int
+    kind: str
+    order_id: int
+    line_id: int
+    resolution: str
+    resolved_at: str
+
+
+@dataclass(frozen=True)
+class OrderLineRerouted(DomainEvent):
+    """The hub moved units of an order line from one source to another (the retailer's policy)."""
+
+    wire_name: ClassVar[str] = "order.rerouted"
+    order_id: int
+    line_id: int
+    from_purchase_order_line_id: int
+    quantity: int
+    to: list  # [{purchase_order_id, purchase_order_line_id, vendor_id, vendor_variant_id, quantity}]
+
+
+@dataclass(frozen=True)
+class PurchaseOrderAckOverdue(DomainEvent):
+    """To the vendor: lines of a purchase order passed their acknowledgement deadline."""
+
+    wire_name: ClassVar[str] = "po.ack_overdue"
+    purchase_order_id: int
+    order_id: int
+    due_at: str
+    line_ids: list
+
+
+@dataclass(frozen=True)
+class VariantHoldPlaced(DomainEvent):
+    """To the vendor: a variant it refused for lack of stock is held at zero across the network."""
+
+    wire_name: ClassVar[str] = "hold.placed"
+    hold_id: int
+    vendor_variant_id: int
+    vendor_sku: str
+    until: str
+    reason: str
+    quantity_on_record: int
+
+
+@dataclass(frozen=True)
+class VariantHoldLifted(DomainEvent):
+    """To the vendor: a hold ended (its time ran out, a new count confirmed stock, or someone lifted it)."""
+
+    wire_name: ClassVar[str] = "hold.lifted"
+    hold_id: int
+    vendor_variant_id: int
+    lifted_by: str
