@@ -15,6 +15,7 @@ from network.availability.services import items_turning_stale, publish_changes
 from network.clock import utcnow
 from network.db import transaction
 from network.extensions import db
+from network.flag_jobs import EVALUATE_SECONDS, NOTICES_SECONDS, evaluate_flags, send_vendor_notices
 from network.webhook_worker import RETENTION_JOB_SECONDS, prune_old_deliveries, start_dispatcher
 
 log = logging.getLogger(__name__)
@@ -45,6 +46,8 @@ def jobs() -> list[tuple[str, Callable[[], None], int]]:
     """(name, callable, interval seconds) of every job the worker runs."""
     return [
         ("stale_sweep", StaleSweep(), STALE_SWEEP_SECONDS),
+        ("evaluate_flags", evaluate_flags, EVALUATE_SECONDS),
+        ("vendor_notices", send_vendor_notices, NOTICES_SECONDS),
         ("webhook_retention", prune_old_deliveries, RETENTION_JOB_SECONDS),
     ]
 
