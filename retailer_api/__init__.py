@@ -6,6 +6,28 @@ from flask_smorest import Blueprint
 
 
 def blueprints() -> list[Blueprint]:
-    from retailer_api import availability, catalog, connections, events, invites, orders, webhooks
+    from retailer_api import (
+        availability,
+        catalog,
+        connections,
+        events,
+        flags,
+        holds,
+        invites,
+        orders,
+        settings,
+        webhooks,
+    )
 
-    return [connections.blp, catalog.blp, availability.blp, events.blp, orders.blp, invites.blp, webhooks.blp]
+    return [
+        connections.blp,
+        catalog.blp,
+        availability.blp,
+        events.blp,
+        orders.blp,
+        invites.blp,
+        webhooks.blp,
+        flags.blp,
+        holds.blp,
+        settings.blp,
+    ]

@@ -4,6 +4,7 @@ from __future__ import annotations
 
 from marshmallow import RAISE, Schema, fields, validate
 
+from network.flags.hooks import REASON_CODES
 from network.orders.models import LINE_STATES, RETURN_CLOSED, RETURN_OPEN, RETURN_RECEIVED
 from retailer_api.order_schemas import LineQuantityInSchema, ReturnSchema
 from retailer_api.pagination import PageArgs
@@ -29,6 +30,8 @@ class RejectSchema(Schema):
 
     lines = fields.List(fields.Nested(LineQuantityInSchema), validate=LINES)
     reason = fields.String(required=True, validate=validate.Length(1, 500))
+    # `out_of_stock` although the hub had units on record holds the variant (network/flags/hooks.py).
+    reason_code = fields.String(validate=validate.OneOf(REASON_CODES))
 
 
 class CancelSchema(RejectSchema):

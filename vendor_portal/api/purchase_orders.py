@@ -2,11 +2,13 @@
 
 from __future__ import annotations
 
+from flask import current_app
 from flask_smorest import Blueprint
 
 from network.clock import utcnow
 from network.db import transaction
 from network.extensions import db
+from network.flags.hooks import Refusal, hold_period
 from network.oauth import current_caller
 from network.orders import queries, services
 from network.orders.services import LineQuantity
@@ -39,6 +41,10 @@ def _lines(body: dict) -> list[LineQuantity] | None:
     if "lines" not in body:
         return None
     return [LineQuantity(line["line_id"], line["quantity"]) for line in body["lines"]]
+
+
+def _refusal(body: dict) -> Refusal:
+    return Refusal(code=body.get("reason_code"), hold_for=hold_period(current_app.config))
 
 
 def _reloaded(po_id: int):
@@ -96,6 +102,7 @@ def reject(body: dict, po_id: int):
             lines=_lines(body),
             reason=body["reason"],
             now=utcnow(),
+            refusal=_refusal(body),
         )
     return _reloaded(po_id)
 
@@ -133,5 +140,6 @@ def cancel(body: dict, po_id: int):
             lines=_lines(body),
             reason=body["reason"],
             now=utcnow(),
+            refusal=_refusal(body),
         )
     return _reloaded(po_id)

@@ -1,0 +1,46 @@
+"""Oversell holds on the variants the retailer's items source: list, lift."""
+
+from __future__ import annotations
+
+from flask_smorest import Blueprint
+
+from network.clock import utcnow
+from network.db import transaction
+from network.extensions import db
+from network.flags import holds
+from network.oauth import current_caller
+from retailer_api.auth import secured
+from retailer_api.flag_schemas import HoldListArgs, HoldListSchema, HoldSchema
+from retailer_api.pagination import decode_cursor, page
+
+blp = Blueprint("holds", __name__, url_prefix="/api/v1/holds", description="Oversell holds")
+
+
+@blp.get("")
+@secured(blp, "availability:read")
+@blp.arguments(HoldListArgs, location="query")
+@blp.response(200, HoldListSchema)
+def list_holds(args: dict):
+    """Holds on variants the retailer's items source (`status=active` or `lifted`), oldest first"""
+    found = holds.list_for_retailer(
+        db.session,
+        retailer_id=current_caller().org_id,
+        status=args.get("status"),
+        after_id=decode_cursor(args["cursor"]),
+        limit=args["limit"],
+        now=utcnow(),
+    )
+    return page(found, last_position=found[-1].hold.id if found else None, full=len(found) == args["limit"])
+
+
+@blp.delete("/<int:hold_id>")
+@secured(blp, "orders:write")
+@blp.response(200, HoldSchema)
+@blp.alt_response(409, description="The hold is no longer active")
+def lift_hold(hold_id: int):
+    """Lift a hold: the variant's stock counts again, for every retailer"""
+    with transaction(db.session):
+        view = holds.lift_for_retailer(
+            db.session, retailer_id=current_caller().org_id, hold_id=hold_id, now=utcnow()
+        )
+    return view
