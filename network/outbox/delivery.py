@@ -10,6 +10,7 @@ delivery is sent again with the same id (at-least-once).
 
 from __future__ import annotations
 
+import contextlib
 import datetime as dt
 import json
 import logging
@@ -41,6 +42,7 @@ MAX_ITEMS_PER_PUSH = 5000
 MAX_ERROR_LENGTH = 500
 RESPONSE_SNIPPET_BYTES = 1024
 CANDIDATES = 1000
+UNREADABLE_SECRET_WAIT = dt.timedelta(hours=1)
 
 ATTEMPTS = Counter("dropnet_webhook_attempts_total", "Webhook delivery attempts", ["outcome"])
 ATTEMPT_SECONDS = Histogram("dropnet_webhook_attempt_seconds", "Duration of one webhook attempt")
@@ -125,7 +127,9 @@ def claim(
         delivery = due.get(endpoint.id)
         if delivery is not None:
             event = events.get(delivery.event_id) if delivery.event_id is not None else None
-            claimed.append(_lease(session, endpoint, delivery, event, now=now, settings=settings, box=box))
+            outgoing = _lease(session, endpoint, delivery, event, now=now, settings=settings, box=box)
+            if outgoing is not None:
+                claimed.append(outgoing)
     return claimed
 
 
@@ -187,7 +191,10 @@ def prepare_next(
         endpoint.lease_token = None
         return None
     event = session.get(Event, delivery.event_id) if delivery.event_id is not None else None
-    return _lease(session, endpoint, delivery, event, now=now, settings=settings, box=box)
+    outgoing = _lease(session, endpoint, delivery, event, now=now, settings=settings, box=box)
+    if outgoing is None:
+        endpoint.lease_token = None
+    return outgoing
 
 
 def _lease(
@@ -199,8 +206,18 @@ def _lease(
     now: dt.datetime,
     settings: WebhookSettings,
     box: SecretBox,
-) -> Outgoing:
-    """Take the endpoint's lease for one delivery and render the bytes it will carry."""
+) -> Outgoing | None:
+    """Take the endpoint's lease for one delivery and render the bytes it will carry.
+
+    An endpoint whose secret cannot be read (SECRET_KEY changed) is not sent to: its delivery
+    records why and waits an hour, and the other endpoints carry on.
+    """
+    try:
+        secrets = signing_secrets(endpoint, box, now=now)
+    except ValueError as exc:
+        delivery.last_error = f"{exc}: rotate the endpoint's secret"[:MAX_ERROR_LENGTH]
+        delivery.next_attempt_at = now + UNREADABLE_SECRET_WAIT
+        return None
     token = uuid.uuid4().hex
     endpoint.lease_token = token
     endpoint.lease_until = now + settings.lease
@@ -217,7 +234,7 @@ def _lease(
         lease_token=token,
         url=endpoint.url,
         body=body,
-        secrets=signing_secrets(endpoint, box, now=now),
+        secrets=secrets,
         attempt_at=now,
         coalesced=event is None,
         covered=covered,
@@ -232,7 +249,8 @@ def signing_secrets(endpoint: WebhookEndpoint, box: SecretBox, *, now: dt.dateti
         and endpoint.previous_secret_expires_at is not None
         and endpoint.previous_secret_expires_at > now
     ):
-        found.append(box.open(endpoint.previous_secret_sealed))
+        with contextlib.suppress(ValueError):  # unreadable: the rotation was the way out of it
+            found.append(box.open(endpoint.previous_secret_sealed))
     return tuple(found)
 
 

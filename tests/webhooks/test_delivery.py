@@ -4,6 +4,7 @@ from __future__ import annotations
 
 import time
 
+from network.db import transaction
 from network.extensions import db
 from network.outbox.signing import InvalidSignature, verify
 from tests.builders import make_item, make_variant, push_json
@@ -230,3 +231,30 @@ def test_the_channel_sees_its_buffer_and_cap(session, network, receiver_factory,
     dispatcher.run_until_idle()
     got = [r.json["data"] for r in receiver.wait_for(2)]
     assert [(d["available"], d["previous"]) for d in got] == [(10, 0), (1, 10)]
+
+
+def test_an_endpoint_whose_secret_cannot_be_read_does_not_stop_the_others(
+    session, network, receiver_factory, dispatcher, clock
+):
+    from network.outbox.models import WebhookEndpoint
+    from network.outbox.signing import SecretBox
+
+    broken_receiver, healthy = receiver_factory(), receiver_factory()
+    broken = register(network.retailer, broken_receiver)
+    register(network.retailer, healthy)
+    with transaction(session):  # as if SECRET_KEY had changed since it was sealed
+        session.get(WebhookEndpoint, broken["id"]).secret_sealed = SecretBox("another key").seal("whsec_x")
+    item(session, network, "LAMP")
+    dispatcher.run_until_idle()
+
+    assert healthy.wait_for(1)
+    assert broken_receiver.received == []
+    (stuck,) = deliveries(network.retailer, broken["id"])
+    assert "rotate" in stuck["last_error"]
+
+    rotated = network.retailer.api.post(f"/api/v1/webhook-endpoints/{broken['id']}/rotate-secret").get_json()
+    clock.advance(hours=1, seconds=1)
+    dispatcher.run_until_idle()
+    (got,) = broken_receiver.wait_for(1)
+    t = int(got.signature.split(",")[0][2:])
+    verify(got.signature, got.body, rotated["secret"], now=t)
