@@ -6,21 +6,32 @@ import datetime as dt
 import logging
 import signal
 import threading
-from collections.abc import Callable
+import time
+from collections.abc import Callable, Sequence
 
+import requests
 from apscheduler.schedulers.background import BackgroundScheduler
-from flask import Flask
+from flask import Flask, current_app
 
 from network.availability.services import items_turning_stale, publish_changes
 from network.clock import utcnow
 from network.db import transaction
 from network.extensions import db
-from network.flag_jobs import EVALUATE_SECONDS, NOTICES_SECONDS, evaluate_flags, send_vendor_notices
-from network.webhook_worker import RETENTION_JOB_SECONDS, prune_old_deliveries, start_dispatcher
+from network.feeds import health, scheduling
+from network.feeds.credentials import Credentials, CredentialsUnreadable
+from network.feeds.models import FeedRun
+from network.feeds.pull import FAILED, PullResult, PullSettings, http_session, pull
+from network.webhook_worker import start_dispatcher
 
 log = logging.getLogger(__name__)
 
 STALE_SWEEP_SECONDS = 30
+FEED_PULL_SECONDS = 30
+FEED_HEALTH_SECONDS = 60
+FEED_RETENTION_SECONDS = 3600
+# One pull job returns after this long even if feeds are still due, so the next tick (or another
+# worker) carries on and a shutdown is never kept waiting for a long backlog.
+FEED_PULL_BUDGET_SECONDS = 120
 
 
 class StaleSweep:
@@ -42,13 +53,102 @@ class StaleSweep:
             log.info("stale sweep: %d items changed availability", moved)
 
 
+def pull_lease(settings: PullSettings) -> dt.timedelta:
+    """How long a claimed feed stays with its worker: longer than the slowest fetch may take."""
+    return dt.timedelta(seconds=settings.connect_timeout + settings.total_timeout + 60)
+
+
+def hold_share() -> float:
+    return float(current_app.config["HUB_FEED_HOLD_SHARE"])
+
+
+def pull_due_feeds(*, now: dt.datetime | None = None) -> list[FeedRun]:
+    """Claim due feeds a batch at a time, fetch each with no transaction open, record each in its own.
+
+    `now` pins the clock (tests); by default each step reads it.
+    """
+    settings = PullSettings.from_config(current_app.config)
+    batch = int(current_app.config["HUB_FEED_PULL_BATCH"])
+    started = time.monotonic()
+    runs: list[FeedRun] = []
+    with http_session(settings) as http:
+        while time.monotonic() - started < FEED_PULL_BUDGET_SECONDS:
+            with transaction(db.session):
+                claims = scheduling.claim_due_feeds(
+                    db.session, now=now or utcnow(), limit=batch, lease=pull_lease(settings)
+                )
+            runs += pull_claimed(claims, http=http, settings=settings, now=now)
+            if len(claims) < batch:
+                break
+    return runs
+
+
+def pull_claimed(
+    claims: Sequence[scheduling.Claim],
+    *,
+    http: requests.Session,
+    settings: PullSettings,
+    now: dt.datetime | None = None,
+) -> list[FeedRun]:
+    """Fetch claimed feeds one by one and record each result; one feed's trouble never stops the rest."""
+    runs = []
+    for claim in claims:
+        try:
+            run = pull_one(claim, http=http, settings=settings, now=now)
+        except Exception:  # the lease expires and the feed is pulled again; the others go on
+            log.exception("recording the pull of feed %d failed", claim.feed_id)
+            continue
+        if run is not None:
+            runs.append(run)
+    return runs
+
+
+def pull_one(
+    claim: scheduling.Claim, *, http: requests.Session, settings: PullSettings, now: dt.datetime | None = None
+) -> FeedRun | None:
+    """Fetch one claimed feed with no transaction open, then record the result in one of its own.
+
+    Returns None when the feed was deleted meanwhile.
+    """
+    try:
+        auth = (
+            Credentials(current_app.config["SECRET_KEY"]).open(claim.auth_sealed) if claim.auth_sealed else {}
+        )
+    except CredentialsUnreadable as exc:
+        result = PullResult(FAILED, reason=str(exc))
+    else:
+        result = pull(http, scheduling.source_of(claim, auth), settings)
+    with transaction(db.session):
+        run = scheduling.record_pull(db.session, claim, result, now=now or utcnow(), hold_share=hold_share())
+    if run is not None:
+        log.info("feed %d pulled: run %d %s", claim.feed_id, run.id, run.status)
+    return run
+
+
+def feed_health(*, now: dt.datetime | None = None) -> None:
+    """Publish stale/recovered transitions and late feeds."""
+    now = now or utcnow()
+    with transaction(db.session):
+        health.mark_stale_sources(db.session, now=now)
+        health.check_cadence(db.session, now=now)
+
+
+def drop_old_feed_files(*, now: dt.datetime | None = None) -> None:
+    """Delete raw feed files older than HUB_FEED_RAW_RETENTION_DAYS (held runs keep theirs)."""
+    days = int(current_app.config["HUB_FEED_RAW_RETENTION_DAYS"])
+    with transaction(db.session):
+        dropped = health.drop_old_payloads(db.session, before=(now or utcnow()) - dt.timedelta(days=days))
+    if dropped:
+        log.info("feed retention: dropped %d raw files", dropped)
+
+
 def jobs() -> list[tuple[str, Callable[[], None], int]]:
     """(name, callable, interval seconds) of every job the worker runs."""
     return [
         ("stale_sweep", StaleSweep(), STALE_SWEEP_SECONDS),
-        ("evaluate_flags", evaluate_flags, EVALUATE_SECONDS),
-        ("vendor_notices", send_vendor_notices, NOTICES_SECONDS),
-        ("webhook_retention", prune_old_deliveries, RETENTION_JOB_SECONDS),
+        ("pull_due_feeds", pull_due_feeds, FEED_PULL_SECONDS),
+        ("feed_health", feed_health, FEED_HEALTH_SECONDS),
+        ("feed_raw_retention", drop_old_feed_files, FEED_RETENTION_SECONDS),
     ]
 
 

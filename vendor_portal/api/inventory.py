@@ -15,6 +15,7 @@ from network.feeds import services as feeds
 from network.feeds.models import REJECTED
 from network.feeds.parsing import FeedFormat
 from network.feeds.services import FeedReceipt
+from network.jobs import hold_share
 from network.oauth import current_caller
 from retailer_api.pagination import decode_cursor, page
 from vendor_portal.api.common import load
@@ -106,7 +107,7 @@ def push_inventory():
         records=records,
     )
     with transaction(db.session):
-        run = feeds.receive_feed(db.session, receipt, now=utcnow())
+        run = feeds.receive_feed(db.session, receipt, now=utcnow(), hold_share=hold_share())
     if run.status == REJECTED and run.rows_seen == 0 and run.message:
         # The body could not be read at all; the run is on record, the stock untouched.
         raise InvalidFeed(f"feed run {run.id} rejected: {run.message}", feed_run_id=run.id)
@@ -139,3 +140,21 @@ def list_feed_runs(args: dict):
 def get_feed_run(run_id: int):
     """Show a feed run with its row errors"""
     return feeds.get_run(db.session, run_id, vendor_id=current_caller().org_id)
+
+
+@blp.post("/feed-runs/<int:run_id>/apply")
+@vendor("inventory:write")
+@blp.response(200, FeedRunSchema)
+def apply_feed_run(run_id: int):
+    """Apply a held feed run: the vendor confirms the file is right (409 if a newer count came since)"""
+    with transaction(db.session):
+        return feeds.apply_held_run(db.session, run_id, vendor_id=current_caller().org_id, now=utcnow())
+
+
+@blp.post("/feed-runs/<int:run_id>/discard")
+@vendor("inventory:write")
+@blp.response(200, FeedRunSchema)
+def discard_feed_run(run_id: int):
+    """Discard a held feed run: nothing of it is ever applied"""
+    with transaction(db.session):
+        return feeds.discard_held_run(db.session, run_id, vendor_id=current_caller().org_id, now=utcnow())

@@ -76,6 +76,10 @@ class FeedRunSchema(Schema):
     basis = fields.String()
     status = fields.String()
     message = fields.String(allow_none=True)
+    hold_reason = fields.String(allow_none=True, metadata={"description": "held runs: mass_zero or shrunk"})
+    resolved_at = fields.DateTime(
+        allow_none=True, metadata={"description": "when a held run was applied or discarded"}
+    )
     as_of = fields.DateTime(allow_none=True)
     rows_seen = fields.Integer()
     rows_applied = fields.Integer()

@@ -1,0 +1,47 @@
+"""A file sent to an upload feed: read with the feed's mapping, then the usual pipeline."""
+
+from __future__ import annotations
+
+import datetime as dt
+
+from sqlalchemy.orm import Session
+
+from network.errors import Conflict
+from network.feeds import configs
+from network.feeds import models as m
+from network.feeds.services import FeedReceipt, receive_feed
+
+
+def receive_upload(
+    session: Session,
+    feed_id: int,
+    *,
+    vendor_id: int,
+    data: bytes,
+    content_type: str,
+    now: dt.datetime,
+    hold_share: float | None,
+) -> m.FeedRun:
+    """Run an uploaded file through an upload feed. Raises NotFound, Conflict for other transports."""
+    feed = configs.get_feed(session, feed_id, vendor_id=vendor_id)
+    if feed.transport != m.UPLOAD:
+        raise Conflict(
+            f"feed {feed_id} is a {feed.transport} feed; files are uploaded to upload feeds "
+            "(or pushed to POST /vendor-api/v1/inventory)"
+        )
+    receipt = FeedReceipt(
+        vendor_id=vendor_id,
+        transport=m.UPLOAD,
+        mode=feed.mode,
+        basis=feed.basis,
+        data=data,
+        content_type=content_type or "application/octet-stream",
+        fmt=configs.feed_format(feed),
+        feed_id=feed.id,
+    )
+    run = receive_feed(session, receipt, now=now, hold_share=hold_share)
+    feed.last_run_at = now
+    if run.status in m.GOOD_STATUSES:
+        feed.last_success_at = now
+        feed.late_notified = False
+    return run

@@ -1,0 +1,131 @@
+"""The vendor API's feed configuration contract: explicit input and output schemas."""
+
+from __future__ import annotations
+
+from marshmallow import Schema, fields, validate
+
+from network.feeds.credentials import AUTH_PARAMETERS
+from network.feeds.models import FEED_TRANSPORTS
+from retailer_api.pagination import PageArgs
+from vendor_portal.api.schemas import RowErrorSchema
+
+MAX_INTERVAL_MINUTES = 7 * 24 * 60
+
+
+class FeedAuthSchema(Schema):
+    """Credentials for a pull feed; stored encrypted and never returned."""
+
+    kind = fields.String(required=True, validate=validate.OneOf(sorted(AUTH_PARAMETERS)))
+    username = fields.String(metadata={"description": "basic"})
+    password = fields.String(metadata={"description": "basic"}, load_only=True)
+    token = fields.String(metadata={"description": "bearer"}, load_only=True)
+    name = fields.String(metadata={"description": "header: the header's name, e.g. X-Api-Key"})
+    value = fields.String(metadata={"description": "header: the header's value"}, load_only=True)
+
+
+class FeedFormatSchema(Schema):
+    kind = fields.String(validate=validate.OneOf(["csv", "json", "x12"]))
+    mapping = fields.Dict(
+        keys=fields.String(),
+        values=fields.String(),
+        metadata={"description": "our field -> their column or key, e.g. {'quantity': 'QTY AVAIL'}"},
+    )
+    delimiter = fields.String(allow_none=True, validate=validate.Length(equal=1))
+    encoding = fields.String(validate=validate.Length(min=1, max=32))
+    filter = fields.Dict(
+        keys=fields.String(),
+        values=fields.String(),
+        metadata={"description": "keep rows whose column equals"},
+    )
+    sum_duplicates = fields.Boolean()
+    decimal_quantities = fields.String(validate=validate.OneOf(["reject", "floor"]))
+
+
+class FeedWriteSchema(Schema):
+    name = fields.String(validate=validate.Length(min=1, max=200))
+    transport = fields.String(validate=validate.OneOf(FEED_TRANSPORTS))
+    url = fields.String(allow_none=True, validate=validate.Length(max=2000))
+    auth = fields.Nested(FeedAuthSchema, allow_none=True)
+    interval_minutes = fields.Integer(validate=validate.Range(1, MAX_INTERVAL_MINUTES))
+    format = fields.Nested(FeedFormatSchema)
+    mode = fields.String(validate=validate.OneOf(["full", "delta"]))
+    basis = fields.String(validate=validate.OneOf(["available", "on_hand"]))
+    active = fields.Boolean()
+
+
+class FeedCreateSchema(FeedWriteSchema):
+    name = fields.String(required=True, validate=validate.Length(min=1, max=200))
+    transport = fields.String(required=True, validate=validate.OneOf(FEED_TRANSPORTS))
+    interval_minutes = fields.Integer(load_default=60, validate=validate.Range(1, MAX_INTERVAL_MINUTES))
+    mode = fields.String(load_default="full", validate=validate.OneOf(["full", "delta"]))
+    basis = fields.String(load_default="available", validate=validate.OneOf(["available", "on_hand"]))
+    active = fields.Boolean(load_default=True)
+
+
+class FeedPatchSchema(FeedWriteSchema):
+    pass
+
+
+class FeedFormatOutSchema(Schema):
+    kind = fields.String()
+    mapping = fields.Dict()
+    delimiter = fields.String(allow_none=True)
+    encoding = fields.String()
+    filter = fields.Dict()
+    sum_duplicates = fields.Boolean()
+    decimal_quantities = fields.String()
+
+
+class FeedSchema(Schema):
+    id = fields.Integer()
+    name = fields.String()
+    transport = fields.String()
+    url = fields.String(allow_none=True)
+    auth_kind = fields.String()
+    has_credentials = fields.Boolean()
+    interval_minutes = fields.Integer()
+    format = fields.Nested(FeedFormatOutSchema, attribute="format_settings")
+    mode = fields.String()
+    basis = fields.String()
+    active = fields.Boolean()
+    next_run_at = fields.DateTime(allow_none=True)
+    last_run_at = fields.DateTime(allow_none=True)
+    last_success_at = fields.DateTime(allow_none=True)
+    consecutive_failures = fields.Integer()
+    last_error = fields.String(allow_none=True)
+    learned_interval_minutes = fields.Integer(
+        allow_none=True, metadata={"description": "the usual gap between good runs, learned from them"}
+    )
+    late = fields.Boolean(attribute="late_notified")
+    created_at = fields.DateTime()
+    updated_at = fields.DateTime()
+
+
+class FeedListSchema(Schema):
+    data = fields.List(fields.Nested(FeedSchema))
+    next_cursor = fields.String(allow_none=True)
+
+
+class FeedListArgs(PageArgs):
+    pass
+
+
+class PreviewChangeSchema(Schema):
+    sku = fields.String()
+    before = fields.Dict()
+    after = fields.Dict()
+
+
+class FeedPreviewSchema(Schema):
+    rows_seen = fields.Integer()
+    rows_valid = fields.Integer(metadata={"description": "rows that would be applied"})
+    rows_rejected = fields.Integer()
+    would_change = fields.Integer()
+    would_zero = fields.Integer(metadata={"description": "SKUs in stock that would drop to zero"})
+    positive_before = fields.Integer(metadata={"description": "SKUs in stock now"})
+    held = fields.Boolean(metadata={"description": "the guard would hold this file for confirmation"})
+    hold_reason = fields.String(allow_none=True)
+    message = fields.String(allow_none=True)
+    as_of = fields.DateTime()
+    changes = fields.List(fields.Nested(PreviewChangeSchema))
+    errors = fields.List(fields.Nested(RowErrorSchema))

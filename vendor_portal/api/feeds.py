@@ -1,0 +1,191 @@
+"""Feed configurations: pull, upload and push feeds, pulling now, previews and uploads."""
+
+from __future__ import annotations
+
+from flask import current_app, request
+from flask_smorest import Blueprint
+
+from network.clock import utcnow
+from network.db import transaction
+from network.errors import Conflict, InvalidFeed, InvalidInput
+from network.extensions import db
+from network.feeds import configs, scheduling, uploads
+from network.feeds.credentials import Credentials, CredentialsUnreadable
+from network.feeds.models import PULL, REJECTED
+from network.feeds.preview import preview_feed
+from network.feeds.pull import OK, PullSettings, http_session, pull
+from network.jobs import hold_share, pull_lease, pull_one
+from network.oauth import current_caller
+from retailer_api.pagination import decode_cursor, page
+from vendor_portal.api.common import vendor as vendor_guard
+from vendor_portal.api.feed_schemas import (
+    FeedCreateSchema,
+    FeedListArgs,
+    FeedListSchema,
+    FeedPatchSchema,
+    FeedPreviewSchema,
+    FeedSchema,
+)
+from vendor_portal.api.schemas import FeedRunSchema
+
+blp = Blueprint("vendor_feeds", __name__, url_prefix="/vendor-api/v1/feeds", description="Feeds")
+
+FILE_BODY = {
+    "content": {
+        kind: {"schema": {"type": "string", "format": "binary"}}
+        for kind in ("text/csv", "application/json", "application/edi-x12", "application/octet-stream")
+    },
+}
+
+
+def vendor(scope: str):
+    return vendor_guard(blp, scope)
+
+
+def _credentials() -> Credentials:
+    return Credentials(current_app.config["SECRET_KEY"])
+
+
+def _pull_settings() -> PullSettings:
+    return PullSettings.from_config(current_app.config)
+
+
+@blp.get("")
+@vendor("inventory:write")
+@blp.arguments(FeedListArgs, location="query")
+@blp.response(200, FeedListSchema)
+def list_feeds(args: dict):
+    """List feed configurations"""
+    found = configs.list_feeds(
+        db.session,
+        vendor_id=current_caller().org_id,
+        after_id=decode_cursor(args["cursor"]),
+        limit=args["limit"],
+    )
+    return page(found, last_position=found[-1].id if found else None, full=len(found) == args["limit"])
+
+
+@blp.post("")
+@vendor("inventory:write")
+@blp.arguments(FeedCreateSchema)
+@blp.response(201, FeedSchema)
+def create_feed(body: dict):
+    """Configure a feed: transport, URL and auth, interval, format and mapping, mode, basis"""
+    with transaction(db.session):
+        return configs.create_feed(
+            db.session,
+            vendor_id=current_caller().org_id,
+            values=body,
+            credentials=_credentials(),
+            pull_settings=_pull_settings(),
+            now=utcnow(),
+        )
+
+
+@blp.get("/<int:feed_id>")
+@vendor("inventory:write")
+@blp.response(200, FeedSchema)
+def get_feed(feed_id: int):
+    """Show a feed configuration and its pull state (credentials are never shown)"""
+    return configs.get_feed(db.session, feed_id, vendor_id=current_caller().org_id)
+
+
+@blp.patch("/<int:feed_id>")
+@vendor("inventory:write")
+@blp.arguments(FeedPatchSchema)
+@blp.response(200, FeedSchema)
+def update_feed(body: dict, feed_id: int):
+    """Change some settings of a feed"""
+    with transaction(db.session):
+        return configs.update_feed(
+            db.session,
+            feed_id,
+            vendor_id=current_caller().org_id,
+            changes=body,
+            credentials=_credentials(),
+            pull_settings=_pull_settings(),
+            now=utcnow(),
+        )
+
+
+@blp.delete("/<int:feed_id>")
+@vendor("inventory:write")
+@blp.response(204)
+def delete_feed(feed_id: int):
+    """Delete a feed (its runs stay in the history)"""
+    with transaction(db.session):
+        configs.delete_feed(db.session, feed_id, vendor_id=current_caller().org_id)
+
+
+@blp.post("/<int:feed_id>/run")
+@vendor("inventory:write")
+@blp.response(200, FeedRunSchema)
+def run_feed(feed_id: int):
+    """Pull a feed now and answer its run (a failed fetch is a `failed` run with the reason)"""
+    settings = _pull_settings()
+    with transaction(db.session):
+        claim = scheduling.claim_feed(
+            db.session, feed_id, vendor_id=current_caller().org_id, now=utcnow(), lease=pull_lease(settings)
+        )
+    with http_session(settings) as http:
+        run = pull_one(claim, http=http, settings=settings)
+    if run is None:
+        raise Conflict(f"feed {feed_id} was deleted while it was being pulled")
+    return run
+
+
+@blp.post("/<int:feed_id>/preview")
+@vendor("inventory:write")
+@blp.doc(requestBody={**FILE_BODY, "required": False})
+@blp.response(200, FeedPreviewSchema)
+def preview(feed_id: int):
+    """Parse a sample (the body, else a test fetch of a pull feed's URL) and show what would change, applying nothing"""
+    data = request.get_data(cache=False) or _test_fetch(feed_id)
+    with transaction(db.session):
+        feed = configs.get_feed(db.session, feed_id, vendor_id=current_caller().org_id)
+        return preview_feed(db.session, feed, data, now=utcnow(), hold_share=hold_share())
+
+
+def _test_fetch(feed_id: int) -> bytes:
+    """Fetch a pull feed's file unconditionally, with no transaction open. Raises InvalidInput."""
+    with transaction(db.session):
+        feed = configs.get_feed(db.session, feed_id, vendor_id=current_caller().org_id)
+        if feed.transport != PULL:
+            raise InvalidInput("send a sample file in the body", errors={"_body": ["required for this feed"]})
+        try:
+            source = configs.pull_source(feed, _credentials())
+        except CredentialsUnreadable as exc:
+            raise Conflict(str(exc)) from None
+    settings = _pull_settings()
+    with http_session(settings) as http:
+        result = pull(http, source, settings)
+    if result.outcome != OK:
+        raise InvalidInput(
+            f"the feed URL could not be fetched: {result.reason}", errors={"url": [result.reason]}
+        )
+    return result.data
+
+
+@blp.post("/<int:feed_id>/upload")
+@vendor("inventory:write")
+@blp.doc(requestBody={**FILE_BODY, "required": True})
+@blp.response(200, FeedRunSchema)
+def upload(feed_id: int):
+    """Send a file to an upload feed; it is read with the feed's format and mapping"""
+    data = request.get_data(cache=False)
+    if not data:
+        raise InvalidInput("the body is empty; send the feed file", errors={"_body": ["empty"]})
+    with transaction(db.session):
+        run = uploads.receive_upload(
+            db.session,
+            feed_id,
+            vendor_id=current_caller().org_id,
+            data=data,
+            content_type=request.content_type or "",
+            now=utcnow(),
+            hold_share=hold_share(),
+        )
+    if run.status == REJECTED and run.rows_seen == 0 and run.message:
+        # The file could not be read at all; the run is on record, the stock untouched.
+        raise InvalidFeed(f"feed run {run.id} rejected: {run.message}", feed_run_id=run.id)
+    return run
