@@ -21,7 +21,8 @@ from network.feeds import health, scheduling
 from network.feeds.credentials import Credentials, CredentialsUnreadable
 from network.feeds.models import FeedRun
 from network.feeds.pull import FAILED, PullResult, PullSettings, http_session, pull
-from network.webhook_worker import start_dispatcher
+from network.flag_jobs import EVALUATE_SECONDS, NOTICES_SECONDS, evaluate_flags, send_vendor_notices
+from network.webhook_worker import RETENTION_JOB_SECONDS, prune_old_deliveries, start_dispatcher
 
 log = logging.getLogger(__name__)
 
@@ -149,6 +150,9 @@ def jobs() -> list[tuple[str, Callable[[], None], int]]:
         ("pull_due_feeds", pull_due_feeds, FEED_PULL_SECONDS),
         ("feed_health", feed_health, FEED_HEALTH_SECONDS),
         ("feed_raw_retention", drop_old_feed_files, FEED_RETENTION_SECONDS),
+        ("evaluate_flags", evaluate_flags, EVALUATE_SECONDS),
+        ("vendor_notices", send_vendor_notices, NOTICES_SECONDS),
+        ("webhook_retention", prune_old_deliveries, RETENTION_JOB_SECONDS),
     ]
 
 
