@@ -17,7 +17,8 @@ from network.db import transaction
 from network.extensions import db
 from network.flag_jobs import evaluate_flags, send_vendor_notices
 from network.flags import notices
-from network.jobs import feed_health
+from network.outbox.events import FeedStale
+from network.outbox.services import record
 from network.partners.models import User
 from tests.builders import make_variant, push_csv
 from tests.conftest import make_app
@@ -94,6 +95,15 @@ def vendor_user(session, vendor) -> str:
     return address
 
 
+def stale_feed(session, vendor, retailers, *, last_count_at: dt.datetime) -> None:
+    """What the feed-health job records, once per connection, when a vendor's count goes stale."""
+    with transaction(session):
+        for retailer in retailers:
+            event = FeedStale(vendor.id, retailer.id, last_count_at.isoformat(), 24 * 60)
+            for org in (vendor, retailer):
+                record(session, org_id=org.id, event=event, key=f"connection:{retailer.id}", now=utcnow())
+
+
 def test_vendors_hear_of_new_orders_overdue_acks_held_and_stale_feeds(session, network, mailbox, monkeypatch):
     clock = controlled_clock(monkeypatch)
     retailer, vendor = network.retailer, network.vendor
@@ -117,7 +127,8 @@ def test_vendors_hear_of_new_orders_overdue_acks_held_and_stale_feeds(session, n
 
     clock.advance(hours=25)
     evaluate_flags()  # past the 24 h acknowledgement SLA
-    feed_health()  # and the last count is older than the 24 h staleness limit
+    # The count is now older than the 24 h staleness limit of both retailers: one email says it.
+    stale_feed(session, vendor, network.retailers, last_count_at=clock() - dt.timedelta(hours=25))
     assert send_vendor_notices() == 2
     assert mailbox.subjects(address)[2:] == [
         f"Purchase order {placed['po']} is overdue for acknowledgement",
