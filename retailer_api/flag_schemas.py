@@ -11,6 +11,7 @@ from retailer_api.pagination import PageArgs
 
 class FlagListArgs(PageArgs):
     status = fields.String(validate=validate.OneOf(STATUSES))
+    order_id = fields.Integer(validate=validate.Range(1))
 
 
 class FlagSchema(Schema):

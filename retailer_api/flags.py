@@ -21,11 +21,12 @@ blp = Blueprint("flags", __name__, url_prefix="/api/v1/flags", description="Flag
 @blp.arguments(FlagListArgs, location="query")
 @blp.response(200, FlagListSchema)
 def list_flags(args: dict):
-    """List flags (`status=open` or `resolved`; all by default), oldest first"""
+    """List flags (`status=open` or `resolved`, all by default; `order_id`: one order's), oldest first"""
     found = flags.list_flags(
         db.session,
         retailer_id=current_caller().org_id,
         status=args.get("status"),
+        order_id=args.get("order_id"),
         after_id=decode_cursor(args["cursor"]),
         limit=args["limit"],
     )

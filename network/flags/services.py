@@ -148,10 +148,18 @@ def note_refusal(session: Session, po_line_id: int, *, now: dt.datetime) -> int 
 
 
 def list_flags(
-    session: Session, *, retailer_id: int, status: str | None, after_id: int, limit: int
+    session: Session,
+    *,
+    retailer_id: int,
+    status: str | None,
+    after_id: int,
+    limit: int,
+    order_id: int | None = None,
 ) -> list[Flag]:
-    """Return a retailer's flags (open, resolved or all), oldest first."""
+    """Return a retailer's flags (open, resolved or all; of one order), oldest first."""
     query = sa.select(Flag).where(Flag.retailer_id == retailer_id, Flag.id > after_id)
+    if order_id is not None:
+        query = query.where(Flag.order_id == order_id)
     if status == OPEN:
         query = query.where(Flag.resolved_at.is_(None))
     elif status == RESOLVED:

@@ -41,6 +41,8 @@ def test_a_short_count_flags_the_newest_lines_first_and_a_restored_count_clears_
     assert {flag["kind"] for flag in shorts.values()} == {"shortfall"}
     assert shorts[third["line"]]["detail"]["short"] == 2
     assert shorts[second["line"]]["detail"]["short"] == 1
+    of_third = retailer.api.get(f"/api/v1/flags?order_id={third['order']}").get_json()["data"]
+    assert [flag["line_id"] for flag in of_third] == [third["line"]]
     assert sorted(e["line_id"] for e in events_of(session, retailer, "order.at_risk")) == sorted(
         [second["line"], third["line"]]
     )
@@ -200,6 +202,7 @@ def test_another_retailers_flags_answer_404(session, network, clock):
     assert second.api.get(f"/api/v1/flags/{flag['id']}").status_code == 404
     assert second.api.post(f"/api/v1/flags/{flag['id']}/dismiss").status_code == 404
     assert flags_of(second) == []
+    assert second.api.get(f"/api/v1/flags?order_id={placed['order']}").get_json()["data"] == []
     assert second.api.get("/api/v1/flags/stats").get_json()["cancellations"] == 0
     assert first.api.get(f"/api/v1/flags/{flag['id']}").status_code == 200
 
