@@ -409,3 +409,14 @@ def test_an_invite_whose_email_cannot_be_sent_says_so(app, session, retailer, ma
     assert response.status_code == 201
     assert response.get_json()["email_sent"] is False
     assert count(session, Invite) == 1
+
+
+def test_another_vendor_cannot_withdraw_a_colleague_invite(app, session, client, signed_in, mailbox):
+    submit(client, "/portal/team/invites", {"email": "mine@vendor.example"}, page="/portal/team")
+    invite_id = session.query(Invite).one().id
+    other = app.test_client()
+    sign_in(other, make_vendor_user(session))
+    assert "mine@vendor.example" not in other.get("/portal/team").get_data(as_text=True)
+    response = submit(other, f"/portal/team/invites/{invite_id}/revoke", {}, page="/portal/team")
+    assert response.status_code == 404
+    assert client.get(link_in(mailbox.last_to("mine@vendor.example"))).status_code == 200
