@@ -1,5 +1,5 @@
 """The vendor's dashboard: connections and terms, stock health, purchase orders that need action
-with their SLA deadlines, recent feed runs. A fixed number of queries whatever the vendor's size:
+with their SLA deadlines, open flags on its lines, recent feed runs. A fixed number of queries whatever the vendor's size:
 aggregates, and short lists with limits."""
 
 from __future__ import annotations
@@ -13,6 +13,8 @@ from sqlalchemy.orm import Session, aliased
 from network.catalog.models import VendorVariant
 from network.feeds import services as feeds
 from network.feeds.models import FeedRun
+from network.flags.models import Flag
+from network.orders.models import PurchaseOrderLine
 from network.partners.models import Connection, Organization
 from network.portal_views.purchase_orders import NEEDS_ACTION, InboxRow, inbox_rows, status_counts
 from network.portal_views.stock import shortest_stale_after
@@ -22,6 +24,7 @@ from network.stock.services import snapshot_as_of
 LOW_STOCK_UNITS = 5
 RECENT_RUNS = 5
 URGENT_POS = 10
+RECENT_FLAGS = 10
 
 
 @dataclass(frozen=True)
@@ -52,6 +55,15 @@ class StockHealth:
 
 
 @dataclass(frozen=True)
+class FlagView:
+    id: int
+    kind: str
+    po_id: int
+    sku: str
+    raised_at: dt.datetime
+
+
+@dataclass(frozen=True)
 class Dashboard:
     connections: list[ConnectionView]
     health: StockHealth
@@ -59,6 +71,9 @@ class Dashboard:
     # The oldest purchase orders that still need action, and how many there are per status.
     purchase_orders: list[InboxRow]
     po_counts: dict[str, int]
+    # Open flags on the vendor's lines (the newest few) and how many are open.
+    flags: list[FlagView]
+    open_flags: int
 
 
 def vendor_connections(session: Session, *, vendor_id: int) -> list[ConnectionView]:
@@ -126,7 +141,28 @@ def stock_health(session: Session, *, vendor_id: int, now: dt.datetime) -> Stock
     return StockHealth(**{k: int(v) for k, v in row._mapping.items()}, stale_after=stale_after)
 
 
+def open_flags(session: Session, *, vendor_id: int, limit: int = RECENT_FLAGS) -> tuple[list[FlagView], int]:
+    """The newest open flags on the vendor's purchase-order lines, and how many are open."""
+    open_ = sa.and_(Flag.vendor_id == vendor_id, Flag.resolved_at.is_(None))
+    rows = session.execute(
+        sa.select(Flag.id, Flag.kind, Flag.raised_at, PurchaseOrderLine.po_id, VendorVariant.vendor_sku)
+        .join(PurchaseOrderLine, PurchaseOrderLine.id == Flag.po_line_id)
+        .join(VendorVariant, VendorVariant.id == PurchaseOrderLine.variant_id)
+        .where(open_)
+        .order_by(Flag.raised_at.desc(), Flag.id.desc())
+        .limit(limit)
+    )
+    flags = [FlagView(r.id, r.kind, r.po_id, r.vendor_sku, r.raised_at) for r in rows]
+    count = (
+        session.scalar(sa.select(sa.func.count()).select_from(Flag).where(open_))
+        if len(flags) == limit
+        else len(flags)
+    )
+    return flags, count
+
+
 def vendor_dashboard(session: Session, *, vendor_id: int, now: dt.datetime) -> Dashboard:
+    flags, flag_count = open_flags(session, vendor_id=vendor_id)
     return Dashboard(
         connections=vendor_connections(session, vendor_id=vendor_id),
         health=stock_health(session, vendor_id=vendor_id, now=now),
@@ -135,4 +171,6 @@ def vendor_dashboard(session: Session, *, vendor_id: int, now: dt.datetime) -> D
             session, vendor_id=vendor_id, statuses=NEEDS_ACTION, after_id=0, limit=URGENT_POS
         )[0],
         po_counts=status_counts(session, vendor_id=vendor_id),
+        flags=flags,
+        open_flags=flag_count,
     )

@@ -14,6 +14,7 @@ import sqlalchemy as sa
 from sqlalchemy.orm import Session, aliased
 
 from network.catalog.models import VendorVariant
+from network.flags.rules import LineClock, ack_due_at, ship_due_at
 from network.orders.models import (
     ACKNOWLEDGED,
     CANCELLED,
@@ -51,10 +52,25 @@ def sla_deadlines(
     open_lines: int,
     unshipped_units: int,
 ) -> Deadlines:
-    """When the vendor must have acknowledged and shipped a purchase order (None: nothing due)."""
-    ack = created_at + dt.timedelta(hours=ack_sla_hours) if open_lines and ack_sla_hours else None
-    ship = created_at + dt.timedelta(hours=ship_sla_hours) if unshipped_units and ship_sla_hours else None
-    return Deadlines(ack_due=ack, ship_due=ship)
+    """When the vendor must have acknowledged and shipped a purchase order (None: nothing due).
+
+    The deadlines are the flag rules' (network.flags.rules), so the countdown reaches zero when
+    the hub raises ack_overdue or ship_overdue.
+    """
+    if ack_sla_hours is None or ship_sla_hours is None:
+        return Deadlines(ack_due=None, ship_due=None)  # no connection (any more): no terms to keep
+    clock = LineClock(
+        placed_at=created_at,
+        acknowledged=not open_lines,
+        ack_sla=dt.timedelta(hours=ack_sla_hours),
+        ship_sla=dt.timedelta(hours=ship_sla_hours),
+        as_of=None,
+        stale_after=dt.timedelta(0),
+    )
+    return Deadlines(
+        ack_due=ack_due_at(clock) if open_lines else None,
+        ship_due=ship_due_at(clock) if unshipped_units else None,
+    )
 
 
 @dataclass(frozen=True)

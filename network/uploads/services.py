@@ -306,9 +306,19 @@ def preview_upload(
 
 
 def apply_upload(
-    session: Session, draft_id: int, *, vendor_id: int, settings: UploadSettings, now: dt.datetime
+    session: Session,
+    draft_id: int,
+    *,
+    vendor_id: int,
+    settings: UploadSettings,
+    hold_share: float | None,
+    now: dt.datetime,
 ) -> FeedRun:
-    """Run the uploaded file through the feed pipeline and drop the draft. Raises NotFound, InvalidInput."""
+    """Run the uploaded file through the feed pipeline and drop the draft.
+
+    A full file that looks like a broken export is held like any feed (`hold_share`, see
+    network.feeds.guards) for the vendor to confirm on its run's page. Raises NotFound, InvalidInput.
+    """
     settings.check()
     draft = get_draft(session, draft_id, vendor_id=vendor_id)
     receipt = FeedReceipt(
@@ -319,7 +329,7 @@ def apply_upload(
         data=gzip.decompress(draft.gzipped),
         fmt=settings.feed_format(),
     )
-    run = receive_feed(session, receipt, now=now)
+    run = receive_feed(session, receipt, now=now, hold_share=hold_share)
     session.delete(draft)
     session.flush()
     return run

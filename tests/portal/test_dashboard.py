@@ -74,3 +74,20 @@ def test_the_dashboard_shows_each_retailer_with_its_terms(session, client, netwo
     assert "paused" in row and "6 h" in row and "2 units" in row
     assert network.retailers[1].name in page
     assert "No purchase orders here." in page
+
+
+def test_an_overdue_acknowledgement_shows_as_an_open_flag_with_its_purchase_order(
+    session, client, network, vendor
+):
+    from network.flags.evaluation import evaluate
+    from tests.order_helpers import place, stocked_item
+
+    _, sku = stocked_item(session, vendor, [network.retailer], 5, sku="FLAGGED-1")
+    po_id = place(network.retailer, [(sku, 1)]).get_json()["purchase_orders"][0]["id"]
+    assert "No open flags" in client.get("/portal/dashboard").get_data(as_text=True)
+    with transaction(session):
+        evaluate(session, now=utcnow() + dt.timedelta(hours=25))  # the 24 h acknowledgement window passed
+    page = client.get("/portal/dashboard").get_data(as_text=True)
+    section = page.split('id="flags"')[1].split("</section>")[0]
+    assert "ack overdue" in section and "not acknowledged in time" in section
+    assert f"PO-{po_id}" in section and "FLAGGED-1" in section

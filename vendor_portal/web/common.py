@@ -127,7 +127,7 @@ def form_errors(form: FlaskForm, error: InvalidInput, *, fields: dict[str, str] 
 NAV = (
     ("portal.dashboard", "Dashboard", "portal.dashboard"),
     ("portal.stock", "Stock", "portal.stock"),
-    ("portal.feeds", "Feeds", "portal.feed"),
+    ("portal.feeds_list", "Feeds", "portal.feed"),
     ("portal.purchase_orders", "Purchase orders", "portal.purchase_order"),
     ("portal.returns", "Returns", "portal.return"),
     ("portal.api_access", "API access", "portal.api_"),

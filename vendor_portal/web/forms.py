@@ -113,52 +113,61 @@ class UploadForm(FlaskForm):
 
 
 class FeedForm(FlaskForm):
-    name = StringField("Name", validators=[DataRequired(), Length(max=200)])
+    """A pull feed: where the file is, how to fetch and read it, how often."""
+
+    name = StringField(
+        "Name", validators=[DataRequired(), Length(max=200)], description="e.g. Warehouse export"
+    )
     url = URLField("Feed URL", validators=[DataRequired(), Length(max=2000)])
     auth_kind = SelectField(
         "Authentication",
         choices=[
             SelectChoice("none", "none"),
-            SelectChoice("basic", "user and password"),
+            SelectChoice("basic", "user and password (basic)"),
             SelectChoice("bearer", "bearer token"),
-            SelectChoice("header", "header"),
+            SelectChoice("header", "a header (e.g. X-Api-Key)"),
         ],
+        default="none",
     )
-    auth_username = StringField("User", validators=[Optional(), Length(max=200)])
+    auth_username = StringField("User (basic)", validators=[Optional(), Length(max=200)])
+    auth_header = StringField("Header name", validators=[Optional(), Length(max=100)])
     auth_secret = PasswordField(
         "Password, token or header value",
-        validators=[Optional(), Length(max=2000)],
-        description="Leave empty to keep the one saved.",
+        validators=[Optional(), Length(max=4000)],
+        description="Stored encrypted, never shown again. Leave empty to keep the saved one.",
     )
-    auth_header = StringField("Header name", validators=[Optional(), Length(max=200)])
     interval_minutes = IntegerField(
-        "Fetch every (minutes)", default=60, validators=[InputRequired(), NumberRange(5, 7 * 24 * 60)]
+        "Fetch every (minutes)", default=60, validators=[InputRequired(), NumberRange(1, 7 * 24 * 60)]
     )
     format_kind = SelectField(
         "Format",
-        choices=[SelectChoice("csv", "CSV"), SelectChoice("json", "JSON"), SelectChoice("x12", "X12 846")],
+        choices=[
+            SelectChoice("csv", "CSV (any delimiter)"),
+            SelectChoice("json", "JSON"),
+            SelectChoice("x12", "X12 846"),
+        ],
+        default="csv",
     )
     mode = SelectField(
-        "The feed holds",
+        "The file holds",
         choices=[
-            SelectChoice("full", "the whole catalog (full)"),
-            SelectChoice("delta", "changes only (delta)"),
+            SelectChoice("full", "my whole catalog: SKUs left out drop to zero (full)"),
+            SelectChoice("delta", "only rows that changed (delta)"),
         ],
+        default="full",
     )
     basis = SelectField(
         "Quantities count",
         choices=[
-            SelectChoice("available", "units free to sell"),
-            SelectChoice("on_hand", "units on the shelf"),
+            SelectChoice("available", "units free to sell (available)"),
+            SelectChoice("on_hand", "units on the shelf (on hand)"),
         ],
+        default="available",
     )
     mapping = TextAreaField(
         "Column mapping",
         validators=[Optional(), Length(max=4000)],
-        description="One per line: our field = your column, e.g. quantity = Qty On Hand",
+        description="One per line, our field = your column, e.g. quantity = Qty On Hand. "
+        "Fields: sku, quantity, damaged, pending_inspection, incoming, incoming_eta, gtin, as_of.",
     )
     active = BooleanField("Fetch on schedule", default=True)
-
-
-class ReasonForm(FlaskForm):
-    reason = StringField("Reason", validators=[DataRequired(), Length(max=500)])

@@ -10,6 +10,7 @@ from network.db import transaction
 from network.errors import InvalidInput
 from network.extensions import db
 from network.feeds import services as feeds
+from network.jobs import hold_share
 from network.portal_views import stock as stock_views
 from network.uploads import services as uploads
 from network.uploads.services import QuantityEdit, UploadSettings
@@ -133,7 +134,12 @@ def stock_upload_preview(draft_id: int):
         try:
             with transaction(db.session):
                 run = uploads.apply_upload(
-                    db.session, draft_id, vendor_id=vendor_id(), settings=_settings(values), now=utcnow()
+                    db.session,
+                    draft_id,
+                    vendor_id=vendor_id(),
+                    settings=_settings(values),
+                    hold_share=hold_share(),
+                    now=utcnow(),
                 )
         except InvalidInput:
             status = 422  # the preview below says what is missing
