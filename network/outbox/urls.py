@@ -51,6 +51,6 @@ def url_problem(url: str, settings: WebhookSettings) -> str | None:
         return f"the host {host!r} does not resolve"
     for info in infos:
         address = ipaddress.ip_address(info[4][0].split("%", 1)[0])
-        if not address.is_global:
+        if not address.is_global or address.is_multicast:
             return f"the host {host!r} is a private, loopback or reserved address"
     return None

@@ -53,6 +53,7 @@ def test_defaults_are_an_unthrottled_channel_without_buffer_or_cap(network):
         "https://127.0.0.1/hook",  # loopback
         "https://169.254.169.254/latest/meta-data",  # link-local (cloud metadata)
         "https://[::1]/hook",
+        "https://233.252.0.1/hook",  # multicast
         "https://localhost/hook",
         "not a url",
         "https:///no-host",
