@@ -3,7 +3,6 @@
 from __future__ import annotations
 
 import datetime as dt
-from collections.abc import Sequence
 from dataclasses import dataclass
 
 import sqlalchemy as sa
@@ -122,14 +121,6 @@ def _row(r: sa.Row) -> StockRow:
         basis=r.basis,
         as_of=effective_as_of(r.as_of, r.snapshot_as_of),
     )
-
-
-def stock_rows(session: Session, *, vendor_id: int, variant_ids: Sequence[int]) -> list[StockRow]:
-    """Return the vendor's rows among some variant ids (another vendor's ids are left out)."""
-    if not variant_ids:
-        return []
-    page = session.execute(_rows_of(vendor_id).where(VendorVariant.id.in_(list(variant_ids))))
-    return [_row(r) for r in page]
 
 
 def shortest_stale_after(session: Session, *, vendor_id: int) -> dt.timedelta | None:
