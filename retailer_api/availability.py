@@ -44,7 +44,7 @@ def get_changes(args: dict):
     events = read_events(
         db.session,
         org_id=current_caller().org_id,
-        after_id=after,
+        after_seq=after,
         limit=args["limit"],
         types=[AvailabilityChanged.wire_name],
     )
@@ -58,4 +58,4 @@ def get_changes(args: dict):
         }
         for e in events
     ]
-    return feed_page(data, last_position=events[-1].id if events else after)
+    return feed_page(data, last_position=events[-1].seq if events else after)

@@ -24,9 +24,9 @@ def list_events(args: dict):
     events = read_events(
         db.session,
         org_id=current_caller().org_id,
-        after_id=after,
+        after_seq=after,
         limit=args["limit"],
         types=args.get("type"),
     )
     data = [{"id": str(e.id), "type": e.type, "created_at": e.created_at, "data": e.data} for e in events]
-    return feed_page(data, last_position=events[-1].id if events else after)
+    return feed_page(data, last_position=events[-1].seq if events else after)

@@ -24,9 +24,20 @@ class Event(Base):
     # PostgreSQL transaction id of the writer: readers only pass events whose writers have all
     # finished, so a cursor never skips an event committed late with a lower id.
     txid: Mapped[int | None] = mapped_column(sa.BigInteger)
+    # Commit order: given under a lock just before the writing transaction commits (see
+    # network/outbox/services.py sequence_events), so a cursor on it never skips an event.
+    seq: Mapped[int | None] = mapped_column(sa.BigInteger)
 
     __table_args__ = (
         sa.Index("ix_events_org_type_id", "org_id", "type", "id"),
+        sa.Index("ix_events_org_seq", "org_id", "seq"),
+        sa.Index("uq_events_seq", "seq", unique=True),
+        sa.Index(
+            "ix_events_unsequenced",
+            "id",
+            postgresql_where=sa.text("seq IS NULL"),
+            sqlite_where=sa.text("seq IS NULL"),
+        ),
         # The webhook fan-out reads events in (txid, id) order: see network/outbox/fanout.py.
         sa.Index("ix_events_txid_id", "txid", "id"),
     )

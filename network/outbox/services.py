@@ -13,6 +13,10 @@ from network.outbox.events import DomainEvent
 from network.outbox.models import Event
 from network.outbox.wakeup import announce
 
+_UNSEQUENCED = "dropnet_outbox_unsequenced"
+# Any constant works: it only has to be the same for every writer of the outbox.
+_SEQUENCE_LOCK = 0x0D50_0001
+
 
 def _txid(session: Session) -> sa.ColumnElement | None:
     return sa.func.txid_current() if is_postgres(session) else None
@@ -38,35 +42,63 @@ def record_many(
     if txid is not None:
         stmt = stmt.values(txid=txid)
     session.execute(stmt, values)
+    mark_unsequenced(session)
     announce(session)
 
 
-def visible_events(session: Session) -> sa.ColumnElement[bool]:
-    """Events every reader may pass: on PostgreSQL, only those whose writing transactions all ended.
+def mark_unsequenced(session: Session) -> None:
+    """Note that this transaction wrote events that need their commit-order number."""
+    session.info[_UNSEQUENCED] = True
 
-    Ids come from a sequence before commit, so an event committed late can carry a lower id than
-    one already read. Holding readers back to the oldest running writer on the cluster closes that
-    gap; a long-open writing transaction therefore delays the feed (it never loses an event).
+
+def sequence_events(session: Session) -> None:
+    """Number this transaction's events in commit order; runs right before commit.
+
+    Event ids come from a sequence when rows are inserted, so a transaction that inserted early
+    and commits late holds ids below ones a reader may already have passed. `seq` is given under
+    one lock held from here to the end of the commit: the numbers grow in the order commits become
+    visible, and a committed event always has one, so a cursor on `seq` never skips an event. The
+    lock is the last one the transaction takes, held for one short update, so it cannot deadlock.
     """
-    if not is_postgres(session):
-        return sa.true()
-    return Event.txid < sa.func.txid_snapshot_xmin(sa.func.txid_current_snapshot())
+    if is_postgres(session):
+        session.execute(sa.select(sa.func.pg_advisory_xact_lock(_SEQUENCE_LOCK)))
+    # Unsequenced rows a transaction can see are its own: others' are either uncommitted
+    # (invisible) or were numbered before they committed.
+    base = sa.select(sa.func.coalesce(sa.func.max(Event.seq), 0)).scalar_subquery()
+    mine = (
+        sa.select(Event.id, sa.func.row_number().over(order_by=Event.id).label("n"))
+        .where(Event.seq.is_(None))
+        .subquery()
+    )
+    session.execute(
+        sa.update(Event).where(Event.id == mine.c.id).values(seq=base + mine.c.n),
+        execution_options={"synchronize_session": False},
+    )
+
+
+@sa.event.listens_for(Session, "before_commit")
+def _sequence_before_commit(session: Session) -> None:
+    if session.info.pop(_UNSEQUENCED, False):
+        session.flush()
+        sequence_events(session)
+
+
+@sa.event.listens_for(Session, "after_rollback")
+def _forget_after_rollback(session: Session) -> None:
+    session.info.pop(_UNSEQUENCED, None)
 
 
 def read_events(
     session: Session,
     *,
     org_id: int,
-    after_id: int,
+    after_seq: int,
     limit: int,
     types: Sequence[str] | None = None,
 ) -> list[Event]:
-    """Return up to `limit` events of an organization after a cursor, oldest first."""
+    """Return up to `limit` events of an organization after a cursor (a `seq`), in commit order."""
     query = (
-        sa.select(Event)
-        .where(Event.org_id == org_id, Event.id > after_id, visible_events(session))
-        .order_by(Event.id)
-        .limit(limit)
+        sa.select(Event).where(Event.org_id == org_id, Event.seq > after_seq).order_by(Event.seq).limit(limit)
     )
     if types:
         query = query.where(Event.type.in_(types))

@@ -16,6 +16,7 @@ from network.outbox.models import DELIVERY_STATUSES, PENDING, Delivery, Event, W
 from network.outbox.settings import WebhookSettings
 from network.outbox.signing import SecretBox, generate_secret
 from network.outbox.urls import check_url
+from network.outbox.services import mark_unsequenced
 from network.outbox.wakeup import announce
 
 EVENT_PATTERN = re.compile(r"^(\*|[a-z][a-z0-9_]*(\.[a-z0-9_]+)*(\.\*)?)$")
@@ -171,6 +172,7 @@ def ping_endpoint(
     session.add(event)
     session.flush()
     delivery = _owe(session, endpoint, event, settings=settings, now=now)
+    mark_unsequenced(session)
     announce(session)
     return delivery
 
