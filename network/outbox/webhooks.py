@@ -13,10 +13,10 @@ from network.db import is_postgres
 from network.errors import Conflict, InvalidInput, NotFound
 from network.outbox.events import Ping
 from network.outbox.models import DELIVERY_STATUSES, PENDING, Delivery, Event, WebhookEndpoint
+from network.outbox.services import mark_unsequenced
 from network.outbox.settings import WebhookSettings
 from network.outbox.signing import SecretBox, generate_secret
 from network.outbox.urls import check_url
-from network.outbox.services import mark_unsequenced
 from network.outbox.wakeup import announce
 
 EVENT_PATTERN = re.compile(r"^(\*|[a-z][a-z0-9_]*(\.[a-z0-9_]+)*(\.\*)?)$")
