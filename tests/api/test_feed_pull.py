@@ -6,12 +6,18 @@ import base64
 import datetime as dt
 import gzip
 import logging
+import socket
+import ssl
 import threading
 import time
 from pathlib import Path
 
 import pytest
 import sqlalchemy as sa
+from cryptography import x509
+from cryptography.hazmat.primitives import hashes, serialization
+from cryptography.hazmat.primitives.asymmetric import ec
+from pytest_httpserver import HTTPServer
 from werkzeug.wrappers import Request, Response
 
 from network.availability.services import read_availability
@@ -252,6 +258,61 @@ def test_a_file_ten_times_the_usual_size_is_applied(feeds_app, session, network,
 
     assert (run.status, run.rows_seen, run.rows_applied) == ("applied", 200, 200)
     assert set(quantities(session, ids).values()) == {2}
+
+
+def self_signed_context(tmp_path) -> ssl.SSLContext:
+    """A TLS server context with a certificate no client trusts."""
+    key = ec.generate_private_key(ec.SECP256R1())
+    name = x509.Name([x509.NameAttribute(x509.NameOID.COMMON_NAME, "localhost")])
+    now = dt.datetime.now(dt.UTC)
+    cert = (
+        x509.CertificateBuilder()
+        .subject_name(name)
+        .issuer_name(name)
+        .public_key(key.public_key())
+        .serial_number(x509.random_serial_number())
+        .not_valid_before(now - dt.timedelta(days=1))
+        .not_valid_after(now + dt.timedelta(days=1))
+        .add_extension(x509.SubjectAlternativeName([x509.DNSName("localhost")]), critical=False)
+        .sign(key, hashes.SHA256())
+    )
+    cert_path, key_path = tmp_path / "cert.pem", tmp_path / "key.pem"
+    cert_path.write_bytes(cert.public_bytes(serialization.Encoding.PEM))
+    key_path.write_bytes(
+        key.private_bytes(
+            serialization.Encoding.PEM, serialization.PrivateFormat.PKCS8, serialization.NoEncryption()
+        )
+    )
+    context = ssl.SSLContext(ssl.PROTOCOL_TLS_SERVER)
+    context.load_cert_chain(cert_path, key_path)
+    return context
+
+
+def test_unreachable_hosts_fail_with_a_reason_a_vendor_can_act_on(feeds_app, session, network, tmp_path):
+    vendor = network.vendor
+    with socket.socket() as probe:  # a port nothing listens on
+        probe.bind(("127.0.0.1", 0))
+        closed = probe.getsockname()[1]
+    tls = HTTPServer(ssl_context=self_signed_context(tmp_path))
+    tls.expect_request("/f.csv").respond_with_data("sku,quantity\n")
+    tls.start()
+    try:
+        refused = pull_feed(vendor, f"http://127.0.0.1:{closed}/f.csv")
+        untrusted = pull_feed(vendor, tls.url_for("/f.csv"), name="tls")
+        feeds_app.config["HUB_FEED_ALLOWED_HOSTS"] = ""
+        feeds_app.config["HUB_FEED_ALLOW_PRIVATE"] = True
+        unknown = pull_feed(vendor, "http://feeds.nowhere.invalid/f.csv", name="dns")
+
+        pull_due_feeds(now=utcnow())
+    finally:
+        tls.stop()
+
+    reasons = {feed["id"]: runs(session, feed["id"])[0].message for feed in (refused, untrusted, unknown)}
+    assert reasons == {
+        refused["id"]: "127.0.0.1 refused the connection",
+        untrusted["id"]: "TLS error with localhost: certificate verify failed",
+        unknown["id"]: "could not resolve host feeds.nowhere.invalid",
+    }
 
 
 # --- redirects and the address guard -----------------------------------------------------------
