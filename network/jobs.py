@@ -16,11 +16,12 @@ from flask import Flask, current_app
 from network.availability.services import items_turning_stale, publish_changes
 from network.clock import utcnow
 from network.db import transaction
+from network.errors import Conflict, InvalidInput
 from network.extensions import db
-from network.feeds import health, scheduling
+from network.feeds import configs, health, scheduling
 from network.feeds.credentials import Credentials, CredentialsUnreadable
-from network.feeds.models import FeedRun
-from network.feeds.pull import FAILED, PullResult, PullSettings, http_session, pull
+from network.feeds.models import PULL, FeedRun
+from network.feeds.pull import FAILED, OK, PullResult, PullSettings, http_session, pull
 from network.flag_jobs import EVALUATE_SECONDS, NOTICES_SECONDS, evaluate_flags, send_vendor_notices
 from network.webhook_worker import RETENTION_JOB_SECONDS, prune_old_deliveries, start_dispatcher
 
@@ -63,12 +64,20 @@ def hold_share() -> float:
     return float(current_app.config["HUB_FEED_HOLD_SHARE"])
 
 
+def pull_settings() -> PullSettings:
+    return PullSettings.from_config(current_app.config)
+
+
+def feed_credentials() -> Credentials:
+    return Credentials(current_app.config["SECRET_KEY"])
+
+
 def pull_due_feeds(*, now: dt.datetime | None = None) -> list[FeedRun]:
     """Claim due feeds a batch at a time, fetch each with no transaction open, record each in its own.
 
     `now` pins the clock (tests); by default each step reads it.
     """
-    settings = PullSettings.from_config(current_app.config)
+    settings = pull_settings()
     batch = int(current_app.config["HUB_FEED_PULL_BATCH"])
     started = time.monotonic()
     runs: list[FeedRun] = []
@@ -112,9 +121,7 @@ def pull_one(
     Returns None when the feed was deleted meanwhile.
     """
     try:
-        auth = (
-            Credentials(current_app.config["SECRET_KEY"]).open(claim.auth_sealed) if claim.auth_sealed else {}
-        )
+        auth = feed_credentials().open(claim.auth_sealed) if claim.auth_sealed else {}
     except CredentialsUnreadable as exc:
         result = PullResult(FAILED, reason=str(exc))
     else:
@@ -124,6 +131,32 @@ def pull_one(
     if run is not None:
         log.info("feed %d pulled: run %d %s", claim.feed_id, run.id, run.status)
     return run
+
+
+def fetch_sample(feed_id: int, *, vendor_id: int) -> bytes:
+    """Fetch a pull feed's file as it is now, unconditionally and with no transaction open (previews).
+
+    Raises NotFound; Conflict when its stored credentials cannot be read; InvalidInput when it is
+    not a pull feed or the fetch failed (the reason under `url`).
+    """
+    with transaction(db.session):
+        feed = configs.get_feed(db.session, feed_id, vendor_id=vendor_id)
+        if feed.transport != PULL:
+            raise InvalidInput(
+                f"feed {feed_id} is a {feed.transport} feed: there is no URL to fetch a sample from; send one",
+                errors={"_body": ["a sample file is required for this feed"]},
+            )
+        try:
+            source = configs.pull_source(feed, feed_credentials())
+        except CredentialsUnreadable as exc:
+            raise Conflict(str(exc)) from None
+    settings = pull_settings()
+    with http_session(settings) as http:
+        result = pull(http, source, settings)
+    if result.outcome != OK:
+        reason = result.reason or "the fetch failed"
+        raise InvalidInput(f"the feed URL could not be fetched: {reason}", errors={"url": [reason]})
+    return result.data
 
 
 def feed_health(*, now: dt.datetime | None = None) -> None:

@@ -2,7 +2,7 @@
 
 from __future__ import annotations
 
-from flask import current_app, request
+from flask import request
 from flask_smorest import Blueprint
 
 from network.clock import utcnow
@@ -10,11 +10,10 @@ from network.db import transaction
 from network.errors import Conflict, InvalidFeed, InvalidInput
 from network.extensions import db
 from network.feeds import configs, scheduling, uploads
-from network.feeds.credentials import Credentials, CredentialsUnreadable
-from network.feeds.models import PULL, REJECTED
+from network.feeds.models import REJECTED
 from network.feeds.preview import preview_feed
-from network.feeds.pull import OK, PullSettings, http_session, pull
-from network.jobs import hold_share, pull_lease, pull_one
+from network.feeds.pull import http_session
+from network.jobs import feed_credentials, fetch_sample, hold_share, pull_lease, pull_one, pull_settings
 from network.oauth import current_caller
 from retailer_api.pagination import decode_cursor, page
 from vendor_portal.api.common import vendor as vendor_guard
@@ -40,14 +39,6 @@ FILE_BODY = {
 
 def vendor(scope: str):
     return vendor_guard(blp, scope)
-
-
-def _credentials() -> Credentials:
-    return Credentials(current_app.config["SECRET_KEY"])
-
-
-def _pull_settings() -> PullSettings:
-    return PullSettings.from_config(current_app.config)
 
 
 @blp.get("")
@@ -76,8 +67,8 @@ def create_feed(body: dict):
             db.session,
             vendor_id=current_caller().org_id,
             values=body,
-            credentials=_credentials(),
-            pull_settings=_pull_settings(),
+            credentials=feed_credentials(),
+            pull_settings=pull_settings(),
             now=utcnow(),
         )
 
@@ -102,8 +93,8 @@ def update_feed(body: dict, feed_id: int):
             feed_id,
             vendor_id=current_caller().org_id,
             changes=body,
-            credentials=_credentials(),
-            pull_settings=_pull_settings(),
+            credentials=feed_credentials(),
+            pull_settings=pull_settings(),
             now=utcnow(),
         )
 
@@ -122,7 +113,7 @@ def delete_feed(feed_id: int):
 @blp.response(200, FeedRunSchema)
 def run_feed(feed_id: int):
     """Pull a feed now and answer its run (a failed fetch is a `failed` run with the reason)"""
-    settings = _pull_settings()
+    settings = pull_settings()
     with transaction(db.session):
         claim = scheduling.claim_feed(
             db.session, feed_id, vendor_id=current_caller().org_id, now=utcnow(), lease=pull_lease(settings)
@@ -140,30 +131,11 @@ def run_feed(feed_id: int):
 @blp.response(200, FeedPreviewSchema)
 def preview(feed_id: int):
     """Parse a sample (the body, else a test fetch of a pull feed's URL) and show what would change, applying nothing"""
-    data = request.get_data(cache=False) or _test_fetch(feed_id)
+    vendor_id = current_caller().org_id
+    data = request.get_data(cache=False) or fetch_sample(feed_id, vendor_id=vendor_id)
     with transaction(db.session):
-        feed = configs.get_feed(db.session, feed_id, vendor_id=current_caller().org_id)
+        feed = configs.get_feed(db.session, feed_id, vendor_id=vendor_id)
         return preview_feed(db.session, feed, data, now=utcnow(), hold_share=hold_share())
-
-
-def _test_fetch(feed_id: int) -> bytes:
-    """Fetch a pull feed's file unconditionally, with no transaction open. Raises InvalidInput."""
-    with transaction(db.session):
-        feed = configs.get_feed(db.session, feed_id, vendor_id=current_caller().org_id)
-        if feed.transport != PULL:
-            raise InvalidInput("send a sample file in the body", errors={"_body": ["required for this feed"]})
-        try:
-            source = configs.pull_source(feed, _credentials())
-        except CredentialsUnreadable as exc:
-            raise Conflict(str(exc)) from None
-    settings = _pull_settings()
-    with http_session(settings) as http:
-        result = pull(http, source, settings)
-    if result.outcome != OK:
-        raise InvalidInput(
-            f"the feed URL could not be fetched: {result.reason}", errors={"url": [result.reason]}
-        )
-    return result.data
 
 
 @blp.post("/<int:feed_id>/upload")
