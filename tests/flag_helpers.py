@@ -75,11 +75,10 @@ def open_kinds(retailer: Party) -> list[tuple[str, int]]:
 
 
 def events_of(session: Session, org: Party, event_type: str) -> list[dict]:
-    """The events recorded for an organization, oldest first.
+    """The events recorded for an organization (what its webhooks are sent), oldest first.
 
-    Read from the outbox table rather than `GET /api/v1/events`: on PostgreSQL that cursor holds
-    events back while any transaction on the server is older than them, and the test server is
-    shared with other suites.
+    Read from the outbox table: vendors have no event-log API, and retailers' events read the
+    same way as theirs.
     """
     session.rollback()
     rows = session.scalars(
