@@ -3,11 +3,13 @@
 from __future__ import annotations
 
 import datetime as dt
+import functools
 from collections import defaultdict
 from collections.abc import Iterable, Sequence
 from dataclasses import dataclass
 
 import sqlalchemy as sa
+from sqlalchemy.dialects import postgresql
 from sqlalchemy.orm import Session
 
 from network.availability.compute import SourceState, is_stale, source_available
@@ -20,7 +22,7 @@ from network.partners.models import Connection
 from network.stock.models import StockPosition, StockSnapshot
 from network.stock.rules import effective_as_of
 
-CHUNK = 2000
+CHUNK = 5000
 
 
 @dataclass(frozen=True)
@@ -52,7 +54,7 @@ def held_variants(now: dt.datetime) -> sa.Subquery:
     )
 
 
-def _source_query(item_ids: Sequence[int], now: dt.datetime) -> sa.Select:
+def _source_query(session: Session, item_ids: Sequence[int], now: dt.datetime) -> sa.Select:
     held = held_variants(now)
     return (
         sa.select(
@@ -83,48 +85,116 @@ def _source_query(item_ids: Sequence[int], now: dt.datetime) -> sa.Select:
                 Connection.vendor_id == VendorVariant.vendor_id,
             ),
         )
-        .where(ItemSource.item_id.in_(item_ids))
+        .where(_among(session, ItemSource.item_id, item_ids))
         .order_by(ItemSource.item_id, ItemSource.priority, ItemSource.variant_id)
     )
 
 
+def _among(session: Session, column: sa.ColumnElement[int], ids: Sequence[int]) -> sa.ColumnElement[bool]:
+    """`column IN ids`; on PostgreSQL as `= ANY(array)`, one parameter however many ids.
+
+    An IN list of thousands of parameters makes a statement that the driver re-parses on every
+    call and the server plans for each distinct length; one array does not.
+    """
+    if is_postgres(session):
+        return column == sa.any_(sa.bindparam(None, list(ids), type_=postgresql.ARRAY(sa.Integer)))
+    return column.in_(ids)
+
+
 def source_state(row: sa.Row) -> SourceState:
     """Build the formula's input from a joined source row."""
-    return SourceState(
-        quantity=row.quantity,
-        committed=row.committed,
-        safety_buffer=row.safety_buffer or 0,
-        connection_active=row.status == "active",
-        variant_active=row.active,
-        as_of=effective_as_of(row.as_of, row.snapshot_as_of),
-        stale_after=dt.timedelta(minutes=row.stale_after_minutes or 0),
-        on_hold=bool(row.on_hold),
+    return _state(
+        row.quantity,
+        row.committed,
+        row.safety_buffer,
+        row.status,
+        row.active,
+        row.as_of,
+        row.snapshot_as_of,
+        row.stale_after_minutes,
+        row.on_hold,
     )
+
+
+def _state(
+    quantity: int,
+    committed: int,
+    safety_buffer: int | None,
+    status: str | None,
+    variant_active: bool,
+    as_of: dt.datetime | None,
+    snapshot_as_of: dt.datetime | None,
+    stale_after_minutes: int | None,
+    on_hold: bool = False,
+) -> SourceState:
+    return SourceState(
+        quantity=quantity,
+        committed=committed,
+        safety_buffer=safety_buffer or 0,
+        connection_active=status == "active",
+        variant_active=variant_active,
+        as_of=effective_as_of(as_of, snapshot_as_of),
+        stale_after=_minutes(stale_after_minutes or 0),
+        on_hold=bool(on_hold),
+    )
+
+
+@functools.lru_cache(maxsize=256)
+def _minutes(minutes: int) -> dt.timedelta:
+    return dt.timedelta(minutes=minutes)
 
 
 def _compute(
     session: Session, items: Iterable[tuple[int, int, str, dt.datetime]], now: dt.datetime
 ) -> list[ItemAvailability]:
     items = list(items)
-    by_item: dict[int, list[sa.Row]] = defaultdict(list)
-    for row in session.execute(_source_query([i[0] for i in items], now)):
-        by_item[row.item_id].append(row)
+    by_item: dict[int, list[tuple]] = defaultdict(list)
+    # Core rows, not ORM rows: this runs over every source of every item a feed moved. Its
+    # callers have just queried through the session, so nothing is left to autoflush.
+    for row in session.connection().execute(_source_query(session, [i[0] for i in items], now)):
+        by_item[row[0]].append(row)
     result = []
     for item_id, retailer_id, sku, item_updated in items:
         sources = []
         updated = item_updated
-        for row in by_item.get(item_id, ()):
-            state = source_state(row)
+        for (
+            _,
+            variant_id,
+            priority,
+            vendor_id,
+            active,
+            quantity,
+            committed,
+            as_of,
+            position_updated,
+            snapshot_as_of,
+            status,
+            safety_buffer,
+            stale_after_minutes,
+            on_hold,
+        ) in by_item.get(item_id, ()):
+            state = _state(
+                quantity,
+                committed,
+                safety_buffer,
+                status,
+                active,
+                as_of,
+                snapshot_as_of,
+                stale_after_minutes,
+                on_hold,
+            )
             sources.append(
                 SourceAvailability(
-                    vendor_variant_id=row.variant_id,
-                    vendor_id=row.vendor_id,
-                    priority=row.priority,
+                    vendor_variant_id=variant_id,
+                    vendor_id=vendor_id,
+                    priority=priority,
                     available=source_available(state, now),
                     stale=is_stale(state.as_of, state.stale_after, now),
                 )
             )
-            updated = max(updated, row.updated_at)
+            if position_updated > updated:
+                updated = position_updated
         result.append(
             ItemAvailability(
                 item_id=item_id,
@@ -168,7 +238,11 @@ def items_sourcing(session: Session, variant_ids: Sequence[int]) -> list[int]:
     ids: set[int] = set()
     for start in range(0, len(variant_ids), CHUNK):
         chunk = variant_ids[start : start + CHUNK]
-        ids.update(session.scalars(sa.select(ItemSource.item_id).where(ItemSource.variant_id.in_(chunk))))
+        ids.update(
+            session.scalars(
+                sa.select(ItemSource.item_id).where(_among(session, ItemSource.variant_id, chunk))
+            )
+        )
     return sorted(ids)
 
 
@@ -205,7 +279,9 @@ def publish_changes(session: Session, item_ids: Sequence[int], *, now: dt.dateti
     moved = 0
     for start in range(0, len(item_ids), CHUNK):
         chunk = list(item_ids[start : start + CHUNK])
-        lock = sa.select(*_ITEM_COLUMNS, RetailerItem.published_available).where(RetailerItem.id.in_(chunk))
+        lock = sa.select(*_ITEM_COLUMNS, RetailerItem.published_available).where(
+            _among(session, RetailerItem.id, chunk)
+        )
         if is_postgres(session):
             lock = lock.order_by(RetailerItem.id).with_for_update()
         rows = session.execute(lock).all()
@@ -215,7 +291,7 @@ def publish_changes(session: Session, item_ids: Sequence[int], *, now: dt.dateti
             previous = published[item.item_id]
             if previous == item.available:
                 continue
-            updates.append({"id": item.item_id, "published_available": item.available})
+            updates.append((item.item_id, item.available))
             events.append(
                 (
                     item.retailer_id,
@@ -229,10 +305,37 @@ def publish_changes(session: Session, item_ids: Sequence[int], *, now: dt.dateti
                 )
             )
         if updates:
-            session.execute(sa.update(RetailerItem), updates)
+            _set_published(session, updates)
             record_many(session, events, now=now)
             moved += len(updates)
     return moved
+
+
+_ITEMS = RetailerItem.__table__
+
+
+def _set_published(session: Session, figures: Sequence[tuple[int, int]]) -> None:
+    """Store the figures just published, (item id, available) pairs: one statement on PostgreSQL."""
+    if is_postgres(session):
+        ids, values = zip(*figures, strict=True)
+        rows = (
+            sa.func.unnest(
+                sa.bindparam(None, list(ids), type_=postgresql.ARRAY(sa.Integer)),
+                sa.bindparam(None, list(values), type_=postgresql.ARRAY(sa.Integer)),
+            )
+            .table_valued("id", "available")
+            .render_derived(name="v")
+        )
+        session.execute(
+            _ITEMS.update().where(_ITEMS.c.id == rows.c.id).values(published_available=rows.c.available)
+        )
+        return
+    session.execute(
+        _ITEMS.update()
+        .where(_ITEMS.c.id == sa.bindparam("id_"))
+        .values(published_available=sa.bindparam("available_")),
+        [{"id_": item_id, "available_": available} for item_id, available in figures],
+    )
 
 
 def items_turning_stale(session: Session, *, since: dt.datetime, now: dt.datetime) -> list[int]:

@@ -73,18 +73,32 @@ def plan_snapshot(
             )
             continue
         plan.applied += 1
+        damaged = pos.damaged if row.damaged is None else row.damaged
+        pending = pos.pending_inspection if row.pending_inspection is None else row.pending_inspection
+        incoming = pos.incoming if row.incoming is None else row.incoming
+        eta = pos.incoming_eta if row.incoming_eta is None else row.incoming_eta
+        if (
+            row.quantity == pos.quantity
+            and damaged == pos.damaged
+            and pending == pos.pending_inspection
+            and incoming == pos.incoming
+            and eta == pos.incoming_eta
+            and basis == pos.basis
+        ):
+            # Most rows of a feed repeat the last count: they cost this comparison, not a write.
+            # A delta row that changes nothing still confirms the count as of its time; in a
+            # full feed the vendor's snapshot time does that for every row at once.
+            if not full and pos.as_of != row_as_of:
+                plan.changes.append((pos.variant_id, {"as_of": row_as_of}, {}))
+            continue
         new = {
             "quantity": row.quantity,
-            "damaged": pos.damaged if row.damaged is None else row.damaged,
-            "pending_inspection": pos.pending_inspection
-            if row.pending_inspection is None
-            else row.pending_inspection,
-            "incoming": pos.incoming if row.incoming is None else row.incoming,
-            "incoming_eta": pos.incoming_eta if row.incoming_eta is None else row.incoming_eta,
+            "damaged": damaged,
+            "pending_inspection": pending,
+            "incoming": incoming,
+            "incoming_eta": eta,
             "basis": basis,
         }
-        # A delta row that changes nothing still confirms the count as of its time; in a full
-        # feed the vendor's snapshot time does that for every row at once.
         _note(plan, pos, new, row_as_of, touch=not full)
     if full:
         for sku, pos in current.items():
