@@ -4,6 +4,8 @@ from __future__ import annotations
 
 from marshmallow import RAISE, Schema, fields, validate
 
+from retailer_api.flag_schemas import FlagSchema
+
 SKU = validate.Length(1, 100)
 QUANTITY = validate.Range(1, 1_000_000)
 
@@ -94,6 +96,9 @@ class OrderLineSchema(Schema):
     returned = _sum("returned")
     open = fields.Function(lambda line: sum(pl.unshipped for pl in line.po_lines))
     purchase_order_lines = fields.List(fields.Nested(PurchaseOrderLineStateSchema), attribute="po_lines")
+    flags = fields.List(
+        fields.Nested(FlagSchema), attribute="open_flags", metadata={"description": "open flags"}
+    )
 
 
 class OrderPurchaseOrderSchema(Schema):

@@ -4,12 +4,16 @@ from __future__ import annotations
 
 import datetime as dt
 import decimal
+from typing import TYPE_CHECKING
 
 import sqlalchemy as sa
 from sqlalchemy.orm import Mapped, mapped_column, relationship
 
 from network.catalog.models import VendorVariant
 from network.db import Base
+
+if TYPE_CHECKING:
+    from network.flags.models import Flag
 
 # Purchase-order line (and purchase-order) states, DESIGN §7.
 OPEN = "open"
@@ -71,6 +75,13 @@ class OrderLine(Base):
     order: Mapped[Order] = relationship(back_populates="lines")
     po_lines: Mapped[list[PurchaseOrderLine]] = relationship(
         back_populates="order_line", order_by="PurchaseOrderLine.id"
+    )
+    # Read-only view of the flags area's rows (network/flags), so an order shows its at-risk lines.
+    open_flags: Mapped[list[Flag]] = relationship(
+        "Flag",
+        primaryjoin="and_(Flag.order_line_id == OrderLine.id, Flag.resolved_at.is_(None))",
+        order_by="Flag.id",
+        viewonly=True,
     )
 
     __table_args__ = (

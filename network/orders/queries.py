@@ -10,13 +10,19 @@ from network.orders.models import Order, OrderLine, PurchaseOrder, PurchaseOrder
 
 _ORDER_LOAD = (
     selectinload(Order.lines).selectinload(OrderLine.po_lines),
+    selectinload(Order.lines).selectinload(OrderLine.open_flags),
     selectinload(Order.purchase_orders).selectinload(PurchaseOrder.lines),
 )
 
 
 def get_order(session: Session, order_id: int, *, retailer_id: int) -> Order:
     """Raises NotFound (also for another retailer's order)."""
-    order = session.scalar(sa.select(Order).where(Order.id == order_id).options(*_ORDER_LOAD))
+    order = session.scalar(
+        sa.select(Order)
+        .where(Order.id == order_id)
+        .options(*_ORDER_LOAD)
+        .execution_options(populate_existing=True)  # a read answers what is stored now
+    )
     if order is None or order.retailer_id != retailer_id:
         raise NotFound(f"order {order_id} not found")
     return order

@@ -232,3 +232,19 @@ def test_an_unknown_reason_code_is_refused_and_changes_nothing(session, network)
     assert flags_of(retailer) == []
     po = vendor.api.get(f"/vendor-api/v1/purchase-orders/{placed['po']}").get_json()
     assert po["status"] == "open"
+
+
+def test_the_order_itself_shows_its_at_risk_lines_until_they_clear(session, network, clock):
+    retailer, vendor = network.retailer, network.vendor
+    _, sku = stocked_item(session, vendor, [retailer], 4, sku="DESK")
+    placed = order_of(retailer, sku, 3)
+
+    clock.advance(minutes=1)
+    count(vendor, "DESK", 1, clock())
+    (line,) = retailer.api.get(f"/api/v1/orders/{placed['order']}").get_json()["lines"]
+    assert [(f["kind"], f["detail"]["short"]) for f in line["flags"]] == [("shortfall", 2)]
+
+    clock.advance(minutes=1)
+    count(vendor, "DESK", 4, clock())
+    (line,) = retailer.api.get(f"/api/v1/orders/{placed['order']}").get_json()["lines"]
+    assert line["flags"] == []
