@@ -263,3 +263,8 @@ def test_an_unknown_portal_address_answers_an_html_404(client):
     response = client.get("/portal/no-such-page")
     assert response.status_code == 404
     assert response.mimetype == "text/html"
+
+
+def test_a_signed_in_user_opening_the_sign_in_page_goes_to_the_dashboard(client, signed_in):
+    response = client.get("/portal/login")
+    assert (response.status_code, response.headers["Location"]) == (302, "/portal/dashboard")

@@ -38,6 +38,8 @@ def index():
 def login():
     form = LoginForm()
     if request.method == "GET":
+        if g.user is not None:
+            return redirect(safe_next(request.args.get("next")))
         form.next.data = request.args.get("next", "")
         return render_template("portal/login.html", form=form)
     if not form.validate():
