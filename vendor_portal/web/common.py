@@ -109,6 +109,20 @@ def send_after_commit(email: Email) -> bool:
     return True
 
 
+def whole_units(raw: str, field: str) -> int:
+    """Read a count of units typed into a form. Raises InvalidInput (not a whole number, negative)."""
+    text = raw.strip()
+    try:
+        value = int(text)
+    except ValueError:
+        raise InvalidInput(
+            f"{text!r} is not a whole number of units", errors={field: ["whole numbers only"]}
+        ) from None
+    if value < 0:
+        raise InvalidInput("unit counts cannot be negative", errors={field: ["must be 0 or more"]})
+    return value
+
+
 def form_errors(form: FlaskForm, error: InvalidInput, *, fields: dict[str, str] | None = None) -> None:
     """Show a service's field errors next to the form's fields (and its detail when there are none)."""
     fields = fields or {}

@@ -6,7 +6,7 @@ committed, the file is fetched, then the result is recorded or previewed.
 
 from __future__ import annotations
 
-from flask import current_app, flash, redirect, render_template, request, url_for
+from flask import flash, redirect, render_template, request, url_for
 
 from network.clock import utcnow
 from network.db import transaction
@@ -14,11 +14,10 @@ from network.errors import Conflict, DomainError, InvalidFeed, InvalidInput
 from network.extensions import db
 from network.feeds import configs, scheduling
 from network.feeds import services as feeds
-from network.feeds.credentials import Credentials, CredentialsUnreadable
 from network.feeds.models import PULL
 from network.feeds.preview import Preview, preview_feed
-from network.feeds.pull import OK, PullSettings, http_session, pull
-from network.jobs import hold_share, pull_lease, pull_one
+from network.feeds.pull import http_session
+from network.jobs import feed_credentials, fetch_sample, hold_share, pull_lease, pull_one, pull_settings
 from network.portal_views.feeds import feed_history
 from vendor_portal.web.blueprint import portal
 from vendor_portal.web.common import form_errors, login_required, vendor_id
@@ -35,14 +34,6 @@ FIELDS = {
     "auth.name": "auth_header",
     "format": "mapping",
 }
-
-
-def _credentials() -> Credentials:
-    return Credentials(current_app.config["SECRET_KEY"])
-
-
-def _pull_settings() -> PullSettings:
-    return PullSettings.from_config(current_app.config)
 
 
 @portal.get("/feeds")
@@ -123,8 +114,8 @@ def feed_new():
                 db.session,
                 vendor_id=vendor_id(),
                 values=_values(form, saved_auth_kind=None),
-                credentials=_credentials(),
-                pull_settings=_pull_settings(),
+                credentials=feed_credentials(),
+                pull_settings=pull_settings(),
                 now=utcnow(),
             )
     except InvalidInput as exc:
@@ -169,8 +160,8 @@ def feed_edit(feed_id: int):
                 feed_id,
                 vendor_id=vendor_id(),
                 changes=_values(form, saved_auth_kind=feed.auth_kind),
-                credentials=_credentials(),
-                pull_settings=_pull_settings(),
+                credentials=feed_credentials(),
+                pull_settings=pull_settings(),
                 now=utcnow(),
             )
     except InvalidInput as exc:
@@ -188,23 +179,11 @@ def feed_edit(feed_id: int):
 
 def _preview(feed_id: int) -> Preview:
     """Fetch the feed's file (no transaction open) and show what it would change. Raises DomainError."""
-    with transaction(db.session):
-        feed = configs.get_feed(db.session, feed_id, vendor_id=vendor_id())
-        try:
-            source = configs.pull_source(feed, _credentials())
-        except CredentialsUnreadable as exc:
-            raise Conflict(str(exc)) from None
-    settings = _pull_settings()
-    with http_session(settings) as http:
-        result = pull(http, source, settings)
-    if result.outcome != OK:
-        raise InvalidInput(
-            f"the feed URL could not be fetched: {result.reason}", errors={"url": [result.reason]}
-        )
+    data = fetch_sample(feed_id, vendor_id=vendor_id())
     try:
         with transaction(db.session):
             feed = configs.get_feed(db.session, feed_id, vendor_id=vendor_id())
-            return preview_feed(db.session, feed, result.data, now=utcnow(), hold_share=hold_share())
+            return preview_feed(db.session, feed, data, now=utcnow(), hold_share=hold_share())
     except InvalidFeed as exc:
         raise InvalidInput(f"the file was fetched but cannot be read: {exc.detail}") from None
 
@@ -213,7 +192,7 @@ def _preview(feed_id: int) -> Preview:
 @login_required
 def feed_run_now(feed_id: int):
     """Pull now: claim the feed, fetch with no transaction open, record the run in a transaction of its own."""
-    settings = _pull_settings()
+    settings = pull_settings()
     with transaction(db.session):
         claim = scheduling.claim_feed(
             db.session, feed_id, vendor_id=vendor_id(), now=utcnow(), lease=pull_lease(settings)

@@ -87,24 +87,20 @@ class ApiClientForm(FlaskForm):
     scopes = MultiCheckboxField("Scopes", validators=[DataRequired(message="pick at least one scope")])
 
 
+MODE_CHOICES = [
+    SelectChoice("delta", "only the rows to change (delta)"),
+    SelectChoice("full", "my whole catalog: SKUs left out drop to zero (full)"),
+]
+BASIS_CHOICES = [
+    SelectChoice("available", "units free to sell (available)"),
+    SelectChoice("on_hand", "units on the shelf (on hand)"),
+]
+
+
 class UploadForm(FlaskForm):
     file = FileField("CSV file", validators=[FileRequired("choose a file")])
-    mode = SelectField(
-        "The file holds",
-        choices=[
-            SelectChoice("delta", "only the rows to change (delta)"),
-            SelectChoice("full", "my whole catalog (full)"),
-        ],
-        default="delta",
-    )
-    basis = SelectField(
-        "Quantities count",
-        choices=[
-            SelectChoice("available", "units free to sell (available)"),
-            SelectChoice("on_hand", "units on the shelf (on hand)"),
-        ],
-        default="available",
-    )
+    mode = SelectField("The file holds", choices=MODE_CHOICES, default="delta")
+    basis = SelectField("Quantities count", choices=BASIS_CHOICES, default="available")
     encoding = SelectField(
         "Encoding",
         choices=[SelectChoice("utf-8", "UTF-8"), SelectChoice("cp1252", "Windows / Excel (cp1252)")],
@@ -148,22 +144,8 @@ class FeedForm(FlaskForm):
         ],
         default="csv",
     )
-    mode = SelectField(
-        "The file holds",
-        choices=[
-            SelectChoice("full", "my whole catalog: SKUs left out drop to zero (full)"),
-            SelectChoice("delta", "only rows that changed (delta)"),
-        ],
-        default="full",
-    )
-    basis = SelectField(
-        "Quantities count",
-        choices=[
-            SelectChoice("available", "units free to sell (available)"),
-            SelectChoice("on_hand", "units on the shelf (on hand)"),
-        ],
-        default="available",
-    )
+    mode = SelectField("The file holds", choices=MODE_CHOICES, default="full")
+    basis = SelectField("Quantities count", choices=BASIS_CHOICES, default="available")
     mapping = TextAreaField(
         "Column mapping",
         validators=[Optional(), Length(max=4000)],

@@ -6,6 +6,8 @@ page with the reason and the error's 4xx status, having changed nothing.
 
 from __future__ import annotations
 
+from collections.abc import Callable
+
 from flask import flash, redirect, render_template, request, url_for
 from werkzeug.datastructures import MultiDict
 
@@ -18,7 +20,7 @@ from network.orders import services as orders
 from network.orders.services import LineQuantity
 from network.portal_views import purchase_orders as views
 from vendor_portal.web.blueprint import portal
-from vendor_portal.web.common import login_required, vendor_id
+from vendor_portal.web.common import login_required, vendor_id, whole_units
 
 MAX_TEXT = 200
 
@@ -68,18 +70,10 @@ def _line_quantities(form: MultiDict, prefix: str) -> list[LineQuantity]:
     """Read `<prefix><line id>` unit counts; blanks and zeros are lines left alone. Raises InvalidInput."""
     lines = []
     for name, value in form.items():
-        if not name.startswith(prefix) or not value.strip():
-            continue
-        try:
-            line_id, quantity = int(name[len(prefix) :]), int(value.strip())
-        except ValueError:
-            raise InvalidInput(
-                f"{value.strip()!r} is not a whole number of units", errors={"lines": ["whole numbers only"]}
-            ) from None
-        if quantity < 0:
-            raise InvalidInput("unit counts cannot be negative", errors={"lines": ["must be 0 or more"]})
-        if quantity:
-            lines.append(LineQuantity(line_id, quantity))
+        if name.startswith(prefix) and value.strip() and name[len(prefix) :].isdigit():
+            quantity = whole_units(value, "lines")
+            if quantity:
+                lines.append(LineQuantity(int(name[len(prefix) :]), quantity))
     if not lines:
         raise InvalidInput("enter the number of units for at least one line", errors={"lines": ["no units"]})
     return lines
@@ -94,17 +88,26 @@ def _text(form: MultiDict, name: str, label: str) -> str:
     return value
 
 
-def _transition(po_id: int, done: str, action) -> object:  # noqa: ANN001
-    """Run one transition in one transaction; on a refusal show the page again with the reason."""
+def _attempt(action: Callable[[], object], *, done: str, back: str, refused: Callable[[DomainError], object]):
+    """Run one transition in one transaction; a refusal (4xx) shows the page again with the reason."""
     try:
         with transaction(db.session):
             action()
     except DomainError as exc:
         if exc.status >= 500:
             raise
-        return _po_page(po_id, error=exc, form=request.form)
+        return refused(exc)
     flash(done, "info")
-    return redirect(url_for("portal.purchase_order", po_id=po_id))
+    return redirect(back)
+
+
+def _transition(po_id: int, done: str, action: Callable[[], object]):
+    return _attempt(
+        action,
+        done=done,
+        back=url_for("portal.purchase_order", po_id=po_id),
+        refused=lambda exc: _po_page(po_id, error=exc, form=request.form),
+    )
 
 
 @portal.post("/purchase-orders/<int:po_id>/acknowledge")
@@ -196,28 +199,16 @@ def returns():
 
 
 def _count(name: str) -> int:
-    raw = request.form.get(name, "0").strip() or "0"
-    try:
-        value = int(raw)
-    except ValueError:
-        raise InvalidInput(
-            f"{raw!r} is not a whole number of units", errors={name: ["whole numbers only"]}
-        ) from None
-    if value < 0:
-        raise InvalidInput("unit counts cannot be negative", errors={name: ["must be 0 or more"]})
-    return value
+    return whole_units(request.form.get(name, "") or "0", name)
 
 
-def _return_transition(return_id: int, done: str, action) -> object:  # noqa: ANN001
-    try:
-        with transaction(db.session):
-            action()
-    except DomainError as exc:
-        if exc.status >= 500:
-            raise
-        return _returns_page(error=exc, error_return=return_id)
-    flash(done, "info")
-    return redirect(url_for("portal.returns", status=request.args.get("status", "open")))
+def _return_transition(return_id: int, done: str, action: Callable[[], object]):
+    return _attempt(
+        action,
+        done=done,
+        back=url_for("portal.returns", status=request.args.get("status", "open")),
+        refused=lambda exc: _returns_page(error=exc, error_return=return_id),
+    )
 
 
 @portal.post("/returns/<int:return_id>/receive")

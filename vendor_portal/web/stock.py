@@ -15,7 +15,7 @@ from network.portal_views import stock as stock_views
 from network.uploads import services as uploads
 from network.uploads.services import QuantityEdit, UploadSettings
 from vendor_portal.web.blueprint import portal
-from vendor_portal.web.common import current_user, form_errors, login_required, vendor_id
+from vendor_portal.web.common import current_user, form_errors, login_required, vendor_id, whole_units
 from vendor_portal.web.forms import UploadForm
 
 RUNS_PAGE = 50
@@ -39,21 +39,12 @@ def _quantity_edits() -> list[QuantityEdit]:
     """Read `qty-<variant id>` inputs (with `was-<variant id>`, the value shown) that changed."""
     edits = []
     for name, value in request.form.items():
-        if not name.startswith("qty-"):
-            continue
         shown = request.form.get("was-" + name[4:], "")
-        if value.strip() == shown.strip():
+        if not (name.startswith("qty-") and name[4:].isdigit()) or value.strip() == shown.strip():
             continue
-        try:
-            variant_id = int(name[4:])
-            quantity = int(value.strip())
-            expected = int(shown) if shown.strip() else None
-        except ValueError:
-            raise InvalidInput(
-                f"{value.strip()!r} is not a whole number of units",
-                errors={"quantity": ["whole numbers only"]},
-            ) from None
-        edits.append(QuantityEdit(variant_id=variant_id, quantity=quantity, expected=expected))
+        quantity = whole_units(value, "quantity")
+        expected = int(shown) if shown.strip().isdigit() else None
+        edits.append(QuantityEdit(variant_id=int(name[4:]), quantity=quantity, expected=expected))
     return edits
 
 
