@@ -54,8 +54,20 @@ def held_variants(now: dt.datetime) -> sa.Subquery:
     )
 
 
-def _source_query(session: Session, item_ids: Sequence[int], now: dt.datetime) -> sa.Select:
-    held = held_variants(now)
+@functools.cache
+def _source_query(kind: str) -> sa.Select:
+    """The joined source rows of some items at `:now`, built once per kind of id list.
+
+    kind "one" takes `:item_id` (a plan PostgreSQL can prepare once and reuse: the common read
+    of one sku), "array" takes `:item_ids` as one PostgreSQL array, "list" as an expanding IN.
+    """
+    held = held_variants(sa.bindparam("now"))
+    if kind == "one":
+        wanted = ItemSource.item_id == sa.bindparam("item_id")
+    elif kind == "array":
+        wanted = ItemSource.item_id == sa.any_(sa.bindparam("item_ids", type_=postgresql.ARRAY(sa.Integer)))
+    else:
+        wanted = ItemSource.item_id.in_(sa.bindparam("item_ids", expanding=True))
     return (
         sa.select(
             ItemSource.item_id,
@@ -85,9 +97,17 @@ def _source_query(session: Session, item_ids: Sequence[int], now: dt.datetime) -
                 Connection.vendor_id == VendorVariant.vendor_id,
             ),
         )
-        .where(_among(session, ItemSource.item_id, item_ids))
+        .where(wanted)
         .order_by(ItemSource.item_id, ItemSource.priority, ItemSource.variant_id)
     )
+
+
+def _source_rows(session: Session, item_ids: Sequence[int], now: dt.datetime) -> sa.CursorResult:
+    """Run the source query for some items as Core rows (no ORM row per source)."""
+    if len(item_ids) == 1:
+        return session.connection().execute(_source_query("one"), {"item_id": item_ids[0], "now": now})
+    kind = "array" if is_postgres(session) else "list"
+    return session.connection().execute(_source_query(kind), {"item_ids": list(item_ids), "now": now})
 
 
 def _among(session: Session, column: sa.ColumnElement[int], ids: Sequence[int]) -> sa.ColumnElement[bool]:
@@ -96,6 +116,8 @@ def _among(session: Session, column: sa.ColumnElement[int], ids: Sequence[int]) 
     An IN list of thousands of parameters makes a statement that the driver re-parses on every
     call and the server plans for each distinct length; one array does not.
     """
+    if len(ids) == 1:
+        return column == ids[0]
     if is_postgres(session):
         return column == sa.any_(sa.bindparam(None, list(ids), type_=postgresql.ARRAY(sa.Integer)))
     return column.in_(ids)
@@ -149,9 +171,8 @@ def _compute(
 ) -> list[ItemAvailability]:
     items = list(items)
     by_item: dict[int, list[tuple]] = defaultdict(list)
-    # Core rows, not ORM rows: this runs over every source of every item a feed moved. Its
-    # callers have just queried through the session, so nothing is left to autoflush.
-    for row in session.connection().execute(_source_query(session, [i[0] for i in items], now)):
+    # Its callers have just queried through the session, so nothing is left to autoflush.
+    for row in _source_rows(session, [i[0] for i in items], now):
         by_item[row[0]].append(row)
     result = []
     for item_id, retailer_id, sku, item_updated in items:
