@@ -6,16 +6,10 @@ import datetime as dt
 from collections.abc import Callable
 
 from flask import Response, json
-from sqlalchemy.exc import IntegrityError
 
 from network.db import transaction
-from network.errors import Conflict
 from network.extensions import db
 from network.idempotency import services as idempotency
-
-
-class _KeyTaken(Exception):
-    """A concurrent request with the same key claimed it first."""
 
 
 def respond_once(
@@ -31,23 +25,15 @@ def respond_once(
 
     Raises Conflict when the key was used with another request.
     """
-    find = {"org_id": org_id, "key": key, "scope": scope, "digest": idempotency.request_hash(body)}
-    try:
-        with transaction(db.session):
-            stored = idempotency.find_answer(db.session, **find)
-            if stored is None:
-                try:
-                    record = idempotency.claim(db.session, **find, now=now)
-                except IntegrityError:
-                    raise _KeyTaken from None
-                status, answer = handle()
-                idempotency.store_answer(db.session, record, status=status, body=answer)
-    except _KeyTaken:
-        # The claim waited on the unique index until the first request committed its answer.
-        stored = idempotency.find_answer(db.session, **find)
-        db.session.rollback()
-        if stored is None:
-            raise Conflict("a request with this Idempotency-Key was in progress; retry it") from None
+    digest = idempotency.request_hash(body)
+    with transaction(db.session):
+        claimed = idempotency.claim(db.session, org_id=org_id, key=key, scope=scope, digest=digest, now=now)
+        if isinstance(claimed, idempotency.StoredAnswer):
+            stored = claimed
+        else:
+            stored = None
+            status, answer = handle()
+            idempotency.store_answer(db.session, claimed, status=status, body=answer)
     if stored is not None:
         response = _json(stored.status, stored.body)
         response.headers["Idempotent-Replayed"] = "true"

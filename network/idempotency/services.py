@@ -1,8 +1,9 @@
 """Claim an idempotency key before doing the work, store the answer with the work, replay it after.
 
-The claim is an INSERT under a unique (org_id, key) index, made first in the transaction: a
-concurrent repeat blocks on that index until the first request commits, then fails with an
-IntegrityError; the caller rolls back and replays the stored answer. Nothing is created twice.
+The claim is an `INSERT … ON CONFLICT DO NOTHING RETURNING id` under a unique (org_id, key)
+index, made first in the transaction: a new key costs that one statement; a concurrent repeat
+blocks on the index until the first request commits, then inserts nothing and reads the stored
+answer instead. Nothing is created twice.
 """
 
 from __future__ import annotations
@@ -13,6 +14,7 @@ import json
 from dataclasses import dataclass
 
 import sqlalchemy as sa
+from sqlalchemy.dialects import postgresql, sqlite
 from sqlalchemy.orm import Session
 
 from network.errors import Conflict, InvalidInput
@@ -64,20 +66,35 @@ def find_answer(session: Session, *, org_id: int, key: str, scope: str, digest: 
     return StoredAnswer(record.status_code, record.response or {})
 
 
+_RECORDS = IdempotencyRecord.__table__
+
+
 def claim(
     session: Session, *, org_id: int, key: str, scope: str, digest: str, now: dt.datetime
-) -> IdempotencyRecord:
-    """Insert the key's record, to be completed with `store_answer` in the same transaction.
+) -> int | StoredAnswer:
+    """Claim a new key: return its record id, to be completed with `store_answer` in the same transaction.
 
-    Raises sqlalchemy IntegrityError when another request claimed the key first.
+    A key already used answers its stored answer instead (one statement either way for a new key).
+    Raises Conflict when the key was used with another request.
     """
-    record = IdempotencyRecord(org_id=org_id, key=key, scope=scope, request_hash=digest, created_at=now)
-    session.add(record)
-    session.flush()
-    return record
+    insert = (postgresql.insert if session.get_bind().dialect.name == "postgresql" else sqlite.insert)(
+        _RECORDS
+    )
+    record_id = session.execute(
+        insert.values(org_id=org_id, key=key, scope=scope, request_hash=digest, created_at=now)
+        .on_conflict_do_nothing(index_elements=[_RECORDS.c.org_id, _RECORDS.c.key])
+        .returning(_RECORDS.c.id)
+    ).scalar()
+    if record_id is not None:
+        return record_id
+    # The key's first request committed (this insert waited for it on the unique index).
+    stored = find_answer(session, org_id=org_id, key=key, scope=scope, digest=digest)
+    if stored is None:  # pragma: no cover - the conflicting row is visible once its writer committed
+        raise Conflict("a request with this Idempotency-Key was in progress; retry it")
+    return stored
 
 
-def store_answer(session: Session, record: IdempotencyRecord, *, status: int, body: dict) -> None:
-    record.status_code = status
-    record.response = body
-    session.flush()
+def store_answer(session: Session, record_id: int, *, status: int, body: dict) -> None:
+    session.execute(
+        _RECORDS.update().where(_RECORDS.c.id == record_id).values(status_code=status, response=body)
+    )
