@@ -12,7 +12,9 @@ DEFAULTS: dict[str, object] = {
     "SMTP_URL": None,
     "HUB_RUN_WORKER": False,
     "MAX_CONTENT_LENGTH": 20 * 1024 * 1024,
-    "SQLALCHEMY_ENGINE_OPTIONS": {"pool_pre_ping": True},
+    # Connections are replaced after 30 minutes rather than pinged on every checkout (a round
+    # trip per request): a connection the server dropped fails one request, which the client retries.
+    "SQLALCHEMY_ENGINE_OPTIONS": {"pool_recycle": 1800},
     "SQLALCHEMY_SESSION_OPTIONS": {},
     "HUB_TOKEN_LIFETIME_SECONDS": 3600,
     "HUB_FEED_RAW_RETENTION_DAYS": 30,
