@@ -8,7 +8,7 @@ from collections.abc import Sequence
 from dataclasses import dataclass
 
 import sqlalchemy as sa
-from sqlalchemy.orm import Session
+from sqlalchemy.orm import Session, aliased
 
 from network.availability.compute import source_available
 from network.availability.services import held_variants, items_sourcing, publish_changes, source_state
@@ -63,9 +63,10 @@ def place_order(
     """
     if not lines:
         raise InvalidInput("an order needs lines", errors={"lines": ["at least one line"]})
-    items = _items(session, retailer_id, lines)
-    for _attempt in range(ATTEMPTS):
-        candidates = _candidates(session, retailer_id, sorted(set(items.values())), now)
+    items, candidates, sourcing = _read(session, retailer_id, lines, now)
+    for attempt in range(ATTEMPTS):
+        if attempt:  # routed again on fresh figures after losing a race
+            candidates = _candidates(session, retailer_id, sorted(set(items.values())), now)
         requests = [
             LineRequest(line.quantity, candidates.get(items[line.retailer_sku], ())) for line in lines
         ]
@@ -84,23 +85,23 @@ def place_order(
             )
         buffers = {c.variant_id: c.buffer for cs in candidates.values() for c in cs}
         try:
-            with session.begin_nested():
-                order = _create(
-                    session,
-                    retailer_id=retailer_id,
-                    reference=reference,
-                    lines=lines,
-                    items=items,
-                    plan=plan,
-                    buffers=buffers,
-                    ship_to=ship_to,
-                    allow_partial=allow_partial,
-                    allow_split=allow_split,
-                    now=now,
-                )
+            committed_after = _reserve_all(session, plan, buffers, now)
         except _Lost:
             continue
-        _announce(session, order, now=now)
+        order = _create(
+            session,
+            retailer_id=retailer_id,
+            reference=reference,
+            lines=lines,
+            items=items,
+            plan=plan,
+            committed_after=committed_after,
+            ship_to=ship_to,
+            allow_partial=allow_partial,
+            allow_split=allow_split,
+            now=now,
+        )
+        _announce(session, order, sourcing, now=now)
         return order
     raise OutOfStock(
         "the stock was taken by concurrent orders while this one was placed; nothing was reserved",
@@ -109,6 +110,57 @@ def place_order(
             for line, got in zip(lines, filled, strict=True)
         ],
     )
+
+
+def _read(
+    session: Session, retailer_id: int, lines: Sequence[LineInput], now: dt.datetime
+) -> tuple[dict[str, int], dict[int, list[_Source]], dict[int, set[int]]]:
+    """Return in one query the ordered items by sku, their sellable sources (as `_candidates`), and
+    every item each of those variants can fulfil (whose availability the order moves).
+
+    Raises InvalidInput for unknown skus.
+    """
+    held = held_variants(now)
+    sourcing = aliased(ItemSource)
+    sources = (
+        sa.join(ItemSource, VendorVariant, VendorVariant.id == ItemSource.variant_id)
+        .join(StockPosition, StockPosition.variant_id == ItemSource.variant_id)
+        .join(
+            Connection,
+            sa.and_(Connection.retailer_id == retailer_id, Connection.vendor_id == VendorVariant.vendor_id),
+        )
+        .outerjoin(StockSnapshot, StockSnapshot.vendor_id == VendorVariant.vendor_id)
+        .outerjoin(held, held.c.variant_id == ItemSource.variant_id)
+        .join(sourcing, sourcing.variant_id == ItemSource.variant_id)
+    )
+    rows = session.execute(
+        sa.select(
+            RetailerItem.retailer_sku,
+            RetailerItem.id.label("item_id"),
+            *_SOURCE_COLUMNS,
+            held.c.variant_id.is_not(None).label("on_hold"),
+            sourcing.item_id.label("sourcing_item_id"),
+        )
+        .select_from(sa.outerjoin(RetailerItem, sources, ItemSource.item_id == RetailerItem.id))
+        .where(
+            RetailerItem.retailer_id == retailer_id,
+            RetailerItem.retailer_sku.in_(sorted({line.retailer_sku for line in lines})),
+        )
+    ).all()
+    found: dict[str, int] = {}
+    result: dict[int, list[_Source]] = defaultdict(list)
+    fed: dict[int, set[int]] = defaultdict(set)
+    seen: set[tuple[int, int]] = set()
+    for row in rows:  # one row per (item, source, item the source's variant fulfils)
+        found[row.retailer_sku] = row.item_id
+        if row.variant_id is None:
+            continue
+        fed[row.variant_id].add(row.sourcing_item_id)
+        if (row.item_id, row.variant_id) not in seen:
+            seen.add((row.item_id, row.variant_id))
+            _add_source(result, row, now)
+    _check_items(lines, found)
+    return found, result, fed
 
 
 def _items(session: Session, retailer_id: int, lines: Sequence[LineInput]) -> dict[str, int]:
@@ -120,6 +172,11 @@ def _items(session: Session, retailer_id: int, lines: Sequence[LineInput]) -> di
             )
         ).all()
     )
+    _check_items(lines, found)
+    return found
+
+
+def _check_items(lines: Sequence[LineInput], found: dict[str, int]) -> None:
     errors = {
         str(index): {"retailer_sku": [f"no item {line.retailer_sku!r}: create it with PUT /api/v1/items"]}
         for index, line in enumerate(lines)
@@ -127,12 +184,45 @@ def _items(session: Session, retailer_id: int, lines: Sequence[LineInput]) -> di
     }
     if errors:
         raise InvalidInput("unknown items; see errors", errors={"lines": errors})
-    return found
 
 
 @dataclass(frozen=True, slots=True)
 class _Source(Candidate):
     buffer: int = 0
+
+
+_SOURCE_COLUMNS = (
+    ItemSource.variant_id,
+    ItemSource.priority,
+    VendorVariant.vendor_id,
+    VendorVariant.active,
+    VendorVariant.cost,
+    StockPosition.quantity,
+    StockPosition.committed,
+    StockPosition.as_of,
+    StockSnapshot.as_of.label("snapshot_as_of"),
+    Connection.status,
+    Connection.safety_buffer,
+    Connection.stale_after_minutes,
+    Connection.routing_priority,
+)
+
+
+def _add_source(result: dict[int, list[_Source]], row: sa.Row, now: dt.datetime) -> None:
+    """Add a joined source row to its item's candidates if the formula finds units in it."""
+    available = source_available(source_state(row), now)
+    if available > 0:
+        result[row.item_id].append(
+            _Source(
+                variant_id=row.variant_id,
+                vendor_id=row.vendor_id,
+                routing_priority=row.routing_priority,
+                item_priority=row.priority,
+                available=available,
+                cost=row.cost,
+                buffer=row.safety_buffer,
+            )
+        )
 
 
 def _candidates(
@@ -141,23 +231,7 @@ def _candidates(
     """Return each item's sellable sources, read through the availability formula (holds included)."""
     held = held_variants(now)
     rows = session.execute(
-        sa.select(
-            ItemSource.item_id,
-            ItemSource.variant_id,
-            ItemSource.priority,
-            VendorVariant.vendor_id,
-            VendorVariant.active,
-            VendorVariant.cost,
-            StockPosition.quantity,
-            StockPosition.committed,
-            StockPosition.as_of,
-            StockSnapshot.as_of.label("snapshot_as_of"),
-            Connection.status,
-            Connection.safety_buffer,
-            Connection.stale_after_minutes,
-            Connection.routing_priority,
-            held.c.variant_id.is_not(None).label("on_hold"),
-        )
+        sa.select(ItemSource.item_id, *_SOURCE_COLUMNS, held.c.variant_id.is_not(None).label("on_hold"))
         .join(VendorVariant, VendorVariant.id == ItemSource.variant_id)
         .join(StockPosition, StockPosition.variant_id == ItemSource.variant_id)
         .outerjoin(StockSnapshot, StockSnapshot.vendor_id == VendorVariant.vendor_id)
@@ -170,19 +244,7 @@ def _candidates(
     )
     result: dict[int, list[_Source]] = defaultdict(list)
     for row in rows:
-        available = source_available(source_state(row), now)
-        if available > 0:
-            result[row.item_id].append(
-                _Source(
-                    variant_id=row.variant_id,
-                    vendor_id=row.vendor_id,
-                    routing_priority=row.routing_priority,
-                    item_priority=row.priority,
-                    available=available,
-                    cost=row.cost,
-                    buffer=row.safety_buffer,
-                )
-            )
+        _add_source(result, row, now)
     return result
 
 
@@ -203,6 +265,30 @@ def _reserve(session: Session, variant_id: int, quantity: int, buffer: int, now:
     return after
 
 
+def _reserve_all(
+    session: Session, plan: list[list[Allocation]], buffers: dict[int, int], now: dt.datetime
+) -> dict[int, int]:
+    """Reserve the plan's units, all or none; return committed after, by variant. Raises _Lost.
+
+    Lines drawing on one variant are reserved together, one conditional update per variant, in
+    variant order (the order every writer locks positions in). A single update needs no savepoint:
+    when it finds the units gone it has changed nothing.
+    """
+    totals: dict[int, int] = defaultdict(int)
+    for allocations in plan:
+        for allocation in allocations:
+            totals[allocation.variant_id] += allocation.quantity
+    variant_ids = sorted(totals)
+    if len(variant_ids) == 1:
+        (variant_id,) = variant_ids
+        return {variant_id: _reserve(session, variant_id, totals[variant_id], buffers[variant_id], now)}
+    with session.begin_nested():  # a later variant lost: undo the earlier ones
+        return {
+            variant_id: _reserve(session, variant_id, totals[variant_id], buffers[variant_id], now)
+            for variant_id in variant_ids
+        }
+
+
 def _create(
     session: Session,
     *,
@@ -211,22 +297,12 @@ def _create(
     lines: Sequence[LineInput],
     items: dict[str, int],
     plan: list[list[Allocation]],
-    buffers: dict[int, int],
+    committed_after: dict[int, int],
     ship_to: dict,
     allow_partial: bool,
     allow_split: bool,
     now: dt.datetime,
 ) -> Order:
-    # Lines drawing on one variant are reserved together, one conditional update per variant, in
-    # variant order (the order every writer locks positions in).
-    totals: dict[int, int] = defaultdict(int)
-    for allocations in plan:
-        for allocation in allocations:
-            totals[allocation.variant_id] += allocation.quantity
-    committed_after = {
-        variant_id: _reserve(session, variant_id, totals[variant_id], buffers[variant_id], now)
-        for variant_id in sorted(totals)
-    }
     accepted_all = all(
         sum(a.quantity for a in allocations) == line.quantity
         for line, allocations in zip(lines, plan, strict=True)
@@ -316,7 +392,7 @@ def _write_history(
     session.execute(sa.insert(PurchaseOrderTransition), history[::-1])
 
 
-def _announce(session: Session, order: Order, *, now: dt.datetime) -> None:
+def _announce(session: Session, order: Order, sourcing: dict[int, set[int]], *, now: dt.datetime) -> None:
     key = f"order:{order.id}"
     events = [
         (
@@ -357,4 +433,8 @@ def _announce(session: Session, order: Order, *, now: dt.datetime) -> None:
         )
         variant_ids.update(line.variant_id for line in po.lines)
     record_many(session, events, now=now)
-    publish_changes(session, items_sourcing(session, sorted(variant_ids)), now=now)
+    if variant_ids <= sourcing.keys():
+        moved = sorted(set().union(*(sourcing[v] for v in variant_ids)))
+    else:  # a source first seen when routed again after a lost race
+        moved = items_sourcing(session, sorted(variant_ids))
+    publish_changes(session, moved, now=now)
