@@ -1,0 +1,54 @@
+"""The oversell simulator: the usual inventory-sync workarounds and Dropnet on the same simulated weeks.
+
+`simulate()` is what `flask --app wsgi hub simulate` runs; docs/simulation.md describes the
+world, every parameter, every policy and the results.
+"""
+
+from __future__ import annotations
+
+import os
+from collections.abc import Callable
+from pathlib import Path
+
+from network.simulation.config import ConfigError, load_config
+from network.simulation.policies import NAMES
+from network.simulation.runner import RunResult, run
+
+__all__ = ["NAMES", "ConfigError", "simulate"]
+
+
+def simulate(
+    *,
+    seed: int,
+    seeds: int = 1,
+    days: int | None = None,
+    policy: str = "all",
+    out: Path | None = None,
+    config_path: Path | None = None,
+    workers: int | None = None,
+    database_url: str | None = None,
+    echo: Callable[[str], None] = print,
+) -> RunResult:
+    """Run the chosen policies on `seeds` consecutive seeds, print the table, write CSV and charts to `out`.
+
+    Dropnet's scratch database is SQLite in memory unless `database_url` names PostgreSQL.
+    Raises ConfigError for a bad configuration file, KeyError for an unknown policy.
+    """
+    from network.simulation.report import table, write_charts, write_csv
+
+    config = load_config(config_path, **({"days": days} if days else {}))
+    names = NAMES if policy == "all" else (policy,)
+    url = database_url if database_url and not database_url.startswith("sqlite") else None
+    result = run(
+        config,
+        seeds=range(seed, seed + seeds),
+        policies=names,
+        workers=workers or min(os.cpu_count() or 1, 2),
+        database_url=url,
+        progress=echo,
+    )
+    echo(table(result))
+    if out is not None:
+        for path in (*write_csv(result, out), *write_charts(result, out)):
+            echo(f"wrote {path}")
+    return result

@@ -1,0 +1,18 @@
+"""The policies compared on the same world: four usual workarounds and Dropnet as built."""
+
+from __future__ import annotations
+
+from collections.abc import Callable
+
+from network.simulation.config import SimConfig
+from network.simulation.engine import Policy
+from network.simulation.policies import full_daily, hourly, quarter_hourly, split
+
+BASELINES: dict[str, Callable[[SimConfig], Policy]] = {
+    split.NAME: split.make,
+    full_daily.NAME: full_daily.make,
+    hourly.NAME: hourly.make,
+    quarter_hourly.NAME: quarter_hourly.make,
+}
+DROPNET = "dropnet"
+NAMES = (*BASELINES, DROPNET)

@@ -1,0 +1,397 @@
+"""Dropnet as built: the world driven through the hub's real services on a real database.
+
+Nothing of the hub is re-implemented here. Every vendor export goes through
+`network.feeds.services.receive_feed` (guard, in-flight rule, staleness, publishing); every
+customer order through `network.orders.placement.place_order` (routing, atomic reservation);
+vendors ship and refuse through the purchase-order services, returns go through open, receive
+and grade; the stale sweep is the worker's (`items_turning_stale` + `publish_changes`).
+Channels show what the hub published, following the webhook rules of network/outbox/rules.py:
+the own site and marketplace B take every `availability.changed` at once, marketplace A takes
+one coalesced push per `marketplace_a_interval_minutes` carrying the latest figure of each
+changed item, less its buffer. Each simulated request is one transaction, as each API call is.
+
+What a refusal means depends on the channel: the own site checks out against the hub, so a
+refusal is a lost sale at checkout; a marketplace has already taken the customer's money, so
+the retailer must cancel it (a channel cancellation).
+"""
+
+from __future__ import annotations
+
+import bisect
+import datetime as dt
+from collections import Counter, defaultdict
+from typing import Any
+
+import sqlalchemy as sa
+
+from network.availability.services import items_turning_stale, publish_changes
+from network.db import transaction
+from network.errors import OutOfStock
+from network.feeds import models as feed_models
+from network.feeds.health import mark_stale_sources
+from network.feeds.services import FeedReceipt, receive_feed
+from network.flags import evaluation as flag_evaluation
+from network.flags.hooks import OUT_OF_STOCK, Refusal
+from network.flags.models import REFUSALS, Flag
+from network.orders import returns as order_returns
+from network.orders import services as po_services
+from network.orders.models import Order, PurchaseOrderLine
+from network.orders.placement import LineInput, place_order
+from network.outbox.events import AvailabilityChanged, OrderLineRerouted
+from network.outbox.models import Event
+from network.outbox.rules import channel_figure, next_push_at
+from network.simulation.config import DELTA, MARKETPLACE_A, OWN_SITE, SimConfig
+from network.simulation.engine import Allocation, Decision, Engine, Kind, Line, OrderRecord, Policy, Report
+from network.simulation.policies.hub_database import HubDatabase, seed_network
+from network.simulation.world import CustomerOrder
+
+NAME = "dropnet"
+SHIP_TO = {
+    "name": "Simulated customer",
+    "address1": "1 Test Street",
+    "city": "Springfield",
+    "postal_code": "12345",
+    "country": "US",
+}
+HEADER = "sku,quantity,pending_inspection,damaged"
+SWEEP = "sweep"
+EVALUATE = "evaluate"
+
+
+class DropnetPolicy(Policy):
+    name = NAME
+
+    def __init__(self, config: SimConfig, *, database_url: str | None = None) -> None:
+        self.config = config
+        self.database_url = database_url
+        self.db: HubDatabase | None = None
+        self.counts: Counter[str] = Counter()
+
+    # --- set-up --------------------------------------------------------------------------------
+
+    def attach(self, engine: Engine) -> None:
+        super().attach(engine)
+        world = engine.world
+        self.start = self.config.start
+        self.db = HubDatabase(self.database_url)
+        self.session = self.db.session
+        self.ids = seed_network(
+            self.session, world, now=self.start, auto_reroute=self.config.hub.auto_reroute
+        )
+        self.codes = {sku.id: sku.code for sku in world.live_skus()}
+        self.vendor_skus = {v: world.skus_of(v) for v in world.vendors}
+        self.published: dict[tuple[int, int], int] = {}  # what the own site and marketplace B show
+        self.shown_a: dict[tuple[int, int], int] = {}  # what marketplace A shows
+        self.pending_a: dict[int, set[tuple[int, int]]] = defaultdict(set)
+        self.last_push_a: dict[int, dt.datetime | None] = defaultdict(lambda: None)
+        self.push_due: dict[int, float] = {}  # retailer -> when marketplace A's next push goes out
+        self.cursor = 0
+        # The stale sweep runs when a count may have just crossed its connection's limit.
+        self.counted_at: dict[int, list[float]] = defaultdict(list)  # vendor -> as_of of live counts
+        self.last_sweep = 0.0
+        for job, every in (
+            (SWEEP, self.config.hub.stale_sweep_minutes),
+            (EVALUATE, self.config.hub.flag_evaluation_minutes),
+        ):
+            for k in range(1, int(self.config.minutes // every) + 1):
+                engine.schedule(k * every, Kind.TIMER, job)
+        self.lines: dict[int, Line] = {}  # purchase-order line id -> the world's line
+        self.reroute_cursor = 0
+        self.refusal = Refusal(
+            code=OUT_OF_STOCK, hold_for=dt.timedelta(hours=self.config.hub.oversell_hold_hours)
+        )
+
+    def _at(self, minutes: float) -> dt.datetime:
+        return self.start + dt.timedelta(minutes=minutes)
+
+    def _minutes(self, moment: dt.datetime) -> float:
+        return (moment - self.start).total_seconds() / 60
+
+    # --- vendors' exports ----------------------------------------------------------------------
+
+    def on_export(self, t: float, report: Report) -> None:
+        spec = self.config.vendors[report.vendor]
+        lines = [HEADER]
+        codes = self.codes
+        lines += [
+            f"{codes[sku]},{quantity},{pending},{damaged}" for sku, quantity, pending, damaged in report.rows
+        ]
+        receipt = FeedReceipt(
+            vendor_id=self.ids.vendors[report.vendor],
+            transport="push" if spec.mode == DELTA else "pull",
+            mode="full" if report.full else "delta",
+            basis="available",
+            data="\n".join(lines).encode(),
+            as_of=self._at(report.at),
+        )
+        with transaction(self.session):
+            run = receive_feed(self.session, receipt, now=self._at(t))
+            status = run.status
+        self.counts[f"feed_runs_{status}"] += 1
+        if status in feed_models.GOOD_STATUSES:
+            # Counts a later full count supersedes can no longer turn stale.
+            moments = self.counted_at[report.vendor]
+            if report.full:
+                moments.clear()
+            bisect.insort(moments, report.at)
+        self._follow_reroutes(t)  # a count that shows a shortfall may have moved lines
+
+    # --- customers -----------------------------------------------------------------------------
+
+    def on_order(self, t: float, order: CustomerOrder) -> Decision:
+        self._catch_up(t)
+        item = (order.retailer, order.product)
+        shown = self.shown_a.get(item, 0) if order.channel == MARKETPLACE_A else self.published.get(item, 0)
+        if shown < order.quantity:
+            return Decision(reason=self._why_low(t, order))
+        retailer_id = self.ids.retailers[order.retailer]
+        try:
+            with transaction(self.session):
+                placed = place_order(
+                    self.session,
+                    retailer_id=retailer_id,
+                    reference=order.ref,
+                    lines=[LineInput(self.engine.world.products[order.product].code, order.quantity)],
+                    ship_to=SHIP_TO,
+                    now=self._at(t),
+                )
+                allocations = tuple(
+                    Allocation(
+                        self.ids.skus_of_variant[line.variant_id],
+                        line.ordered,
+                        (po.vendor_id, po.id, line.id),
+                    )
+                    for po in placed.purchase_orders
+                    for line in po.lines
+                )
+                handle = (placed.id, placed.lines[0].id)
+        except OutOfStock:
+            self.counts["hub_refusals"] += 1
+            return Decision(channel_cancelled=order.channel != OWN_SITE, reason="hub_refused")
+        return Decision(allocations, handle)
+
+    def _why_low(self, t: float, order: CustomerOrder) -> str:
+        """Attribute a lost sale: a stale source, marketplace A's buffer or lag, or the hub's count."""
+        world = self.engine.world
+        for sku in world.products[order.product].sources:
+            vendor = world.skus[sku].vendor
+            moments = self.counted_at.get(vendor)
+            if not moments or t - moments[-1] > self.config.vendors[vendor].stale_after_minutes:
+                return "stale_feed"
+        if (
+            order.channel == MARKETPLACE_A
+            and self.published.get((order.retailer, order.product), 0) >= order.quantity
+        ):
+            return "marketplace_a_buffer_or_lag"
+        return "hub_count_low"
+
+    # --- vendors handling purchase orders ------------------------------------------------------
+
+    def on_line(self, line: Line) -> None:
+        self.lines[line.handle[2]] = line
+
+    def on_processed(self, t: float, line: Line, shipped: int, short: int) -> None:
+        vendor_id, po_id, po_line_id = line.handle
+        now = self._at(t)
+        if short:
+            with transaction(self.session):
+                po_services.reject(
+                    self.session,
+                    vendor_id=vendor_id,
+                    po_id=po_id,
+                    lines=[po_services.LineQuantity(po_line_id, short)],
+                    reason="out of stock",
+                    refusal=self.refusal,  # the hub remembers the oversell: the variant is held
+                    now=now,
+                )
+                lead = self.session.scalar(
+                    sa.select(Flag.lead_time_seconds)
+                    .where(Flag.po_line_id == po_line_id, Flag.kind.in_(REFUSALS))
+                    .order_by(Flag.id.desc())
+                    .limit(1)
+                )
+            if lead is not None:
+                self.engine.note_refusal_lead(lead / 60)
+            self._follow_reroutes(t)  # the refused units may have gone to a second source
+        if shipped:
+            with transaction(self.session):
+                po_services.ship(
+                    self.session,
+                    vendor_id=vendor_id,
+                    po_id=po_id,
+                    carrier="SIM",
+                    tracking_number=f"SIM{po_line_id}",
+                    lines=[po_services.LineQuantity(po_line_id, shipped)],
+                    now=now,
+                )
+
+    # --- returns -------------------------------------------------------------------------------
+
+    def open_return(
+        self, t: float, order: OrderRecord, units: list[tuple[Line, int]]
+    ) -> list[tuple[Line, int, Any]]:
+        order_id, order_line_id = order.handle
+        retailer_id = self.ids.retailers[order.customer.retailer]
+        with transaction(self.session):
+            opened = order_returns.open_return(
+                self.session,
+                retailer_id=retailer_id,
+                order_id=order_id,
+                lines=[po_services.LineQuantity(order_line_id, sum(q for _, q in units))],
+                reason="customer return",
+                now=self._at(t),
+            )
+            taken = [
+                (self.ids.skus_of_variant[rl.variant_id], rl.quantity, (ret.vendor_id, ret.id))
+                for ret in opened
+                for rl in ret.lines
+            ]
+        by_sku = {line.sku: line for line, _ in units}
+        return [(by_sku[sku], quantity, handle) for sku, quantity, handle in taken]
+
+    def on_return_received(self, t: float, line: Line, quantity: int, handle: Any) -> None:
+        vendor_id, return_id = handle
+        with transaction(self.session):
+            order_returns.receive_return(
+                self.session, vendor_id=vendor_id, return_id=return_id, quantity=quantity, now=self._at(t)
+            )
+
+    def on_return_graded(self, t: float, line: Line, quantity: int, damaged: int, handle: Any) -> None:
+        vendor_id, return_id = handle
+        with transaction(self.session):
+            order_returns.grade_return(
+                self.session,
+                vendor_id=vendor_id,
+                return_id=return_id,
+                resellable=quantity - damaged,
+                damaged=damaged,
+                now=self._at(t),
+            )
+
+    # --- channels and background jobs ---------------------------------------------------------
+
+    def _catch_up(self, t: float) -> None:
+        """Bring the channels up to time t from the outbox, as their webhooks would have.
+
+        Events are replayed in order, each at the moment it was written, so the throttled
+        marketplace's coalesced pushes happen when they were due and carry the figures of
+        that moment, exactly as if every event had been delivered as it was written.
+        """
+        rows = self.session.execute(
+            sa.select(Event.id, Event.org_id, Event.key, Event.data, Event.created_at)
+            .where(Event.id > self.cursor, Event.type == AvailabilityChanged.wire_name)
+            .order_by(Event.id)
+        ).all()
+        self.session.rollback()  # end the read
+        interval = self.config.channels.marketplace_a_interval_minutes * 60
+        for row in rows:
+            self.cursor = row.id
+            item = self.ids.items.get((row.org_id, row.key))
+            if item is None:
+                continue
+            written = self._minutes(row.created_at)
+            self._push_due(written, inclusive=False)
+            self.published[item] = row.data["available"]
+            retailer = item[0]
+            self.pending_a[retailer].add(item)
+            if retailer not in self.push_due:
+                due = next_push_at(self.last_push_a[retailer], interval, row.created_at)
+                self.push_due[retailer] = self._minutes(due)
+        self._push_due(t, inclusive=True)
+
+    def _push_due(self, limit: float, *, inclusive: bool) -> None:
+        """Send marketplace A's coalesced pushes that were due before `limit` (or at it)."""
+        buffer = self.config.channels.marketplace_a_buffer
+        for retailer, due in sorted(self.push_due.items()):
+            if due > limit or (due == limit and not inclusive):
+                continue
+            for item in self.pending_a.pop(retailer, ()):
+                self.shown_a[item] = channel_figure(
+                    self.published.get(item, 0), buffer=buffer, max_quantity=None
+                )
+            self.last_push_a[retailer] = self._at(due)
+            del self.push_due[retailer]
+            self.counts["marketplace_a_pushes"] += 1
+
+    def on_timer(self, t: float, payload: Any) -> None:
+        if payload == SWEEP:
+            self._sweep(t)
+        elif payload == EVALUATE:
+            with transaction(self.session):
+                flag_evaluation.evaluate(self.session, now=self._at(t))
+            self._follow_reroutes(t)
+
+    def _follow_reroutes(self, t: float) -> None:
+        """Move the world's purchase-order lines where the hub rerouted them (`order.rerouted`)."""
+        rows = self.session.execute(
+            sa.select(Event.id, Event.data)
+            .where(Event.id > self.reroute_cursor, Event.type == OrderLineRerouted.wire_name)
+            .order_by(Event.id)
+        ).all()
+        self.session.rollback()  # end the read
+        for row in rows:
+            self.reroute_cursor = row.id
+            data = row.data
+            allocations = [
+                Allocation(
+                    self.ids.skus_of_variant[to["vendor_variant_id"]],
+                    to["quantity"],
+                    (to["vendor_id"], to["purchase_order_id"], to["purchase_order_line_id"]),
+                )
+                for to in data["to"]
+            ]
+            self.engine.move_line(
+                self.lines[data["from_purchase_order_line_id"]], data["quantity"], allocations, t
+            )
+
+    def _sweep(self, t: float) -> None:
+        """The worker's stale sweep, run when some vendor's count may have turned stale since the last."""
+        due = False
+        for v, moments in self.counted_at.items():
+            limit = self.config.vendors[v].stale_after_minutes
+            # a good count taken in (last_sweep - limit, t - limit] turned stale in (last_sweep, t]
+            i = bisect.bisect_right(moments, self.last_sweep - limit)
+            if i < len(moments) and moments[i] <= t - limit:
+                due = True
+                break
+        if not due:
+            return
+        since, now = self._at(self.last_sweep), self._at(t)
+        with transaction(self.session):
+            publish_changes(self.session, items_turning_stale(self.session, since=since, now=now), now=now)
+            mark_stale_sources(self.session, now=now)
+        self.last_sweep = t
+        self.counts["stale_sweeps"] += 1
+
+    # --- the end -------------------------------------------------------------------------------
+
+    def finish(self, t: float) -> dict[str, float]:
+        session = self.session
+        runs = dict(
+            session.execute(
+                sa.select(feed_models.FeedRun.status, sa.func.count()).group_by(feed_models.FeedRun.status)
+            ).all()
+        )
+        lines = dict(
+            session.execute(
+                sa.select(PurchaseOrderLine.status, sa.func.count()).group_by(PurchaseOrderLine.status)
+            ).all()
+        )
+        orders = session.scalar(sa.select(sa.func.count()).select_from(Order))
+        flags = dict(session.execute(sa.select(Flag.kind, sa.func.count()).group_by(Flag.kind)).all())
+        session.rollback()
+        figures = {key: float(value) for key, value in self.counts.items()}
+        figures |= {f"db_feed_runs_{status}": float(n) for status, n in runs.items()}
+        figures |= {f"db_po_lines_{status}": float(n) for status, n in lines.items()}
+        figures |= {f"db_flags_{kind}": float(n) for kind, n in flags.items()}
+        figures["db_orders"] = float(orders or 0)
+        return figures
+
+    def close(self) -> None:
+        if self.db is not None:
+            self.db.close()
+            self.db = None
+
+
+def make(config: SimConfig, *, database_url: str | None = None) -> DropnetPolicy:
+    return DropnetPolicy(config, database_url=database_url)
