@@ -146,3 +146,70 @@ def _explain(error: DomainError) -> str:
     errors = getattr(error, "errors", None) or {}
     details = "; ".join(f"{field}: {', '.join(messages)}" for field, messages in errors.items())
     return f"{error.detail} ({details})" if details else error.detail
+
+
+@hub.command("simulate")
+@click.option(
+    "--days", type=click.IntRange(min=1), default=None, help="Simulated days (default: the config's, 30)."
+)
+@click.option("--seed", type=int, default=7, show_default=True, help="Seed of the (first) simulated world.")
+@click.option(
+    "--seeds",
+    type=click.IntRange(min=1),
+    default=1,
+    show_default=True,
+    help="Seeds to run from --seed on; more than one reports 95 % confidence intervals.",
+)
+@click.option(
+    "--policy",
+    default="all",
+    show_default=True,
+    help="all, or one of: split_daily, full_daily, full_hourly, full_15min, dropnet.",
+)
+@click.option(
+    "--out",
+    type=click.Path(file_okay=False),
+    default=None,
+    help="Write results.csv, summary.csv and PNG charts here.",
+)
+@click.option(
+    "--config",
+    "config_path",
+    type=click.Path(exists=True, dir_okay=False),
+    default=None,
+    help="A TOML file overriding the defaults (docs/simulation/default.toml).",
+)
+@click.option(
+    "--workers", type=click.IntRange(min=1), default=None, help="Processes to run on (default: up to 2 CPUs)."
+)
+@with_appcontext
+def simulate_command(
+    days: int | None,
+    seed: int,
+    seeds: int,
+    policy: str,
+    out: str | None,
+    config_path: str | None,
+    workers: int | None,
+) -> None:
+    """Run the oversell simulator: the usual sync workarounds and Dropnet on the same weeks (docs/simulation.md)."""
+    from pathlib import Path
+
+    from network.simulation import NAMES, ConfigError, simulate
+
+    if policy != "all" and policy not in NAMES:
+        raise click.BadParameter(f"choose all or one of {', '.join(NAMES)}", param_hint="--policy")
+    try:
+        simulate(
+            seed=seed,
+            seeds=seeds,
+            days=days,
+            policy=policy,
+            out=Path(out) if out else None,
+            config_path=Path(config_path) if config_path else None,
+            workers=workers,
+            database_url=str(current_app.config["DATABASE_URL"]),
+            echo=click.echo,
+        )
+    except ConfigError as exc:
+        raise click.BadParameter(str(exc), param_hint="--config") from None
