@@ -13,6 +13,7 @@ from sqlalchemy.orm import Session, aliased
 from network.availability.compute import source_available
 from network.availability.services import held_variants, items_sourcing, publish_changes, source_state
 from network.catalog.models import ItemSource, RetailerItem, VendorVariant
+from network.db import is_postgres
 from network.errors import InvalidInput, OutOfStock
 from network.orders.models import (
     ACCEPTED,
@@ -388,6 +389,10 @@ def _write_history(
                 "reason": "",
             }
         )
+    if is_postgres(session):  # both tables in one statement: one round trip
+        ledger_rows = sa.insert(StockLedgerEntry).values(ledger[::-1]).cte("ledger_rows")
+        session.execute(sa.insert(PurchaseOrderTransition).values(history[::-1]).add_cte(ledger_rows))
+        return
     session.execute(sa.insert(StockLedgerEntry), ledger[::-1])
     session.execute(sa.insert(PurchaseOrderTransition), history[::-1])
 
