@@ -79,7 +79,6 @@ class DropnetPolicy(Policy):
             self.session, world, now=self.start, auto_reroute=self.config.hub.auto_reroute
         )
         self.codes = {sku.id: sku.code for sku in world.live_skus()}
-        self.vendor_skus = {v: world.skus_of(v) for v in world.vendors}
         self.published: dict[tuple[int, int], int] = {}  # what the own site and marketplace B show
         self.shown_a: dict[tuple[int, int], int] = {}  # what marketplace A shows
         self.pending_a: dict[int, set[tuple[int, int]]] = defaultdict(set)
