@@ -9,6 +9,7 @@ from dataclasses import dataclass
 
 import sqlalchemy as sa
 from sqlalchemy.orm import Session, aliased
+from sqlalchemy.orm.attributes import set_committed_value
 
 from network.availability.compute import source_available
 from network.availability.services import held_variants, items_sourcing, publish_changes, source_state
@@ -336,6 +337,8 @@ def _create(
             accepted=sum(a.quantity for a in allocations),
         )
         order.lines.append(order_line)
+        # A line created now has no flags yet: say so, rather than have its first reader query.
+        set_committed_value(order_line, "open_flags", [])
         for allocation in allocations:
             po_line = PurchaseOrderLine(
                 order_line=order_line,
