@@ -247,11 +247,23 @@ def read_availability(
     now: dt.datetime,
 ) -> list[ItemAvailability]:
     """Return the availability of a retailer's items (some skus, or a page by id)."""
-    query = sa.select(*_ITEM_COLUMNS).where(RetailerItem.retailer_id == retailer_id)
+    params = {"retailer_id": retailer_id, "after_id": after_id, "limit": limit}
     if skus:
-        query = query.where(RetailerItem.retailer_sku.in_(skus))
-    query = query.where(RetailerItem.id > after_id).order_by(RetailerItem.id).limit(limit)
-    return _compute(session, session.execute(query).all(), now)
+        params["skus"] = list(skus)
+    return _compute(session, session.execute(_items_query(bool(skus)), params).all(), now)
+
+
+@functools.cache
+def _items_query(by_sku: bool) -> sa.Select:
+    """A page of a retailer's items, built once (this runs on every availability read)."""
+    query = sa.select(*_ITEM_COLUMNS).where(RetailerItem.retailer_id == sa.bindparam("retailer_id"))
+    if by_sku:
+        query = query.where(RetailerItem.retailer_sku.in_(sa.bindparam("skus", expanding=True)))
+    return (
+        query.where(RetailerItem.id > sa.bindparam("after_id"))
+        .order_by(RetailerItem.id)
+        .limit(sa.bindparam("limit"))
+    )
 
 
 def items_sourcing(session: Session, variant_ids: Sequence[int]) -> list[int]:
