@@ -110,7 +110,7 @@ def main() -> None:
                         **load,
                     )
                     if result.errors:
-                        raise SystemExit(f"{name}: {result.errors} failed requests\n{server.log_tail()}")
+                        raise SystemExit(f"{name}: {result.errors} answers were not 2xx\n{server.log_tail()}")
                     results[name].append(result)
                     print(f"[{name} #{rep + 1}] {result}", flush=True)
 
@@ -133,7 +133,8 @@ def main() -> None:
                     "p99": f"{p99:.1f} ms",
                     "ceiling p99": f"{ceiling_p99:.1f} ms",
                 },
-                notes=f"{args.items:,} items, 1-2 sources each",
+                notes=f"{args.items:,} items, 1-2 sources each; unanswered/socket errors: "
+                + ", ".join(f"{name} {sum(r.socket_errors for r in runs)}" for name, runs in results.items()),
             )
         ],
     )

@@ -443,7 +443,8 @@ class LoadResult:
     requests_per_second: float
     p50_ms: float
     p99_ms: float
-    errors: int
+    errors: int  # answers other than 2xx/3xx
+    socket_errors: int = 0  # connect/read/write errors, and requests without an answer in 30 s
 
 
 _WRK_SCRIPT = """
@@ -459,12 +460,13 @@ request = function()
 end
 
 done = function(summary, latency, requests)
-  local errors = summary.errors.connect + summary.errors.read + summary.errors.write
-    + summary.errors.timeout + summary.errors.status
+  local socket = summary.errors.connect + summary.errors.read + summary.errors.write
+    + summary.errors.timeout
   io.write(string.format(
-    "WRK_JSON {\\"requests\\": %%d, \\"duration_us\\": %%d, " ..
-    "\\"p50_us\\": %%d, \\"p99_us\\": %%d, \\"errors\\": %%d}\\n",
-    summary.requests, summary.duration, latency:percentile(50), latency:percentile(99), errors))
+    "WRK_JSON {\\"requests\\": %%d, \\"duration_us\\": %%d, \\"p50_us\\": %%d, " ..
+    "\\"p99_us\\": %%d, \\"errors\\": %%d, \\"socket_errors\\": %%d}\\n",
+    summary.requests, summary.duration, latency:percentile(50), latency:percentile(99),
+    summary.errors.status, socket))
 end
 """
 
@@ -491,7 +493,8 @@ def run_wrk(
     random from first..first+count-1 (a fixed seed, so runs draw the same sequence).
 
     Every connection keeps one request in flight (a closed loop), so the latency is per request
-    under that concurrency. A non-2xx/3xx answer counts as an error.
+    under that concurrency. A non-2xx/3xx answer counts in `errors`; a socket error or a request
+    without an answer within 30 s in `socket_errors`.
     Raises RuntimeError when wrk is not installed (`apt-get install -y wrk`) or prints no summary.
     """
     if shutil.which("wrk") is None:
@@ -519,6 +522,8 @@ def run_wrk(
                 str(connections),
                 "-d",
                 f"{seconds}s",
+                "--timeout",
+                "30s",
                 "-s",
                 handle.name,
                 base_url,
@@ -540,6 +545,7 @@ def run_wrk(
                 p50_ms=data["p50_us"] / 1000,
                 p99_ms=data["p99_us"] / 1000,
                 errors=data["errors"],
+                socket_errors=data["socket_errors"],
             )
     raise RuntimeError(f"wrk printed no summary:\n{completed.stdout}\n{completed.stderr}")
 
