@@ -70,6 +70,7 @@ class Decision(NamedTuple):
     handle: Any = None  # the policy's reference to the order
     channel_cancelled: bool = False  # taken on a marketplace, then refused: the retailer cancels it
     reason: str = ""  # why a refused order was refused (the report attributes lost sales by it)
+    shown: int = 0  # a refusal: the units the channel (or the hub, at checkout) offered
 
     @property
     def accepted(self) -> bool:
@@ -327,7 +328,10 @@ class Engine:
         decision = self.policy.on_order(t, order)
         price = self.world.products[order.product].price
         if not decision.accepted:
-            lost = min(order.quantity, free)
+            # Lost only if the channel offered less than existed: a customer asking for more
+            # units than anyone has was refused rightly, whatever the channel showed.
+            wanted = min(order.quantity, free)
+            lost = wanted if decision.shown < wanted else 0
             m.lost_units += lost
             m.lost_sales += lost * price
             if lost:

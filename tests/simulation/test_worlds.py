@@ -4,8 +4,9 @@ from __future__ import annotations
 
 import pytest
 
+from network.simulation.engine import Decision, Engine, Policy
 from network.simulation.policies import BASELINES, NAMES
-from network.simulation.world import build_world
+from network.simulation.world import CustomerOrder, build_world
 from tests.simulation.worlds import run, tiny, vendor
 
 
@@ -56,3 +57,23 @@ def test_every_policy_meets_the_same_customers() -> None:
     seen = {name: run(config, name, world=world) for name in BASELINES}
     assert len({(m.customer_orders, m.demand_units) for m in seen.values()}) == 1
     assert seen["full_daily"].customer_orders == len(world.orders)
+
+
+class _RefuseShowing(Policy):
+    """Takes no order; tells the engine the channel showed `offset` units more than existed."""
+
+    def __init__(self, offset: int) -> None:
+        self.offset = offset
+
+    def on_order(self, t: float, order: CustomerOrder) -> Decision:
+        return Decision(shown=max(0, self.engine.true_free(order.product) + self.offset))
+
+
+def test_a_sale_is_lost_only_when_the_channel_showed_less_than_existed() -> None:
+    config = tiny(orders_per_day=300)
+    world = build_world(config, 2)
+    exact = Engine(world, _RefuseShowing(0)).run()
+    assert exact.lost_units == 0  # asking for more than exists is a right refusal, not a lost sale
+    assert exact.refused_without_stock == exact.customer_orders
+    short = Engine(world, _RefuseShowing(-1)).run()
+    assert 0 < short.lost_units <= short.demand_units

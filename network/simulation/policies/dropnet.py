@@ -24,7 +24,7 @@ from typing import Any
 
 import sqlalchemy as sa
 
-from network.availability.services import items_turning_stale, publish_changes
+from network.availability.services import items_turning_stale, publish_changes, read_availability
 from network.db import transaction
 from network.errors import OutOfStock
 from network.feeds import models as feed_models
@@ -142,15 +142,16 @@ class DropnetPolicy(Policy):
         item = (order.retailer, order.product)
         shown = self.shown_a.get(item, 0) if order.channel == MARKETPLACE_A else self.published.get(item, 0)
         if shown < order.quantity:
-            return Decision(reason=self._why_low(t, order))
+            return Decision(reason=self._why_low(t, order), shown=shown)
         retailer_id = self.ids.retailers[order.retailer]
+        code = self.engine.world.products[order.product].code
         try:
             with transaction(self.session):
                 placed = place_order(
                     self.session,
                     retailer_id=retailer_id,
                     reference=order.ref,
-                    lines=[LineInput(self.engine.world.products[order.product].code, order.quantity)],
+                    lines=[LineInput(code, order.quantity)],
                     ship_to=SHIP_TO,
                     now=self._at(t),
                 )
@@ -166,13 +167,25 @@ class DropnetPolicy(Policy):
                 handle = (placed.id, placed.lines[0].id)
         except OutOfStock:
             self.counts["hub_refusals"] += 1
-            return Decision(channel_cancelled=order.channel != OWN_SITE, reason="hub_refused")
+            # What the hub would still sell of the item, read the way the retailer reads it.
+            (now_available,) = read_availability(
+                self.session, retailer_id=retailer_id, skus=[code], after_id=0, limit=1, now=self._at(t)
+            )
+            self.session.rollback()  # end the read
+            return Decision(
+                channel_cancelled=order.channel != OWN_SITE,
+                reason="hub_refused",
+                shown=now_available.available,
+            )
         return Decision(allocations, handle)
 
     def _why_low(self, t: float, order: CustomerOrder) -> str:
-        """Attribute a lost sale: a stale source, marketplace A's buffer or lag, or the hub's count."""
-        world = self.engine.world
-        for sku in world.products[order.product].sources:
+        """Attribute a lost sale: a stale source; marketplace A's buffer or lag; the vendor's last
+        export behind its shelf (a restock or a graded return it has not reported yet); or the
+        hub below the vendor's own count (a hold after a refusal, units still in flight)."""
+        world, engine = self.engine.world, self.engine
+        sources = world.products[order.product].sources
+        for sku in sources:
             vendor = world.skus[sku].vendor
             moments = self.counted_at.get(vendor)
             if not moments or t - moments[-1] > self.config.vendors[vendor].stale_after_minutes:
@@ -182,7 +195,9 @@ class DropnetPolicy(Policy):
             and self.published.get((order.retailer, order.product), 0) >= order.quantity
         ):
             return "marketplace_a_buffer_or_lag"
-        return "hub_count_low"
+        if any(engine.on_hand[sku] > engine.last_sent.get(sku, (0, 0, 0))[0] for sku in sources):
+            return "vendor_count_behind"
+        return "hub_below_count"
 
     # --- vendors handling purchase orders ------------------------------------------------------
 

@@ -103,7 +103,7 @@ class PeriodicSync(Policy):
     def on_order(self, t: float, order: CustomerOrder) -> Decision:
         listing = self.listings[order.retailer, order.product]
         if listing[order.channel] < order.quantity:
-            return Decision(reason=f"shown_{CHANNELS[order.channel]}")
+            return Decision(reason=f"shown_{CHANNELS[order.channel]}", shown=max(0, listing[order.channel]))
         listing[order.channel] -= order.quantity
         self.touched[order.retailer].add(order.product)
         sources = self.sources[order.product]
