@@ -190,9 +190,10 @@ class DropnetPolicy(Policy):
             moments = self.counted_at.get(vendor)
             if not moments or t - moments[-1] > self.config.vendors[vendor].stale_after_minutes:
                 return "stale_feed"
+        wanted = min(order.quantity, engine.true_free(order.product))  # what a sale needed shown
         if (
             order.channel == MARKETPLACE_A
-            and self.published.get((order.retailer, order.product), 0) >= order.quantity
+            and self.published.get((order.retailer, order.product), 0) >= wanted
         ):
             return "marketplace_a_buffer_or_lag"
         if any(engine.on_hand[sku] > engine.last_sent.get(sku, (0, 0, 0))[0] for sku in sources):
