@@ -124,17 +124,8 @@ def _read(
     """
     held = held_variants(now)
     sourcing = aliased(ItemSource)
-    sources = (
-        sa.join(ItemSource, VendorVariant, VendorVariant.id == ItemSource.variant_id)
-        .join(StockPosition, StockPosition.variant_id == ItemSource.variant_id)
-        .join(
-            Connection,
-            sa.and_(Connection.retailer_id == retailer_id, Connection.vendor_id == VendorVariant.vendor_id),
-        )
-        .outerjoin(StockSnapshot, StockSnapshot.vendor_id == VendorVariant.vendor_id)
-        .outerjoin(held, held.c.variant_id == ItemSource.variant_id)
-        .join(sourcing, sourcing.variant_id == ItemSource.variant_id)
-    )
+    # One flat chain of outer joins: SQLite materializes a nested join (every source of every
+    # connected vendor, for each order), so a source missing a part shows here as NULLs instead.
     rows = session.execute(
         sa.select(
             RetailerItem.retailer_sku,
@@ -143,7 +134,17 @@ def _read(
             held.c.variant_id.is_not(None).label("on_hold"),
             sourcing.item_id.label("sourcing_item_id"),
         )
-        .select_from(sa.outerjoin(RetailerItem, sources, ItemSource.item_id == RetailerItem.id))
+        .select_from(RetailerItem)
+        .outerjoin(ItemSource, ItemSource.item_id == RetailerItem.id)
+        .outerjoin(VendorVariant, VendorVariant.id == ItemSource.variant_id)
+        .outerjoin(StockPosition, StockPosition.variant_id == ItemSource.variant_id)
+        .outerjoin(
+            Connection,
+            sa.and_(Connection.retailer_id == retailer_id, Connection.vendor_id == VendorVariant.vendor_id),
+        )
+        .outerjoin(StockSnapshot, StockSnapshot.vendor_id == VendorVariant.vendor_id)
+        .outerjoin(held, held.c.variant_id == ItemSource.variant_id)
+        .outerjoin(sourcing, sourcing.variant_id == ItemSource.variant_id)
         .where(
             RetailerItem.retailer_id == retailer_id,
             RetailerItem.retailer_sku.in_(sorted({line.retailer_sku for line in lines})),
@@ -155,27 +156,14 @@ def _read(
     seen: set[tuple[int, int]] = set()
     for row in rows:  # one row per (item, source, item the source's variant fulfils)
         found[row.retailer_sku] = row.item_id
-        if row.variant_id is None:
-            continue
+        if row.variant_id is None or row.status is None or row.quantity is None:
+            continue  # no source, or one whose vendor is not connected or has no position
         fed[row.variant_id].add(row.sourcing_item_id)
         if (row.item_id, row.variant_id) not in seen:
             seen.add((row.item_id, row.variant_id))
             _add_source(result, row, now)
     _check_items(lines, found)
     return found, result, fed
-
-
-def _items(session: Session, retailer_id: int, lines: Sequence[LineInput]) -> dict[str, int]:
-    skus = sorted({line.retailer_sku for line in lines})
-    found = dict(
-        session.execute(
-            sa.select(RetailerItem.retailer_sku, RetailerItem.id).where(
-                RetailerItem.retailer_id == retailer_id, RetailerItem.retailer_sku.in_(skus)
-            )
-        ).all()
-    )
-    _check_items(lines, found)
-    return found
 
 
 def _check_items(lines: Sequence[LineInput], found: dict[str, int]) -> None:
