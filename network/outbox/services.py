@@ -62,6 +62,10 @@ def sequence_events(session: Session) -> None:
     """
     if is_postgres(session):
         session.execute(sa.select(sa.func.pg_advisory_xact_lock(_SEQUENCE_LOCK)))
+    session.execute(_NUMBER_UNSEQUENCED, execution_options={"synchronize_session": False})
+
+
+def _number_unsequenced() -> sa.Update:
     # Unsequenced rows a transaction can see are its own: others' are either uncommitted
     # (invisible) or were numbered before they committed.
     base = sa.select(sa.func.coalesce(sa.func.max(Event.seq), 0)).scalar_subquery()
@@ -70,10 +74,11 @@ def sequence_events(session: Session) -> None:
         .where(Event.seq.is_(None))
         .subquery()
     )
-    session.execute(
-        sa.update(Event).where(Event.id == mine.c.id).values(seq=base + mine.c.n),
-        execution_options={"synchronize_session": False},
-    )
+    return sa.update(Event).where(Event.id == mine.c.id).values(seq=base + mine.c.n)
+
+
+# Built once: it runs before every commit that wrote events, and building it costs more than running it.
+_NUMBER_UNSEQUENCED = _number_unsequenced()
 
 
 @sa.event.listens_for(Session, "before_commit")
