@@ -31,10 +31,14 @@ def simulate(
 ) -> RunResult:
     """Run the chosen policies on `seeds` consecutive seeds, print the table, write CSV and charts to `out`.
 
+    With `out`, each finished run is kept under `out/runs/` and a later call with the same
+    configuration runs only what is missing (network/simulation/store.py).
+
     Dropnet's scratch database is SQLite in memory unless `database_url` names PostgreSQL.
     Raises ConfigError for a bad configuration file, KeyError for an unknown policy.
     """
     from network.simulation.report import table, write_charts, write_csv
+    from network.simulation.store import RunStore
 
     config = load_config(config_path, **({"days": days} if days else {}))
     names = NAMES if policy == "all" else (policy,)
@@ -46,6 +50,7 @@ def simulate(
         workers=workers or min(os.cpu_count() or 1, 2),
         database_url=url,
         progress=echo,
+        store=RunStore(out, config) if out is not None else None,
     )
     echo(table(result))
     if out is not None:

@@ -20,6 +20,7 @@ from network.simulation.config import SimConfig
 from network.simulation.engine import Engine, Policy
 from network.simulation.metrics import Metrics
 from network.simulation.policies import BASELINES, DROPNET, NAMES
+from network.simulation.store import RunStore
 from network.simulation.world import World, build_world
 
 
@@ -120,32 +121,83 @@ def run(
     workers: int = 1,
     database_url: str | None = None,
     progress: Callable[[str], None] | None = None,
+    store: RunStore | None = None,
 ) -> RunResult:
     """Run every policy on every seed's world; return the merged metrics per policy and seed.
 
-    Raises KeyError for an unknown policy name.
+    With a `store`, runs it already holds are loaded instead of run again, and each run that
+    finishes is saved as soon as it does. Raises KeyError for an unknown policy name.
     """
     unknown = [name for name in policies if name not in NAMES]
     if unknown:
         raise KeyError(unknown[0])
     started = time.perf_counter()
-    jobs = plan_jobs(config, seeds, policies, workers)
     parts: dict[tuple[str, int], Metrics] = {}
     job_seconds: dict[str, float] = {}
+    stored = _stored(store, seeds, policies)
+    missing = {seed: tuple(name for name in policies if (name, seed) not in stored) for seed in seeds}
+    planned = []
+    for names in sorted(set(missing.values()) - {()}):
+        planned += plan_jobs(config, [seed for seed in seeds if missing[seed] == names], names, workers)
+    planned.sort(key=lambda job: (DROPNET not in job.policies, job.seed))
+    jobs = [job for job in planned if not _load_job(store, job, parts, job_seconds)]
+    for (name, seed), (metrics, seconds) in stored.items():
+        parts[name, seed] = metrics
+        job_seconds[f"{name} seed {seed}"] = seconds
     tasks = [(config, job, database_url) for job in jobs]
-    if workers > 1:
-        with multiprocessing.get_context("spawn").Pool(workers) as pool:
+    if workers > 1 and len(tasks) > 1:
+        with multiprocessing.get_context("spawn").Pool(min(workers, len(tasks))) as pool:
             results = pool.imap_unordered(_run_job, tasks)
-            _collect(results, parts, job_seconds, progress)
+            _collect(results, parts, job_seconds, progress, store)
     else:
-        _collect(map(_run_job, tasks), parts, job_seconds, progress)
+        _collect(map(_run_job, tasks), parts, job_seconds, progress, store)
     runs = {name: [parts[name, seed] for seed in seeds] for name in policies}
     return RunResult(config, tuple(seeds), tuple(policies), runs, time.perf_counter() - started, job_seconds)
 
 
-def _collect(results, parts: dict, job_seconds: dict, progress: Callable[[str], None] | None) -> None:  # noqa: ANN001
+def _stored(
+    store: RunStore | None, seeds: Sequence[int], policies: Sequence[str]
+) -> dict[tuple[str, int], tuple[Metrics, float]]:
+    """Whole-seed runs the store already holds."""
+    if store is None:
+        return {}
+    found = {(name, seed): store.load(name, seed) for seed in seeds for name in policies}
+    return {key: value for key, value in found.items() if value is not None}
+
+
+def _load_job(
+    store: RunStore | None,
+    job: Job,
+    parts: dict[tuple[str, int], Metrics],
+    job_seconds: dict[str, float],
+) -> bool:
+    """Take a split job's results from the store if it holds all of them (True), else leave it to run.
+
+    (Whole seeds were looked up before planning.)
+    """
+    if store is None or job.vendors is None:
+        return False
+    loaded = [store.load(name, job.seed, job.vendors) for name in job.policies]
+    if any(item is None for item in loaded):
+        return False
+    for name, (metrics, seconds) in zip(job.policies, loaded, strict=True):
+        key = (name, job.seed)
+        parts[key] = parts[key].merge(metrics) if key in parts else metrics
+        job_seconds[f"{name} seed {job.seed} vendors {list(job.vendors)}"] = seconds
+    return True
+
+
+def _collect(
+    results,  # noqa: ANN001
+    parts: dict,
+    job_seconds: dict,
+    progress: Callable[[str], None] | None,
+    store: RunStore | None = None,
+) -> None:
     for done in results:
         for name, job, metrics, seconds in done:
+            if store is not None:
+                store.save(name, job.seed, job.vendors, metrics, seconds)
             key = (name, job.seed)
             parts[key] = parts[key].merge(metrics) if key in parts else metrics
             label = f"{name} seed {job.seed}" + (f" vendors {list(job.vendors)}" if job.vendors else "")

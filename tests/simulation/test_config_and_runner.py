@@ -10,6 +10,7 @@ import pytest
 from network.simulation.config import ConfigError, SimConfig, load_config
 from network.simulation.policies import BASELINES, DROPNET
 from network.simulation.runner import run as run_all
+from network.simulation.store import RunStore
 from network.simulation.world import build_world
 from tests.simulation.worlds import run, tiny, vendor
 
@@ -78,3 +79,31 @@ def test_the_runner_splits_dropnet_over_processes_and_merges_the_parts() -> None
     merged = result.runs[DROPNET][0]
     assert merged.customer_orders == single.customer_orders
     assert {"dropnet seed 3 vendors [0]", "dropnet seed 3 vendors [1]"} <= set(result.job_seconds)
+
+
+def test_a_stopped_multi_seed_run_carries_on_from_what_it_stored(tmp_path: Path) -> None:
+    config = tiny(vendors=(vendor("A"), vendor("B")), channels=(0.4, 0.35, 0.25))
+    store = RunStore(tmp_path, config)
+    policies = ["full_daily", "full_hourly"]
+    first = run_all(config, seeds=[1, 2], policies=policies, store=store)
+    (store.dir / "full_hourly-seed2.json").unlink()  # as if stopped before the last run finished
+
+    ran: list[str] = []
+    again = run_all(config, seeds=[1, 2], policies=policies, store=store, progress=ran.append)
+
+    assert [line.split(":")[0] for line in ran] == ["full_hourly seed 2"]
+    for name in policies:
+        assert [m.row(config.money) for m in again.runs[name]] == [
+            m.row(config.money) for m in first.runs[name]
+        ]
+
+
+def test_stored_runs_of_another_configuration_are_not_reused(tmp_path: Path) -> None:
+    config = tiny(vendors=(vendor("A"),))
+    run_all(config, seeds=[1], policies=["full_daily"], store=RunStore(tmp_path, config))
+    other = dataclasses.replace(config, days=config.days + 1)
+
+    ran: list[str] = []
+    run_all(other, seeds=[1], policies=["full_daily"], store=RunStore(tmp_path, other), progress=ran.append)
+
+    assert len(ran) == 1 and ran[0].startswith("full_daily seed 1:")  # it ran, rather than loading
