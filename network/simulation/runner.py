@@ -151,8 +151,25 @@ def run(
             _collect(results, parts, job_seconds, progress, store)
     else:
         _collect(map(_run_job, tasks), parts, job_seconds, progress, store)
+    if store is not None:  # a split seed's merged figures serve a later run that splits it otherwise
+        for job in jobs:
+            if job.vendors is not None:
+                for name in job.policies:
+                    store.save(
+                        name,
+                        job.seed,
+                        None,
+                        parts[name, job.seed],
+                        _seed_seconds(job_seconds, name, job.seed),
+                    )
     runs = {name: [parts[name, seed] for seed in seeds] for name in policies}
     return RunResult(config, tuple(seeds), tuple(policies), runs, time.perf_counter() - started, job_seconds)
+
+
+def _seed_seconds(job_seconds: dict[str, float], name: str, seed: int) -> float:
+    """The longest part's time: the parts run side by side."""
+    prefix = f"{name} seed {seed} vendors "
+    return max(seconds for label, seconds in job_seconds.items() if label.startswith(prefix))
 
 
 def _stored(

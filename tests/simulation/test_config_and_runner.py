@@ -107,3 +107,16 @@ def test_stored_runs_of_another_configuration_are_not_reused(tmp_path: Path) -> 
     run_all(other, seeds=[1], policies=["full_daily"], store=RunStore(tmp_path, other), progress=ran.append)
 
     assert len(ran) == 1 and ran[0].startswith("full_daily seed 1:")  # it ran, rather than loading
+
+
+def test_a_seed_run_in_parts_is_stored_whole_for_a_later_run(tmp_path: Path) -> None:
+    hourly = {"feed_minutes": 60, "feed_offset_minutes": 60, "po_batch_minutes": 30}
+    config = tiny(vendors=(vendor("A", **hourly), vendor("B", **hourly)), channels=(0.4, 0.35, 0.25))
+    store = RunStore(tmp_path, config)
+    split = run_all(config, seeds=[3], policies=[DROPNET], workers=2, store=store)
+
+    ran: list[str] = []
+    whole = run_all(config, seeds=[3], policies=[DROPNET], workers=1, store=store, progress=ran.append)
+
+    assert ran == []
+    assert whole.runs[DROPNET][0].row(config.money) == split.runs[DROPNET][0].row(config.money)
