@@ -164,7 +164,7 @@ def _explain(error: DomainError) -> str:
     "--policy",
     default="all",
     show_default=True,
-    help="all, or one of: split_daily, full_daily, full_hourly, full_15min, dropnet.",
+    help="all, or some of split_daily, full_daily, full_hourly, full_15min, dropnet (comma-separated).",
 )
 @click.option(
     "--out",
@@ -197,8 +197,12 @@ def simulate_command(
 
     from network.simulation import NAMES, ConfigError, simulate
 
-    if policy != "all" and policy not in NAMES:
-        raise click.BadParameter(f"choose all or one of {', '.join(NAMES)}", param_hint="--policy")
+    unknown = [] if policy == "all" else [name for name in policy.split(",") if name not in NAMES]
+    if unknown:
+        raise click.BadParameter(
+            f"{unknown[0]!r}: choose all, or some of {', '.join(NAMES)} separated by commas",
+            param_hint="--policy",
+        )
     try:
         simulate(
             seed=seed,

@@ -41,7 +41,7 @@ def simulate(
     from network.simulation.store import RunStore
 
     config = load_config(config_path, **({"days": days} if days else {}))
-    names = NAMES if policy == "all" else (policy,)
+    names = NAMES if policy == "all" else tuple(policy.split(","))
     url = database_url if database_url and not database_url.startswith("sqlite") else None
     result = run(
         config,

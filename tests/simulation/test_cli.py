@@ -40,3 +40,26 @@ def test_hub_simulate_refuses_a_bad_config_or_policy_without_running(app, tmp_pa
     result = app.test_cli_runner().invoke(args=["hub", "simulate", "--policy", "magic"])
     assert result.exit_code == 2
     assert "split_daily" in result.output
+    result = app.test_cli_runner().invoke(args=["hub", "simulate", "--policy", "full_daily,magic"])
+    assert result.exit_code == 2
+    assert "'magic'" in result.output
+
+
+def test_hub_simulate_runs_the_policies_listed(app, tmp_path: Path) -> None:  # noqa: ANN001
+    config = tmp_path / "small.toml"
+    config.write_text("days = 1\n[catalog]\nskus_per_vendor = 20\n[demand]\norders_per_day = 100.0\n")
+    out = tmp_path / "out"
+    args = [
+        "hub",
+        "simulate",
+        "--config",
+        str(config),
+        "--policy",
+        "full_15min,split_daily",
+        "--out",
+        str(out),
+    ]
+    result = app.test_cli_runner().invoke(args=[*args, "--workers", "1"])
+    assert result.exit_code == 0, result.output
+    with (out / "results.csv").open() as f:
+        assert [row["policy"] for row in csv.DictReader(f)] == ["full_15min", "split_daily"]
