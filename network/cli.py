@@ -195,14 +195,12 @@ def simulate_command(
     """Run the oversell simulator: the usual sync workarounds and Dropnet on the same weeks (docs/simulation.md)."""
     from pathlib import Path
 
-    from network.simulation import NAMES, ConfigError, simulate
+    from network.simulation import ConfigError, policy_names, simulate
 
-    unknown = [] if policy == "all" else [name for name in policy.split(",") if name not in NAMES]
-    if unknown:
-        raise click.BadParameter(
-            f"{unknown[0]!r}: choose all, or some of {', '.join(NAMES)} separated by commas",
-            param_hint="--policy",
-        )
+    try:
+        policy_names(policy)
+    except ValueError as exc:
+        raise click.BadParameter(str(exc), param_hint="--policy") from None
     try:
         simulate(
             seed=seed,

@@ -14,7 +14,18 @@ from network.simulation.config import ConfigError, load_config
 from network.simulation.policies import NAMES
 from network.simulation.runner import RunResult, run
 
-__all__ = ["NAMES", "ConfigError", "simulate"]
+__all__ = ["NAMES", "ConfigError", "policy_names", "simulate"]
+
+
+def policy_names(text: str) -> tuple[str, ...]:
+    """Read `all` or a comma-separated list of policies. Raises ValueError naming an unknown one."""
+    if text == "all":
+        return NAMES
+    names = tuple(text.split(","))
+    unknown = [name for name in names if name not in NAMES]
+    if unknown:
+        raise ValueError(f"{unknown[0]!r}: choose all, or some of {', '.join(NAMES)} separated by commas")
+    return names
 
 
 def simulate(
@@ -35,13 +46,13 @@ def simulate(
     configuration runs only what is missing (network/simulation/store.py).
 
     Dropnet's scratch database is SQLite in memory unless `database_url` names PostgreSQL.
-    Raises ConfigError for a bad configuration file, KeyError for an unknown policy.
+    Raises ConfigError for a bad configuration file, ValueError for an unknown policy.
     """
     from network.simulation.report import table, write_charts, write_csv
     from network.simulation.store import RunStore
 
     config = load_config(config_path, **({"days": days} if days else {}))
-    names = NAMES if policy == "all" else tuple(policy.split(","))
+    names = policy_names(policy)
     url = database_url if database_url and not database_url.startswith("sqlite") else None
     result = run(
         config,

@@ -12,6 +12,7 @@ from __future__ import annotations
 
 import multiprocessing
 import time
+from collections import defaultdict
 from collections.abc import Callable, Sequence
 from dataclasses import dataclass
 from functools import lru_cache
@@ -125,8 +126,9 @@ def run(
 ) -> RunResult:
     """Run every policy on every seed's world; return the merged metrics per policy and seed.
 
-    With a `store`, runs it already holds are loaded instead of run again, and each run that
-    finishes is saved as soon as it does. Raises KeyError for an unknown policy name.
+    With a `store`, seeds it already holds are loaded instead of run again, and each seed is
+    saved as soon as it is complete (a seed run in parts, once its last part is in).
+    Raises KeyError for an unknown policy name.
     """
     unknown = [name for name in policies if name not in NAMES]
     if unknown:
@@ -134,90 +136,50 @@ def run(
     started = time.perf_counter()
     parts: dict[tuple[str, int], Metrics] = {}
     job_seconds: dict[str, float] = {}
-    stored = _stored(store, seeds, policies)
-    missing = {seed: tuple(name for name in policies if (name, seed) not in stored) for seed in seeds}
-    planned = []
-    for names in sorted(set(missing.values()) - {()}):
-        planned += plan_jobs(config, [seed for seed in seeds if missing[seed] == names], names, workers)
-    planned.sort(key=lambda job: (DROPNET not in job.policies, job.seed))
-    jobs = [job for job in planned if not _load_job(store, job, parts, job_seconds)]
+    stored = {} if store is None else store.load_all(policies, seeds)
     for (name, seed), (metrics, seconds) in stored.items():
         parts[name, seed] = metrics
         job_seconds[f"{name} seed {seed}"] = seconds
+    missing = {seed: tuple(name for name in policies if (name, seed) not in stored) for seed in seeds}
+    jobs = []
+    for names in sorted(set(missing.values()) - {()}):
+        jobs += plan_jobs(config, [seed for seed in seeds if missing[seed] == names], names, workers)
+    jobs.sort(key=lambda job: (DROPNET not in job.policies, job.seed))
     tasks = [(config, job, database_url) for job in jobs]
+    collect = _Collector(jobs, parts, job_seconds, progress, store)
     if workers > 1 and len(tasks) > 1:
         with multiprocessing.get_context("spawn").Pool(min(workers, len(tasks))) as pool:
-            results = pool.imap_unordered(_run_job, tasks)
-            _collect(results, parts, job_seconds, progress, store)
+            collect(pool.imap_unordered(_run_job, tasks))
     else:
-        _collect(map(_run_job, tasks), parts, job_seconds, progress, store)
-    if store is not None:  # a split seed's merged figures serve a later run that splits it otherwise
-        for job in jobs:
-            if job.vendors is not None:
-                for name in job.policies:
-                    store.save(
-                        name,
-                        job.seed,
-                        None,
-                        parts[name, job.seed],
-                        _seed_seconds(job_seconds, name, job.seed),
-                    )
+        collect(map(_run_job, tasks))
     runs = {name: [parts[name, seed] for seed in seeds] for name in policies}
     return RunResult(config, tuple(seeds), tuple(policies), runs, time.perf_counter() - started, job_seconds)
 
 
-def _seed_seconds(job_seconds: dict[str, float], name: str, seed: int) -> float:
-    """The longest part's time: the parts run side by side."""
-    prefix = f"{name} seed {seed} vendors "
-    return max(seconds for label, seconds in job_seconds.items() if label.startswith(prefix))
+class _Collector:
+    """Merge finished jobs into whole seeds; save each seed to the store once all its parts are in."""
 
+    def __init__(self, jobs, parts, job_seconds, progress, store) -> None:  # noqa: ANN001
+        self.parts, self.job_seconds, self.progress, self.store = parts, job_seconds, progress, store
+        self.pending: dict[tuple[str, int], int] = defaultdict(int)  # parts still to come
+        for job in jobs:
+            for name in job.policies:
+                self.pending[name, job.seed] += 1
+        self.seconds: dict[tuple[str, int], float] = defaultdict(float)  # the longest part's
 
-def _stored(
-    store: RunStore | None, seeds: Sequence[int], policies: Sequence[str]
-) -> dict[tuple[str, int], tuple[Metrics, float]]:
-    """Whole-seed runs the store already holds."""
-    if store is None:
-        return {}
-    found = {(name, seed): store.load(name, seed) for seed in seeds for name in policies}
-    return {key: value for key, value in found.items() if value is not None}
+    def __call__(self, results) -> None:  # noqa: ANN001
+        for done in results:
+            for name, job, metrics, seconds in done:
+                self._add(name, job, metrics, seconds)
 
-
-def _load_job(
-    store: RunStore | None,
-    job: Job,
-    parts: dict[tuple[str, int], Metrics],
-    job_seconds: dict[str, float],
-) -> bool:
-    """Take a split job's results from the store if it holds all of them (True), else leave it to run.
-
-    (Whole seeds were looked up before planning.)
-    """
-    if store is None or job.vendors is None:
-        return False
-    loaded = [store.load(name, job.seed, job.vendors) for name in job.policies]
-    if any(item is None for item in loaded):
-        return False
-    for name, (metrics, seconds) in zip(job.policies, loaded, strict=True):
+    def _add(self, name: str, job: Job, metrics: Metrics, seconds: float) -> None:
         key = (name, job.seed)
-        parts[key] = parts[key].merge(metrics) if key in parts else metrics
-        job_seconds[f"{name} seed {job.seed} vendors {list(job.vendors)}"] = seconds
-    return True
-
-
-def _collect(
-    results,  # noqa: ANN001
-    parts: dict,
-    job_seconds: dict,
-    progress: Callable[[str], None] | None,
-    store: RunStore | None = None,
-) -> None:
-    for done in results:
-        for name, job, metrics, seconds in done:
-            if store is not None:
-                store.save(name, job.seed, job.vendors, metrics, seconds)
-            key = (name, job.seed)
-            parts[key] = parts[key].merge(metrics) if key in parts else metrics
-            label = f"{name} seed {job.seed}" + (f" vendors {list(job.vendors)}" if job.vendors else "")
-            job_seconds[label] = seconds
-            if progress is not None:
-                progress(f"{label}: {metrics.orders} orders in {seconds:.0f} s")
+        self.parts[key] = self.parts[key].merge(metrics) if key in self.parts else metrics
+        self.seconds[key] = max(self.seconds[key], seconds)  # the parts run side by side
+        self.pending[key] -= 1
+        if self.store is not None and not self.pending[key]:
+            self.store.save(name, job.seed, self.parts[key], self.seconds[key])
+        label = f"{name} seed {job.seed}" + (f" vendors {list(job.vendors)}" if job.vendors else "")
+        self.job_seconds[label] = seconds
+        if self.progress is not None:
+            self.progress(f"{label}: {metrics.orders} orders in {seconds:.0f} s")

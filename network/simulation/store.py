@@ -1,9 +1,8 @@
 """Finished runs kept on disk, so that a long run over many seeds can stop and carry on later.
 
-Each (policy, seed, vendor group) that finishes is written as JSON under
-`<out>/runs/<fingerprint>/`, where the fingerprint is a hash of the whole configuration: a run
-with other parameters never picks up these figures. A run asked for again loads what is there
-and runs only what is missing.
+Each (policy, seed) that finishes is written as JSON under `<out>/runs/<fingerprint>/`, where
+the fingerprint is a hash of the whole configuration: a run with other parameters never picks
+up these figures. A run asked for again loads what is there and runs only what is missing.
 """
 
 from __future__ import annotations
@@ -27,28 +26,30 @@ class RunStore:
         self.dir = root / "runs" / fingerprint(config)
         self._config = config
 
-    def _path(self, policy: str, seed: int, vendors: Sequence[int] | None) -> Path:
-        part = "" if vendors is None else "-vendors-" + "-".join(str(v) for v in vendors)
-        return self.dir / f"{policy}-seed{seed}{part}.json"
+    def _path(self, policy: str, seed: int) -> Path:
+        return self.dir / f"{policy}-seed{seed}.json"
 
-    def load(
-        self, policy: str, seed: int, vendors: Sequence[int] | None = None
-    ) -> tuple[Metrics, float] | None:
+    def load(self, policy: str, seed: int) -> tuple[Metrics, float] | None:
         """Return a finished run's metrics and seconds, or None if it is not stored (or unreadable)."""
         try:
-            data = json.loads(self._path(policy, seed, vendors).read_text())
+            data = json.loads(self._path(policy, seed).read_text())
             return Metrics(**data["metrics"]), float(data["seconds"])
         except (OSError, ValueError, KeyError, TypeError):
             return None
 
-    def save(
-        self, policy: str, seed: int, vendors: Sequence[int] | None, metrics: Metrics, seconds: float
-    ) -> None:
+    def load_all(
+        self, policies: Sequence[str], seeds: Sequence[int]
+    ) -> dict[tuple[str, int], tuple[Metrics, float]]:
+        """Every stored run among these, by (policy, seed)."""
+        found = {(name, seed): self.load(name, seed) for seed in seeds for name in policies}
+        return {key: value for key, value in found.items() if value is not None}
+
+    def save(self, policy: str, seed: int, metrics: Metrics, seconds: float) -> None:
         self.dir.mkdir(parents=True, exist_ok=True)
         config_note = self.dir / "config.txt"
         if not config_note.exists():
             config_note.write_text(repr(self._config) + "\n")
-        path = self._path(policy, seed, vendors)
+        path = self._path(policy, seed)
         partial = path.with_suffix(".tmp")  # a run killed mid-write leaves no half file behind
         partial.write_text(json.dumps({"seconds": seconds, "metrics": dataclasses.asdict(metrics)}))
         partial.replace(path)
