@@ -48,7 +48,11 @@ class Receiver:
             disable_nagle_algorithm = True  # no 40 ms delayed-ACK stall between headers and body
 
             def do_POST(self) -> None:  # noqa: N802 — http.server's name
-                body = self.rfile.read(int(self.headers.get("Content-Length", 0)))
+                length = int(self.headers.get("Content-Length", 0))
+                body = self.rfile.read(length)
+                if len(body) < length:  # the sender died mid-request: a real server never hands this on
+                    self.close_connection = True
+                    return
                 if receiver.hang:
                     receiver.hanging.set()
                     receiver.release.wait(60)
