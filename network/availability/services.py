@@ -54,20 +54,32 @@ def held_variants(now: dt.datetime) -> sa.Subquery:
     )
 
 
+def _ids_kind(session: Session, ids: Sequence[int]) -> tuple[str, dict]:
+    """How a prebuilt query takes a list of ids (see `_ids_clause`), and the parameter for it."""
+    if len(ids) == 1:
+        return "one", {"ids": ids[0]}
+    return ("array" if is_postgres(session) else "list"), {"ids": list(ids)}
+
+
+def _ids_clause(column: sa.ColumnElement[int], kind: str) -> sa.ColumnElement[bool]:
+    """`column` among `:ids`, for a query built once per kind of id list.
+
+    "one" takes one id (a plan PostgreSQL can prepare once and reuse: the common case), "array"
+    one PostgreSQL array, "list" an expanding IN. An IN list of thousands of parameters makes a
+    statement that the driver re-parses on every call and the server plans for each length.
+    """
+    if kind == "one":
+        return column == sa.bindparam("ids")
+    if kind == "array":
+        return column == sa.any_(sa.bindparam("ids", type_=postgresql.ARRAY(sa.Integer)))
+    return column.in_(sa.bindparam("ids", expanding=True))
+
+
 @functools.cache
 def _source_query(kind: str) -> sa.Select:
-    """The joined source rows of some items at `:now`, built once per kind of id list.
-
-    kind "one" takes `:item_id` (a plan PostgreSQL can prepare once and reuse: the common read
-    of one sku), "array" takes `:item_ids` as one PostgreSQL array, "list" as an expanding IN.
-    """
+    """The joined source rows of the items at `:ids` (see `_ids_clause`) at `:now`."""
     held = held_variants(sa.bindparam("now"))
-    if kind == "one":
-        wanted = ItemSource.item_id == sa.bindparam("item_id")
-    elif kind == "array":
-        wanted = ItemSource.item_id == sa.any_(sa.bindparam("item_ids", type_=postgresql.ARRAY(sa.Integer)))
-    else:
-        wanted = ItemSource.item_id.in_(sa.bindparam("item_ids", expanding=True))
+    wanted = _ids_clause(ItemSource.item_id, kind)
     return (
         sa.select(
             ItemSource.item_id,
@@ -104,23 +116,8 @@ def _source_query(kind: str) -> sa.Select:
 
 def _source_rows(session: Session, item_ids: Sequence[int], now: dt.datetime) -> sa.CursorResult:
     """Run the source query for some items as Core rows (no ORM row per source)."""
-    if len(item_ids) == 1:
-        return session.connection().execute(_source_query("one"), {"item_id": item_ids[0], "now": now})
-    kind = "array" if is_postgres(session) else "list"
-    return session.connection().execute(_source_query(kind), {"item_ids": list(item_ids), "now": now})
-
-
-def _among(session: Session, column: sa.ColumnElement[int], ids: Sequence[int]) -> sa.ColumnElement[bool]:
-    """`column IN ids`; on PostgreSQL as `= ANY(array)`, one parameter however many ids.
-
-    An IN list of thousands of parameters makes a statement that the driver re-parses on every
-    call and the server plans for each distinct length; one array does not.
-    """
-    if len(ids) == 1:
-        return column == ids[0]
-    if is_postgres(session):
-        return column == sa.any_(sa.bindparam(None, list(ids), type_=postgresql.ARRAY(sa.Integer)))
-    return column.in_(ids)
+    kind, params = _ids_kind(session, item_ids)
+    return session.connection().execute(_source_query(kind), {**params, "now": now})
 
 
 def source_state(row: sa.Row) -> SourceState:
@@ -271,12 +268,14 @@ def items_sourcing(session: Session, variant_ids: Sequence[int]) -> list[int]:
     ids: set[int] = set()
     for start in range(0, len(variant_ids), CHUNK):
         chunk = variant_ids[start : start + CHUNK]
-        ids.update(
-            session.scalars(
-                sa.select(ItemSource.item_id).where(_among(session, ItemSource.variant_id, chunk))
-            )
-        )
+        kind, params = _ids_kind(session, chunk)
+        ids.update(session.scalars(_items_sourcing_query(kind), params))
     return sorted(ids)
+
+
+@functools.cache
+def _items_sourcing_query(kind: str) -> sa.Select:
+    return sa.select(ItemSource.item_id).where(_ids_clause(ItemSource.variant_id, kind))
 
 
 def items_of_vendor(session: Session, vendor_id: int) -> list[int]:
@@ -312,12 +311,8 @@ def publish_changes(session: Session, item_ids: Sequence[int], *, now: dt.dateti
     moved = 0
     for start in range(0, len(item_ids), CHUNK):
         chunk = list(item_ids[start : start + CHUNK])
-        lock = sa.select(*_ITEM_COLUMNS, RetailerItem.published_available).where(
-            _among(session, RetailerItem.id, chunk)
-        )
-        if is_postgres(session):
-            lock = lock.order_by(RetailerItem.id).with_for_update()
-        rows = session.execute(lock).all()
+        kind, params = _ids_kind(session, chunk)
+        rows = session.execute(_lock_items_query(kind, is_postgres(session)), params).all()
         published = {row.id: row.published_available for row in rows}
         updates, events = [], []
         for item in _compute(session, [tuple(row[:4]) for row in rows], now):
@@ -342,6 +337,15 @@ def publish_changes(session: Session, item_ids: Sequence[int], *, now: dt.dateti
             record_many(session, events, now=now)
             moved += len(updates)
     return moved
+
+
+@functools.cache
+def _lock_items_query(kind: str, for_update: bool) -> sa.Select:
+    """The items at `:ids` (see `_ids_clause`) with their last published figure; locked in id order."""
+    query = sa.select(*_ITEM_COLUMNS, RetailerItem.published_available).where(
+        _ids_clause(RetailerItem.id, kind)
+    )
+    return query.order_by(RetailerItem.id).with_for_update() if for_update else query
 
 
 _ITEMS = RetailerItem.__table__

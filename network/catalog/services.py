@@ -67,7 +67,7 @@ def upsert_variant(
     return variant, created
 
 
-def connected_vendor_ids(session: Session, retailer_id: int) -> sa.Select:
+def connected_vendor_ids(retailer_id: int | sa.BindParameter) -> sa.Select:
     """Vendors whose catalog a retailer may see and source from: any connection not ended."""
     return sa.select(Connection.vendor_id).where(
         Connection.retailer_id == retailer_id, Connection.status != "ended"
@@ -80,7 +80,7 @@ def list_variants_for_retailer(
     query = (
         sa.select(VendorVariant)
         .where(
-            VendorVariant.vendor_id.in_(connected_vendor_ids(session, retailer_id)),
+            VendorVariant.vendor_id.in_(connected_vendor_ids(retailer_id)),
             VendorVariant.id > after_id,
         )
         .order_by(VendorVariant.id)
@@ -116,14 +116,7 @@ def put_item(
     wanted = [s.vendor_variant_id for s in sources]
     if len(set(wanted)) != len(wanted):
         raise InvalidInput(errors={"sources": ["a vendor variant may be listed once"]})
-    visible = set(
-        session.scalars(
-            sa.select(VendorVariant.id).where(
-                VendorVariant.id.in_(wanted),
-                VendorVariant.vendor_id.in_(connected_vendor_ids(session, retailer_id)),
-            )
-        )
-    )
+    visible = set(session.scalars(_VISIBLE_VARIANTS, {"ids": wanted, "retailer_id": retailer_id}))
     unknown = [v for v in wanted if v not in visible]
     if unknown:
         raise InvalidInput(
@@ -151,11 +144,22 @@ def _source(existing: ItemSource | None, spec: SourceSpec) -> ItemSource:
 
 
 def find_item(session: Session, *, retailer_id: int, retailer_sku: str) -> RetailerItem | None:
-    return session.scalar(
-        sa.select(RetailerItem)
-        .options(selectinload(RetailerItem.sources))
-        .where(RetailerItem.retailer_id == retailer_id, RetailerItem.retailer_sku == retailer_sku)
+    return session.scalar(_ITEM_BY_SKU, {"retailer_id": retailer_id, "sku": retailer_sku})
+
+
+# Built once: a catalog import puts thousands of items, and building these cost as much as running them.
+_VISIBLE_VARIANTS = sa.select(VendorVariant.id).where(
+    VendorVariant.id.in_(sa.bindparam("ids", expanding=True)),
+    VendorVariant.vendor_id.in_(connected_vendor_ids(sa.bindparam("retailer_id"))),
+)
+_ITEM_BY_SKU = (
+    sa.select(RetailerItem)
+    .options(selectinload(RetailerItem.sources))
+    .where(
+        RetailerItem.retailer_id == sa.bindparam("retailer_id"),
+        RetailerItem.retailer_sku == sa.bindparam("sku"),
     )
+)
 
 
 def get_item(session: Session, *, retailer_id: int, retailer_sku: str) -> RetailerItem:

@@ -11,6 +11,7 @@
 from __future__ import annotations
 
 import datetime as dt
+import functools
 from collections import defaultdict
 from collections.abc import Sequence
 from dataclasses import dataclass, field
@@ -97,32 +98,12 @@ def check_shortfall(
     The caller holds the positions' locks (a feed applying the snapshot, a transition on the
     lines), so the figures read here are the ones that stand.
     """
-    short_positions = sa.select(
-        StockPosition.variant_id,
-        StockPosition.quantity,
-        StockPosition.basis,
-        StockPosition.as_of,
-        StockPosition.committed,
-        StockSnapshot.as_of.label("snapshot_as_of"),
-    ).outerjoin(StockSnapshot, StockSnapshot.vendor_id == StockPosition.vendor_id)
-    short_positions = short_positions.where(
-        StockPosition.vendor_id == vendor_id, StockPosition.committed > StockPosition.quantity
-    )
-    if variant_ids is not None:
-        short_positions = short_positions.where(StockPosition.variant_id.in_(sorted(set(variant_ids))))
+    some = variant_ids is not None
+    params = {"vendor_id": vendor_id, **({"variant_ids": sorted(set(variant_ids))} if some else {})}
     short: dict[int, dict] = {}
-    for row in session.execute(short_positions):
+    for row in session.execute(_short_positions_query(some), params):
         short.update(_short_lines(session, row))
-    flagged = session.scalars(
-        sa.select(Flag)
-        .join(PurchaseOrderLine, PurchaseOrderLine.id == Flag.po_line_id)
-        .where(Flag.vendor_id == vendor_id, Flag.kind == SHORTFALL, Flag.resolved_at.is_(None))
-        .where(
-            PurchaseOrderLine.variant_id.in_(sorted(set(variant_ids)))
-            if variant_ids is not None
-            else sa.true()
-        )
-    ).all()
+    flagged = session.scalars(_open_shortfalls_query(some), params).all()
     covered = [flag for flag in flagged if flag.po_line_id not in short]
     lines = _lines(session, [*short, *(flag.po_line_id for flag in covered)])
     by_reason: dict[str, list[Flag]] = defaultdict(list)
@@ -139,6 +120,44 @@ def check_shortfall(
         if line_id not in open_before:
             raised.append(flag)
     return raised
+
+
+@functools.cache
+def _short_positions_query(some_variants: bool) -> sa.Select:
+    """A vendor's positions committed beyond its count (`:vendor_id`, and `:variant_ids` if some)."""
+    query = (
+        sa.select(
+            StockPosition.variant_id,
+            StockPosition.quantity,
+            StockPosition.basis,
+            StockPosition.as_of,
+            StockPosition.committed,
+            StockSnapshot.as_of.label("snapshot_as_of"),
+        )
+        .outerjoin(StockSnapshot, StockSnapshot.vendor_id == StockPosition.vendor_id)
+        .where(
+            StockPosition.vendor_id == sa.bindparam("vendor_id"),
+            StockPosition.committed > StockPosition.quantity,
+        )
+    )
+    if some_variants:
+        query = query.where(StockPosition.variant_id.in_(sa.bindparam("variant_ids", expanding=True)))
+    return query
+
+
+@functools.cache
+def _open_shortfalls_query(some_variants: bool) -> sa.Select:
+    """A vendor's open shortfall flags (`:vendor_id`, and on `:variant_ids` if some)."""
+    query = (
+        sa.select(Flag)
+        .join(PurchaseOrderLine, PurchaseOrderLine.id == Flag.po_line_id)
+        .where(
+            Flag.vendor_id == sa.bindparam("vendor_id"), Flag.kind == SHORTFALL, Flag.resolved_at.is_(None)
+        )
+    )
+    if some_variants:
+        query = query.where(PurchaseOrderLine.variant_id.in_(sa.bindparam("variant_ids", expanding=True)))
+    return query
 
 
 def _short_lines(session: Session, position: sa.Row) -> dict[int, dict]:

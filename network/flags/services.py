@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import datetime as dt
+import functools
 from collections.abc import Iterable, Sequence
 from dataclasses import dataclass
 
@@ -46,10 +47,19 @@ def open_flags(
     ids = sorted(set(po_line_ids))
     if not ids:
         return []
-    query = sa.select(Flag).where(Flag.po_line_id.in_(ids), Flag.resolved_at.is_(None))
-    if kinds is not None:
-        query = query.where(Flag.kind.in_(kinds))
-    return list(session.scalars(query.order_by(Flag.id)))
+    params = {"ids": ids, **({"kinds": list(kinds)} if kinds is not None else {})}
+    return list(session.scalars(_open_flags_query(kinds is not None), params))
+
+
+@functools.cache
+def _open_flags_query(some_kinds: bool) -> sa.Select:
+    """Open flags on `:ids` (of `:kinds` if some), oldest first; built once, as it runs on every transition."""
+    query = sa.select(Flag).where(
+        Flag.po_line_id.in_(sa.bindparam("ids", expanding=True)), Flag.resolved_at.is_(None)
+    )
+    if some_kinds:
+        query = query.where(Flag.kind.in_(sa.bindparam("kinds", expanding=True)))
+    return query.order_by(Flag.id)
 
 
 def raise_flag(

@@ -14,6 +14,7 @@ Every move is written to the stock ledger.
 from __future__ import annotations
 
 import datetime as dt
+import functools
 from collections import defaultdict
 from collections.abc import Iterable, Sequence
 from dataclasses import dataclass
@@ -37,6 +38,7 @@ class PositionState:
     committed: int
 
 
+@functools.cache
 def _position_query() -> sa.Select:
     return sa.select(
         StockPosition.variant_id,
@@ -55,14 +57,25 @@ def _state(row: sa.Row) -> PositionState:
 
 def lock_position(session: Session, variant_id: int) -> PositionState:
     """Lock one position (PostgreSQL) and return what the in-flight rule needs of it."""
-    query = _position_query().where(StockPosition.variant_id == variant_id)
-    if is_postgres(session):
-        query = query.with_for_update(of=StockPosition)
-    return _state(session.execute(query).one())
+    return _state(session.execute(_lock_query(is_postgres(session)), {"variant_id": variant_id}).one())
+
+
+@functools.cache
+def _lock_query(for_update: bool) -> sa.Select:
+    query = _position_query().where(StockPosition.variant_id == sa.bindparam("variant_id"))
+    return query.with_for_update(of=StockPosition) if for_update else query
 
 
 def line_view(line: PurchaseOrderLine, shipments: Sequence[tuple[dt.datetime, int]] = ()) -> InFlightLine:
     return InFlightLine(quantity=line.live, acknowledged_at=line.acknowledged_at, shipments=tuple(shipments))
+
+
+_SHIPMENTS_OF_LINES = (
+    sa.select(ShipmentLine.po_line_id, Shipment.shipped_at, ShipmentLine.quantity)
+    .join(Shipment, Shipment.id == ShipmentLine.shipment_id)
+    .where(ShipmentLine.po_line_id.in_(sa.bindparam("ids", expanding=True)))
+    .order_by(Shipment.shipped_at, ShipmentLine.id)
+)
 
 
 def line_shipments(session: Session, line_ids: Iterable[int]) -> dict[int, list[tuple[dt.datetime, int]]]:
@@ -70,12 +83,7 @@ def line_shipments(session: Session, line_ids: Iterable[int]) -> dict[int, list[
     result: dict[int, list[tuple[dt.datetime, int]]] = defaultdict(list)
     ids = sorted(set(line_ids))
     for start in range(0, len(ids), CHUNK):
-        rows = session.execute(
-            sa.select(ShipmentLine.po_line_id, Shipment.shipped_at, ShipmentLine.quantity)
-            .join(Shipment, Shipment.id == ShipmentLine.shipment_id)
-            .where(ShipmentLine.po_line_id.in_(ids[start : start + CHUNK]))
-            .order_by(Shipment.shipped_at, ShipmentLine.id)
-        )
+        rows = session.execute(_SHIPMENTS_OF_LINES, {"ids": ids[start : start + CHUNK]})
         for row in rows:
             result[row.po_line_id].append((row.shipped_at, row.quantity))
     return result
@@ -91,25 +99,28 @@ def move_committed(
     """Add `delta` to a position's committed units (a relative update) and write the ledger entry."""
     if delta == 0:
         return
-    table = StockPosition.__table__
-    after = session.execute(
-        table.update()
-        .where(table.c.variant_id == variant_id)
-        .values(committed=table.c.committed + delta, updated_at=now)
-        .returning(table.c.committed)
-    ).scalar_one()
+    after = session.execute(_MOVE_COMMITTED, {"variant": variant_id, "delta": delta, "at": now}).scalar_one()
     session.execute(
-        sa.insert(StockLedgerEntry),
-        [
-            {
-                "variant_id": variant_id,
-                "at": now,
-                "reason": reason,
-                "changes": {"committed": [after - delta, after]},
-                "po_line_id": po_line_id,
-            }
-        ],
+        _LEDGER_INSERT,
+        {
+            "variant_id": variant_id,
+            "at": now,
+            "reason": reason,
+            "changes": {"committed": [after - delta, after]},
+            "po_line_id": po_line_id,
+        },
     )
+
+
+_POSITIONS = StockPosition.__table__
+# Statements on the tables, built once: they run for every line that moves.
+_MOVE_COMMITTED = (
+    _POSITIONS.update()
+    .where(_POSITIONS.c.variant_id == sa.bindparam("variant"))
+    .values(committed=_POSITIONS.c.committed + sa.bindparam("delta"), updated_at=sa.bindparam("at"))
+    .returning(_POSITIONS.c.committed)
+)
+_LEDGER_INSERT = StockLedgerEntry.__table__.insert()
 
 
 def settle_if_reflected(line: PurchaseOrderLine, view: InFlightLine, position: PositionState) -> None:
@@ -129,6 +140,13 @@ def variants_in_flight(session: Session, vendor_id: int) -> list[int]:
     )
 
 
+_POSITIONS_AMONG = _position_query().where(StockPosition.variant_id.in_(sa.bindparam("ids", expanding=True)))
+_UNSETTLED_LINES_AMONG = sa.select(PurchaseOrderLine).where(
+    PurchaseOrderLine.variant_id.in_(sa.bindparam("ids", expanding=True)),
+    PurchaseOrderLine.settled.is_(False),
+)
+
+
 def recompute_committed(session: Session, variant_ids: Sequence[int], *, now: dt.datetime) -> list[int]:
     """Recompute `committed` of the given positions from their live lines; return those that moved.
 
@@ -139,17 +157,8 @@ def recompute_committed(session: Session, variant_ids: Sequence[int], *, now: dt
     ids = sorted(set(variant_ids))
     for start in range(0, len(ids), CHUNK):
         chunk = ids[start : start + CHUNK]
-        positions = {
-            row.variant_id: _state(row)
-            for row in session.execute(_position_query().where(StockPosition.variant_id.in_(chunk)))
-        }
-        lines = list(
-            session.scalars(
-                sa.select(PurchaseOrderLine).where(
-                    PurchaseOrderLine.variant_id.in_(chunk), PurchaseOrderLine.settled.is_(False)
-                )
-            )
-        )
+        positions = {row.variant_id: _state(row) for row in session.execute(_POSITIONS_AMONG, {"ids": chunk})}
+        lines = list(session.scalars(_UNSETTLED_LINES_AMONG, {"ids": chunk}))
         shipments = line_shipments(session, [line.id for line in lines])
         by_variant: dict[int, list[InFlightLine]] = defaultdict(list)
         for line in lines:

@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import datetime as dt
+import functools
 from collections import defaultdict
 from collections.abc import Sequence
 from dataclasses import dataclass
@@ -122,11 +123,35 @@ def _read(
 
     Raises InvalidInput for unknown skus.
     """
-    held = held_variants(now)
+    rows = session.execute(
+        _read_query(),
+        {"retailer_id": retailer_id, "skus": sorted({line.retailer_sku for line in lines}), "now": now},
+    ).all()
+    found: dict[str, int] = {}
+    result: dict[int, list[_Source]] = defaultdict(list)
+    fed: dict[int, set[int]] = defaultdict(set)
+    seen: set[tuple[int, int]] = set()
+    for row in rows:  # one row per (item, source, item the source's variant fulfils)
+        found[row.retailer_sku] = row.item_id
+        if row.variant_id is None or row.status is None or row.quantity is None:
+            continue  # no source, or one whose vendor is not connected or has no position
+        fed[row.variant_id].add(row.sourcing_item_id)
+        if (row.item_id, row.variant_id) not in seen:
+            seen.add((row.item_id, row.variant_id))
+            _add_source(result, row, now)
+    _check_items(lines, found)
+    return found, result, fed
+
+
+@functools.cache
+def _read_query() -> sa.Select:
+    """`_read`'s query at `:retailer_id`, `:skus` and `:now`, built once: building it cost as much as running it."""
+    held = held_variants(sa.bindparam("now"))
     sourcing = aliased(ItemSource)
+    retailer_id = sa.bindparam("retailer_id")
     # One flat chain of outer joins: SQLite materializes a nested join (every source of every
     # connected vendor, for each order), so a source missing a part shows here as NULLs instead.
-    rows = session.execute(
+    return (
         sa.select(
             RetailerItem.retailer_sku,
             RetailerItem.id.label("item_id"),
@@ -147,23 +172,9 @@ def _read(
         .outerjoin(sourcing, sourcing.variant_id == ItemSource.variant_id)
         .where(
             RetailerItem.retailer_id == retailer_id,
-            RetailerItem.retailer_sku.in_(sorted({line.retailer_sku for line in lines})),
+            RetailerItem.retailer_sku.in_(sa.bindparam("skus", expanding=True)),
         )
-    ).all()
-    found: dict[str, int] = {}
-    result: dict[int, list[_Source]] = defaultdict(list)
-    fed: dict[int, set[int]] = defaultdict(set)
-    seen: set[tuple[int, int]] = set()
-    for row in rows:  # one row per (item, source, item the source's variant fulfils)
-        found[row.retailer_sku] = row.item_id
-        if row.variant_id is None or row.status is None or row.quantity is None:
-            continue  # no source, or one whose vendor is not connected or has no position
-        fed[row.variant_id].add(row.sourcing_item_id)
-        if (row.item_id, row.variant_id) not in seen:
-            seen.add((row.item_id, row.variant_id))
-            _add_source(result, row, now)
-    _check_items(lines, found)
-    return found, result, fed
+    )
 
 
 def _check_items(lines: Sequence[LineInput], found: dict[str, int]) -> None:
@@ -384,8 +395,12 @@ def _write_history(
         ledger_rows = sa.insert(StockLedgerEntry).values(ledger[::-1]).cte("ledger_rows")
         session.execute(sa.insert(PurchaseOrderTransition).values(history[::-1]).add_cte(ledger_rows))
         return
-    session.execute(sa.insert(StockLedgerEntry), ledger[::-1])
-    session.execute(sa.insert(PurchaseOrderTransition), history[::-1])
+    session.execute(_LEDGER_INSERT, ledger[::-1])
+    session.execute(_TRANSITION_INSERT, history[::-1])
+
+
+_LEDGER_INSERT = StockLedgerEntry.__table__.insert()
+_TRANSITION_INSERT = PurchaseOrderTransition.__table__.insert()
 
 
 def _announce(session: Session, order: Order, sourcing: dict[int, set[int]], *, now: dt.datetime) -> None:

@@ -8,6 +8,7 @@ the history, the ledger and the event; and changes nothing if any requested line
 from __future__ import annotations
 
 import datetime as dt
+import functools
 from collections import defaultdict
 from collections.abc import Callable, Sequence
 from dataclasses import dataclass
@@ -57,21 +58,26 @@ class LineQuantity:
 
 def lock_purchase_order(session: Session, po_id: int) -> PurchaseOrder | None:
     """Load a purchase order and its lines with row locks (PostgreSQL), lines in id order."""
-    query = (
-        sa.select(PurchaseOrder).where(PurchaseOrder.id == po_id).execution_options(populate_existing=True)
-    )
-    if is_postgres(session):
-        query = query.with_for_update()
-    po = session.scalar(query)
+    po_query, lines_query = _lock_queries(is_postgres(session))
+    po = session.scalar(po_query, {"po_id": po_id})
     if po is None:
         return None
-    lines = (
-        sa.select(PurchaseOrderLine).where(PurchaseOrderLine.po_id == po_id).order_by(PurchaseOrderLine.id)
-    )
-    if is_postgres(session):
-        lines = lines.with_for_update()
-    session.scalars(lines.execution_options(populate_existing=True)).all()
+    session.scalars(lines_query, {"po_id": po_id}).all()
     return po
+
+
+@functools.cache
+def _lock_queries(for_update: bool) -> tuple[sa.Select, sa.Select]:
+    """The purchase order at `:po_id` and its lines in id order, row-locked on PostgreSQL; built once."""
+    po = sa.select(PurchaseOrder).where(PurchaseOrder.id == sa.bindparam("po_id"))
+    lines = (
+        sa.select(PurchaseOrderLine)
+        .where(PurchaseOrderLine.po_id == sa.bindparam("po_id"))
+        .order_by(PurchaseOrderLine.id)
+    )
+    if for_update:
+        po, lines = po.with_for_update(), lines.with_for_update()
+    return tuple(query.execution_options(populate_existing=True) for query in (po, lines))
 
 
 def _vendor_po(session: Session, po_id: int, vendor_id: int) -> PurchaseOrder:

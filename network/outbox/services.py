@@ -18,8 +18,8 @@ _UNSEQUENCED = "dropnet_outbox_unsequenced"
 _SEQUENCE_LOCK = 0x0D50_0001
 
 
-def _txid(session: Session) -> sa.ColumnElement | None:
-    return sa.func.txid_current() if is_postgres(session) else None
+_INSERT = Event.__table__.insert()
+_INSERT_TXID = _INSERT.values(txid=sa.func.txid_current())
 
 
 def record(session: Session, *, org_id: int, event: DomainEvent, key: str = "", now: dt.datetime) -> None:
@@ -33,15 +33,12 @@ def record_many(
     """Write many (org_id, key, event) triples in one round trip."""
     if not events:
         return
-    txid = _txid(session)
     values = [
         {"org_id": org_id, "type": ev.wire_name, "key": key, "data": ev.payload(), "created_at": now}
         for org_id, key, ev in events
     ]
-    stmt = sa.insert(Event)
-    if txid is not None:
-        stmt = stmt.values(txid=txid)
-    session.execute(stmt, values)
+    # A Core insert: the ORM's bulk path cost three times as much, for rows nothing loads back.
+    session.execute(_INSERT_TXID if is_postgres(session) else _INSERT, values)
     mark_unsequenced(session)
     announce(session)
 
@@ -62,22 +59,24 @@ def sequence_events(session: Session) -> None:
     """
     if is_postgres(session):
         session.execute(sa.select(sa.func.pg_advisory_xact_lock(_SEQUENCE_LOCK)))
-    session.execute(_NUMBER_UNSEQUENCED, execution_options={"synchronize_session": False})
+    session.execute(_NUMBER_UNSEQUENCED)
 
 
 def _number_unsequenced() -> sa.Update:
     # Unsequenced rows a transaction can see are its own: others' are either uncommitted
     # (invisible) or were numbered before they committed.
-    base = sa.select(sa.func.coalesce(sa.func.max(Event.seq), 0)).scalar_subquery()
+    events = Event.__table__
+    base = sa.select(sa.func.coalesce(sa.func.max(events.c.seq), 0)).scalar_subquery()
     mine = (
-        sa.select(Event.id, sa.func.row_number().over(order_by=Event.id).label("n"))
-        .where(Event.seq.is_(None))
+        sa.select(events.c.id, sa.func.row_number().over(order_by=events.c.id).label("n"))
+        .where(events.c.seq.is_(None))
         .subquery()
     )
-    return sa.update(Event).where(Event.id == mine.c.id).values(seq=base + mine.c.n)
+    return events.update().where(events.c.id == mine.c.id).values(seq=base + mine.c.n)
 
 
-# Built once: it runs before every commit that wrote events, and building it costs more than running it.
+# Built once, and on the table rather than the model (the ORM's bulk update costs more than the
+# statement): it runs before every commit that wrote events, flushed just before.
 _NUMBER_UNSEQUENCED = _number_unsequenced()
 
 

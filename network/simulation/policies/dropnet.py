@@ -343,9 +343,12 @@ class DropnetPolicy(Policy):
             .where(Event.id > self.reroute_cursor, Event.type == OrderLineRerouted.wire_name)
             .order_by(Event.id)
         ).all()
+        # Past every event read so far, not just the last reroute: reroutes are rare, and a cursor
+        # left behind made each read scan the whole outbox.
+        last = self.session.scalar(sa.select(sa.func.max(Event.id)))
         self.session.rollback()  # end the read
+        self.reroute_cursor = max(self.reroute_cursor, last or 0)
         for row in rows:
-            self.reroute_cursor = row.id
             data = row.data
             allocations = [
                 Allocation(
