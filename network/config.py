@@ -18,6 +18,8 @@ DEFAULTS: dict[str, object] = {
     "SQLALCHEMY_SESSION_OPTIONS": {},
     "HUB_TOKEN_LIFETIME_SECONDS": 3600,
     "HUB_FEED_RAW_RETENTION_DAYS": 30,
+    # Portal sign-in attempts are kept this long for audit, then deleted (the throttle reads 15 min).
+    "HUB_LOGIN_ATTEMPT_RETENTION_DAYS": 30,
     # Feeds: the share of in-stock SKUs a full feed may zero before it is held for the vendor.
     "HUB_FEED_HOLD_SHARE": 0.5,
     # Pulling feed URLs: timeouts (s), body cap, redirects, and which hosts may be fetched

@@ -23,6 +23,7 @@ from network.feeds.credentials import Credentials, CredentialsUnreadable
 from network.feeds.models import PULL, FeedRun
 from network.feeds.pull import FAILED, OK, PullResult, PullSettings, http_session, pull
 from network.flag_jobs import EVALUATE_SECONDS, NOTICES_SECONDS, evaluate_flags, send_vendor_notices
+from network.partners import accounts
 from network.webhook_worker import RETENTION_JOB_SECONDS, prune_old_deliveries, start_dispatcher
 
 log = logging.getLogger(__name__)
@@ -31,6 +32,7 @@ STALE_SWEEP_SECONDS = 30
 FEED_PULL_SECONDS = 30
 FEED_HEALTH_SECONDS = 60
 FEED_RETENTION_SECONDS = 3600
+LOGIN_RETENTION_SECONDS = 3600
 # One pull job returns after this long even if feeds are still due, so the next tick (or another
 # worker) carries on and a shutdown is never kept waiting for a long backlog.
 FEED_PULL_BUDGET_SECONDS = 120
@@ -176,6 +178,15 @@ def drop_old_feed_files(*, now: dt.datetime | None = None) -> None:
         log.info("feed retention: dropped %d raw files", dropped)
 
 
+def prune_login_attempts(*, now: dt.datetime | None = None) -> None:
+    """Delete portal sign-in attempts older than HUB_LOGIN_ATTEMPT_RETENTION_DAYS."""
+    keep = dt.timedelta(days=float(current_app.config["HUB_LOGIN_ATTEMPT_RETENTION_DAYS"]))
+    with transaction(db.session):
+        dropped = accounts.prune_login_attempts(db.session, now=now or utcnow(), keep=keep)
+    if dropped:
+        log.info("sign-in retention: dropped %d attempts", dropped)
+
+
 def jobs() -> list[tuple[str, Callable[[], None], int]]:
     """(name, callable, interval seconds) of every job the worker runs."""
     return [
@@ -186,6 +197,7 @@ def jobs() -> list[tuple[str, Callable[[], None], int]]:
         ("evaluate_flags", evaluate_flags, EVALUATE_SECONDS),
         ("vendor_notices", send_vendor_notices, NOTICES_SECONDS),
         ("webhook_retention", prune_old_deliveries, RETENTION_JOB_SECONDS),
+        ("login_attempt_retention", prune_login_attempts, LOGIN_RETENTION_SECONDS),
     ]
 
 

@@ -154,6 +154,16 @@ def check_throttle(session: Session, *, email: str, ip: str, now: dt.datetime) -
             )
 
 
+def prune_login_attempts(session: Session, *, now: dt.datetime, keep: dt.timedelta) -> int:
+    """Delete sign-in attempts older than `keep`; return how many went.
+
+    Never closer than THROTTLE_WINDOW: the throttle counts the failures of that window, and
+    pruning them would let a guesser back in early.
+    """
+    before = now - max(keep, THROTTLE_WINDOW)
+    return session.execute(sa.delete(LoginAttempt).where(LoginAttempt.at < before)).rowcount or 0
+
+
 @dataclass(frozen=True)
 class SessionUser:
     """Who a portal session stands for."""

@@ -5,10 +5,12 @@ from __future__ import annotations
 import datetime as dt
 
 import pytest
+import sqlalchemy as sa
 
 from network.app import create_app
 from network.clock import utcnow
 from network.db import transaction
+from network.jobs import prune_login_attempts
 from network.partners.models import LoginAttempt, PasswordReset
 from tests.portal.conftest import PASSWORD, csrf_of, link_in, make_vendor_user, page_token, sign_in, submit
 
@@ -144,6 +146,39 @@ def test_failures_older_than_fifteen_minutes_no_longer_count(client, session, ve
         for _ in range(5):
             session.add(LoginAttempt(email=vendor_user.email, ip="127.0.0.1", at=old, success=False))
     sign_in(client, vendor_user)
+
+
+def test_sign_in_attempts_past_the_retention_are_deleted_and_the_recent_ones_still_lock(
+    app, client, session, vendor_user
+):
+    now = utcnow()
+    with transaction(session):
+        for age in (dt.timedelta(days=31), dt.timedelta(days=45)):
+            session.add(LoginAttempt(email=vendor_user.email, ip="10.0.0.1", at=now - age, success=True))
+    _fail(client, vendor_user.email, 5)
+
+    with app.app_context():
+        prune_login_attempts()
+
+    session.rollback()
+    kept = session.scalars(sa.select(LoginAttempt.at)).all()
+    assert len(kept) == 5 and all(now - at < dt.timedelta(minutes=5) for at in kept)
+    response = submit(client, "/portal/login", {"email": vendor_user.email, "password": PASSWORD})
+    assert response.status_code == 429
+
+
+def test_a_retention_shorter_than_the_throttle_window_still_keeps_the_window(
+    app, client, session, vendor_user
+):
+    _fail(client, vendor_user.email, 5)
+    app.config["HUB_LOGIN_ATTEMPT_RETENTION_DAYS"] = 0
+    with app.app_context():
+        prune_login_attempts(now=utcnow() + dt.timedelta(minutes=10))
+
+    session.rollback()
+    assert session.scalar(sa.select(sa.func.count()).select_from(LoginAttempt)) == 5
+    response = submit(client, "/portal/login", {"email": vendor_user.email, "password": PASSWORD})
+    assert response.status_code == 429
 
 
 def test_a_successful_sign_in_restarts_the_account_count(client, vendor_user):
