@@ -188,20 +188,38 @@ def write_charts(result: RunResult, out: Path) -> list[Path]:
     seeds = f"{len(result.seeds)} seed(s), {result.config.days} days"
     paths = []
 
-    def bars(key: str, title: str, ylabel: str, filename: str, extra: str | None = None) -> None:
+    def bars(
+        key: str,
+        title: str,
+        ylabel: str,
+        filename: str,
+        part: tuple[str, str] | None = None,
+        goal: tuple[float, str] | None = None,
+    ) -> None:
+        """One bar per policy with its 95 % interval; with `part`, that share stacked under the rest."""
         fig, ax = plt.subplots(figsize=(8, 4.5))
         means = [summary[n][key].mean for n in names]
         errors = [summary[n][key].half_width for n in names]
-        colors = ["#2a7ab9" if n == DROPNET else "#9aa5b1" for n in names]
-        ax.bar(names, means, yerr=errors, capsize=4, color=colors)
-        if extra:
+        if part is None:
+            colors = ["#2a7ab9" if n == DROPNET else "#9aa5b1" for n in names]
+            ax.bar(names, means, yerr=errors, capsize=4, color=colors)
+        else:
+            part_key, part_label = part
+            below = [summary[n][part_key].mean for n in names]
+            ax.bar(names, below, color="#d9822b", label=part_label)
+            rest = [total - share for total, share in zip(means, below, strict=True)]
             ax.bar(
                 names,
-                [summary[n][extra].mean for n in names],
-                color="#d9822b",
-                alpha=0.8,
-                label="vendor-caused",
+                rest,
+                bottom=below,
+                yerr=errors,
+                capsize=4,
+                color="#9aa5b1",
+                label="channel: hub refused a marketplace order",
             )
+        if goal is not None:
+            ax.axhline(goal[0], color="#2a7ab9", linestyle="--", label=goal[1])
+        if part is not None or goal is not None:
             ax.legend()
         ax.set_title(f"{title} ({seeds}; 95 % CI)")
         ax.set_ylabel(ylabel)
@@ -217,7 +235,8 @@ def write_charts(result: RunResult, out: Path) -> list[Path]:
         "Cancellations per 1,000 orders",
         "per 1,000 orders",
         "cancellations.png",
-        "vendor_cancellations_per_1000",
+        ("vendor_cancellations_per_1000", "vendor-caused"),
+        (GOAL_VENDOR_PER_1000, f"Dropnet's goal: vendor-caused under {GOAL_VENDOR_PER_1000}"),
     )
     bars(
         "lost_share_pct", "Lost sales: units asked while stock existed", "% of units asked", "lost_sales.png"
