@@ -376,7 +376,13 @@ def _set_published(session: Session, figures: Sequence[tuple[int, int]]) -> None
 
 
 def items_turning_stale(session: Session, *, since: dt.datetime, now: dt.datetime) -> list[int]:
-    """Return items with a source whose snapshot crossed its connection's staleness limit in (since, now]."""
+    """Return items with a source that was fresh at `since` and is stale at `now`.
+
+    Stale means older than the connection's limit, strictly (compute.is_stale): a count exactly
+    at the limit at `since` still counted then, so it turns stale in this window. Back-to-back
+    windows therefore see every source go stale exactly once, even when a sweep falls on the
+    very instant a count reaches its limit.
+    """
     effective = sa.case(
         (StockSnapshot.as_of.is_(None), StockPosition.as_of),
         (StockPosition.as_of.is_(None), StockSnapshot.as_of),
@@ -399,8 +405,8 @@ def items_turning_stale(session: Session, *, since: dt.datetime, now: dt.datetim
                 .where(
                     RetailerItem.retailer_id == conn.retailer_id,
                     StockPosition.vendor_id == conn.vendor_id,
-                    effective > since - limit,
-                    effective <= now - limit,
+                    effective >= since - limit,
+                    effective < now - limit,
                 )
             )
         )

@@ -4,6 +4,10 @@ from __future__ import annotations
 
 import datetime as dt
 
+import sqlalchemy as sa
+
+from network.availability.services import items_turning_stale
+from network.catalog.models import RetailerItem
 from network.clock import utcnow
 from network.db import transaction
 from network.partners import services as partners
@@ -142,6 +146,26 @@ def test_stale_snapshot_contributes_zero_and_says_stale(session, network):
     row = availability(retailer, sku)
     assert row["available"] == 0
     assert row["sources"][0]["stale"] is True
+
+
+def test_back_to_back_stale_sweeps_catch_a_count_that_reaches_its_limit_on_a_sweep(session, network):
+    # A sweep at the very instant a count is 24 h old must leave it to the next sweep: it is
+    # not stale yet (older than the limit, strictly), and once that sweep has run its window
+    # is behind the next one's. The simulator's sweeps on a 5-minute clock met this every
+    # time a silent vendor's half-hourly counts aged out, and the channels kept showing them.
+    vendor, retailer = network.vendor, network.retailer
+    variant = make_variant(session, vendor, "EDGE")
+    sku = make_item(session, retailer, [variant])
+    as_of = utcnow().replace(microsecond=0) - dt.timedelta(hours=30)
+    push_csv(vendor, "sku,quantity\nEDGE,4\n", as_of=iso(as_of))
+    item_id = session.scalar(sa.select(RetailerItem.id).where(RetailerItem.retailer_sku == sku))
+    at_limit = as_of + dt.timedelta(hours=24)
+    sweeps = [at_limit - dt.timedelta(minutes=5), at_limit, at_limit + dt.timedelta(minutes=5)]
+
+    found = [items_turning_stale(session, since=a, now=b) for a, b in zip(sweeps, sweeps[1:], strict=False)]
+
+    session.rollback()
+    assert found == [[], [item_id]]
 
 
 def test_older_count_never_overwrites_a_newer_one(session, network):
