@@ -32,7 +32,6 @@ STALE_SWEEP_SECONDS = 30
 FEED_PULL_SECONDS = 30
 FEED_HEALTH_SECONDS = 60
 FEED_RETENTION_SECONDS = 3600
-LOGIN_RETENTION_SECONDS = 3600
 # One pull job returns after this long even if feeds are still due, so the next tick (or another
 # worker) carries on and a shutdown is never kept waiting for a long backlog.
 FEED_PULL_BUDGET_SECONDS = 120
@@ -197,7 +196,7 @@ def jobs() -> list[tuple[str, Callable[[], None], int]]:
         ("evaluate_flags", evaluate_flags, EVALUATE_SECONDS),
         ("vendor_notices", send_vendor_notices, NOTICES_SECONDS),
         ("webhook_retention", prune_old_deliveries, RETENTION_JOB_SECONDS),
-        ("login_attempt_retention", prune_login_attempts, LOGIN_RETENTION_SECONDS),
+        ("login_attempt_retention", prune_login_attempts, RETENTION_JOB_SECONDS),
     ]
 
 

@@ -193,10 +193,11 @@ def write_charts(result: RunResult, out: Path) -> list[Path]:
         title: str,
         ylabel: str,
         filename: str,
-        part: tuple[str, str] | None = None,
+        part: tuple[str, str, str] | None = None,
         goal: tuple[float, str] | None = None,
     ) -> None:
-        """One bar per policy with its 95 % interval; with `part`, that share stacked under the rest."""
+        """One bar per policy with its 95 % interval; with `part` (key, label, label of the rest),
+        that share stacked under the rest."""
         fig, ax = plt.subplots(figsize=(8, 4.5))
         means = [summary[n][key].mean for n in names]
         errors = [summary[n][key].half_width for n in names]
@@ -204,7 +205,7 @@ def write_charts(result: RunResult, out: Path) -> list[Path]:
             colors = ["#2a7ab9" if n == DROPNET else "#9aa5b1" for n in names]
             ax.bar(names, means, yerr=errors, capsize=4, color=colors)
         else:
-            part_key, part_label = part
+            part_key, part_label, rest_label = part
             below = [summary[n][part_key].mean for n in names]
             ax.bar(names, below, color="#d9822b", label=part_label)
             rest = [total - share for total, share in zip(means, below, strict=True)]
@@ -215,7 +216,7 @@ def write_charts(result: RunResult, out: Path) -> list[Path]:
                 yerr=errors,
                 capsize=4,
                 color="#9aa5b1",
-                label="channel: hub refused a marketplace order",
+                label=rest_label,
             )
         if goal is not None:
             ax.axhline(goal[0], color="#2a7ab9", linestyle="--", label=goal[1])
@@ -235,7 +236,7 @@ def write_charts(result: RunResult, out: Path) -> list[Path]:
         "Cancellations per 1,000 orders",
         "per 1,000 orders",
         "cancellations.png",
-        ("vendor_cancellations_per_1000", "vendor-caused"),
+        ("vendor_cancellations_per_1000", "vendor-caused", "channel: hub refused a marketplace order"),
         (GOAL_VENDOR_PER_1000, f"Dropnet's goal: vendor-caused under {GOAL_VENDOR_PER_1000}"),
     )
     bars(

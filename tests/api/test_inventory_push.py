@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import datetime as dt
+import itertools
 
 import sqlalchemy as sa
 
@@ -162,7 +163,7 @@ def test_back_to_back_stale_sweeps_catch_a_count_that_reaches_its_limit_on_a_swe
     at_limit = as_of + dt.timedelta(hours=24)
     sweeps = [at_limit - dt.timedelta(minutes=5), at_limit, at_limit + dt.timedelta(minutes=5)]
 
-    found = [items_turning_stale(session, since=a, now=b) for a, b in zip(sweeps, sweeps[1:], strict=False)]
+    found = [items_turning_stale(session, since=a, now=b) for a, b in itertools.pairwise(sweeps)]
 
     session.rollback()
     assert found == [[], [item_id]]

@@ -367,9 +367,10 @@ class DropnetPolicy(Policy):
         due = False
         for v, moments in self.counted_at.items():
             limit = self.config.vendors[v].stale_after_minutes
-            # a good count taken in (last_sweep - limit, t - limit] turned stale in (last_sweep, t]
-            i = bisect.bisect_right(moments, self.last_sweep - limit)
-            if i < len(moments) and moments[i] <= t - limit:
+            # The window of items_turning_stale: a count taken in [last_sweep - limit, t - limit)
+            # was fresh at the last sweep and is stale now (strictly older than the limit).
+            i = bisect.bisect_left(moments, self.last_sweep - limit)
+            if i < len(moments) and moments[i] < t - limit:
                 due = True
                 break
         if not due:
