@@ -38,11 +38,12 @@ at all, is rejected as InvalidFeed.
 from __future__ import annotations
 
 import datetime
-import re
-from dataclasses import dataclass
-from typing import NamedTuple
 from zoneinfo import ZoneInfo, ZoneInfoNotFoundError
 
+from network.edi.x12 import PAD as _PAD
+from network.edi.x12 import Interchange, Segment, TransactionSet, read_interchange, walk_envelope
+from network.edi.x12 import parse_date as _date
+from network.edi.x12 import parse_time as _time
 from network.errors import InvalidFeed
 from network.feeds.mapping import (
     FeedFormat,
@@ -65,8 +66,6 @@ COST_PRICES = frozenset({"ACT", "CON", "NET", "UCP", "WHL"})
 # Most elements a segment may have (X12 4010/5010); more means two segments ran together.
 MAX_ELEMENTS = {"REF": 4, "QTY": 4, "DTM": 6, "UIT": 3, "CTT": 7, "CTP": 11, "PID": 9, "SE": 2, "BIA": 6}
 KNOWN_TAGS = ("LIN", "QTY", "DTM", "CTT", "REF", "CTP", "PID", "UIT", "SLN", "SDQ", "SCH", "N1", "SE")
-_PAD = " \t\r\n\x0b\x0c\xa0\ufeff"
-_LINE_BREAK = re.compile(r"\r\n|\r|\n")
 _ZONES = {"UT": 0, "GM": 0, "ES": -5, "ED": -4, "CS": -6, "CD": -5, "MS": -7, "MD": -6, "PS": -8, "PD": -7}
 _LOCAL_ZONES = {
     "ET": "America/New_York",
@@ -75,89 +74,6 @@ _LOCAL_ZONES = {
     "PT": "America/Los_Angeles",
 }
 _UTC = datetime.UTC
-
-
-class Segment(NamedTuple):
-    """One segment: its ordinal in the file (ISA = 1), its id, and its elements (elements[0] is the id)."""
-
-    number: int
-    tag: str
-    elements: list[str]
-
-    def get(self, index: int) -> str:
-        """Return element `index` (1-based, as X12 numbers them) trimmed, or "" when absent."""
-        return self.elements[index].strip(_PAD) if index < len(self.elements) else ""
-
-
-@dataclass(frozen=True)
-class Interchange:
-    """An interchange split into segments, with the delimiters it declared."""
-
-    element: str
-    terminator: str  # "\n" when line breaks end segments
-    component: str | None  # None when ISA16 is missing
-    segments: list[Segment]
-
-
-def read_interchange(text: str) -> Interchange:
-    """Split X12 text into segments using the delimiters its ISA declares.
-
-    Raises InvalidFeed when there is no readable ISA.
-    """
-    start = len(text) - len(text.lstrip(_PAD))
-    if text[start : start + 3] != "ISA" or len(text) < start + 4:
-        raise InvalidFeed("not an X12 interchange: the file must start with an ISA segment")
-    element = text[start + 3]
-    if element.isalnum() or element in _PAD:
-        raise InvalidFeed(f"ISA declares {element!r} as element separator; it must be a symbol")
-    at = start + 3
-    for found in range(15):
-        at = text.find(element, at + 1)
-        if at < 0:
-            raise InvalidFeed(f"the ISA segment is cut short: {found + 1} of 16 elements found")
-    first, second = text[at + 1 : at + 2], text[at + 2 : at + 3]
-    if not first:
-        raise InvalidFeed("the ISA segment is cut short: ISA16 and the segment terminator are missing")
-    if first in "\r\n":
-        component, terminator = None, "\n"
-    elif not second or second in "\r\n":
-        following = text[at + 2 :].lstrip(_PAD)
-        stop = _LINE_BREAK.search(following)
-        gs_line = (following[: stop.start()] if stop else following).rstrip(_PAD)
-        if following.startswith("GS") and gs_line.endswith(first):
-            component, terminator = None, first  # ISA16 missing; the terminator sits right after ISA15
-        else:
-            component, terminator = first, "\n"
-    elif second.isalnum():
-        component, terminator = None, first
-    else:
-        component, terminator = first, second
-    if terminator == element or component == element or (component is not None and component == terminator):
-        raise InvalidFeed("the ISA declares the same character for two different delimiters")
-
-    segments: list[Segment] = []
-    pieces = text[start:].split(terminator) if terminator != "\n" else [text[start:]]
-    for piece in pieces:
-        piece = piece.strip(_PAD)
-        # Most pieces are one segment; only a lost terminator leaves a line break inside.
-        parts = _LINE_BREAK.split(piece) if "\n" in piece or "\r" in piece else [piece]
-        for part in parts:
-            part = part.strip(_PAD)
-            if part:
-                elements = part.split(element)
-                segments.append(Segment(len(segments) + 1, elements[0], elements))
-    return Interchange(element, terminator, component, segments)
-
-
-@dataclass
-class TransactionSet:
-    """A transaction set found inside the envelope."""
-
-    kind: str
-    start: int
-    segments: list[Segment]
-    gs_date: str = ""
-    gs_time: str = ""
 
 
 def parse_x12(text: str, fmt: FeedFormat) -> ParsedFeed:
@@ -187,77 +103,6 @@ def parse_x12(text: str, fmt: FeedFormat) -> ParsedFeed:
     for note in notes:
         out.error(0, None, note)
     return out.result(min(moments) if moments else None)
-
-
-def walk_envelope(segments: list[Segment], notes: list[str]) -> list[TransactionSet]:
-    """Group segments into transaction sets, noting every count or control number that is off."""
-    sets: list[TransactionSet] = []
-    isa: Segment | None = None
-    gs: Segment | None = None
-    current: TransactionSet | None = None
-    groups = sets_in_group = 0
-    for seg in segments:
-        tag = seg.tag
-        if tag == "ISA":
-            if isa is not None:
-                notes.append(f"segment {seg.number}: ISA before the previous interchange's IEA")
-            isa, groups = seg, 0
-        elif tag == "GS":
-            if gs is not None:
-                notes.append(f"segment {seg.number}: GS before the previous group's GE")
-            gs, sets_in_group = seg, 0
-        elif tag == "ST":
-            if current is not None:
-                notes.append(f"segment {current.start}: ST has no SE")
-            current = TransactionSet(
-                seg.get(1), seg.number, [seg], gs.get(4) if gs else "", gs.get(5) if gs else ""
-            )
-        elif tag == "SE":
-            if current is None:
-                notes.append(f"segment {seg.number}: SE without an ST")
-                continue
-            current.segments.append(seg)
-            _check(notes, seg, 1, str(len(current.segments)), "segments counted from ST to SE")
-            _check(notes, seg, 2, current.segments[0].get(2), "ST02", numeric=False)
-            sets.append(current)
-            current = None
-            sets_in_group += 1
-        elif tag == "GE":
-            _check(notes, seg, 1, str(sets_in_group), "transaction sets in the group")
-            _check(notes, seg, 2, gs.get(6) if gs else "", "GS06", numeric=False)
-            gs, groups = None, groups + 1
-        elif tag == "IEA":
-            _check(notes, seg, 1, str(groups), "groups in the interchange")
-            _check(notes, seg, 2, isa.get(13) if isa else "", "ISA13", numeric=False)
-            isa = None
-        elif current is not None:
-            current.segments.append(seg)
-        else:
-            notes.append(f"segment {seg.number}: {tag[:10]!r} outside any transaction set")
-    if current is not None:
-        notes.append(f"segment {current.start}: ST has no SE")
-        sets.append(current)
-    if gs is not None:
-        notes.append(f"segment {gs.number}: GS has no GE")
-    if isa is not None:
-        notes.append(f"segment {isa.number}: ISA has no IEA")
-    return sets
-
-
-def _check(
-    notes: list[str], seg: Segment, index: int, expected: str, what: str, *, numeric: bool = True
-) -> None:
-    """Note a trailer element that disagrees with what the file actually holds."""
-    actual = seg.get(index)
-    if numeric:
-        same = actual.isascii() and actual.isdigit() and len(actual) < 19 and int(actual) == int(expected)
-    else:
-        same = actual == expected
-    if not same:
-        shown = actual[:20] or "(empty)"
-        notes.append(
-            f"segment {seg.number}: {seg.tag}{index:02d} is {shown!r} but {what} is {expected[:20]!r}"
-        )
 
 
 class _Item:
@@ -440,30 +285,6 @@ def _as_of(
         where = f"segment {seg.number} {seg.tag}" if seg else "GS"
         notes.append(f"{where}: date/time {date_text[:12]!r} {time_text[:8]!r} {zone[:4]!r} is unreadable")
     return None
-
-
-def _date(text: str) -> datetime.date | None:
-    """Parse an X12 date (CCYYMMDD, or YYMMDD in old versions)."""
-    if not (text.isascii() and text.isdigit()) or len(text) not in (6, 8):
-        return None
-    if len(text) == 6:
-        text = ("20" if int(text[:2]) < 50 else "19") + text
-    try:
-        return datetime.date(int(text[:4]), int(text[4:6]), int(text[6:8]))
-    except ValueError:
-        return None
-
-
-def _time(text: str) -> datetime.time | None:
-    """Parse an X12 time (HHMM, HHMMSS, HHMMSSD or HHMMSSDD)."""
-    if not (text.isascii() and text.isdigit()) or len(text) not in (4, 6, 7, 8):
-        return None
-    fraction = text[6:]
-    micro = int(fraction) * 10 ** (6 - len(fraction)) if fraction else 0
-    try:
-        return datetime.time(int(text[:2]), int(text[2:4]), int(text[4:6] or 0), micro)
-    except ValueError:
-        return None
 
 
 def _zone(code: str) -> datetime.tzinfo | None:
