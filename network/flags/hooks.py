@@ -26,9 +26,18 @@ from network.orders.models import PurchaseOrder
 from network.stock.models import StockPosition
 
 OUT_OF_STOCK = "out_of_stock"
-# Why a vendor refuses units (optional in the reject and cancel bodies); only a lack of stock
-# the hub had on record puts the variant on hold.
-REASON_CODES = (OUT_OF_STOCK, "discontinued", "damaged", "address", "pricing", "other")
+# Why a vendor refuses units (optional in the reject and cancel bodies, chosen in the portal's
+# forms); only a lack of stock the hub had on record puts the variant on hold.
+REFUSAL_REASONS = {
+    OUT_OF_STOCK: "Out of stock",
+    "discontinued": "Discontinued",
+    "price_error": "Price error",
+    "address_problem": "Problem with the address",
+    "other": "Other",
+}
+# Codes of version 1.0, still accepted by the API.
+LEGACY_REASON_CODES = ("damaged", "address", "pricing")
+REASON_CODES = (*REFUSAL_REASONS, *LEGACY_REASON_CODES)
 
 
 @dataclass(frozen=True)

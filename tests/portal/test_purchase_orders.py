@@ -154,7 +154,10 @@ def test_bad_shipment_forms_answer_4xx_and_change_nothing(client, network, place
 def test_rejecting_lines_needs_a_reason_and_releases_the_units(session, client, network, placed):
     order, po_id, lines = placed
     no_reason = submit(
-        client, po_path(po_id, "reject"), {f"reject-{lines['desk']}": "2", "reason": ""}, page=po_path(po_id)
+        client,
+        po_path(po_id, "reject"),
+        {f"reject-{lines['desk']}": "2", "reason_code": "", "reason": "gone"},
+        page=po_path(po_id),
     )
     assert no_reason.status_code == 422
     assert "A reason is required" in no_reason.get_data(as_text=True)
@@ -162,13 +165,63 @@ def test_rejecting_lines_needs_a_reason_and_releases_the_units(session, client, 
     ok = submit(
         client,
         po_path(po_id, "reject"),
-        {f"reject-{lines['desk']}": "2", "reason": "discontinued"},
+        {f"reject-{lines['desk']}": "2", "reason_code": "discontinued", "reason": "end of line"},
         page=po_path(po_id),
     )
     assert ok.status_code == 302
     desk_sku = order["lines"][1]["retailer_sku"]
     assert retailer_line_states(network.retailer, order["id"])[desk_sku] == ("rejected", 0)
-    assert "discontinued" in client.get(po_path(po_id)).get_data(as_text=True)
+    assert "Discontinued: end of line" in client.get(po_path(po_id)).get_data(as_text=True)
+    flags = network.retailer.api.get("/api/v1/flags").get_json()["data"]
+    assert [(f["kind"], f["detail"]["reason_code"]) for f in flags] == [("vendor_rejected", "discontinued")]
+    # Not about stock: no hold, the desk's other units stay on sale.
+    assert network.retailer.api.get("/api/v1/holds").get_json()["data"] == []
+
+
+def test_the_reject_and_cancel_forms_offer_the_apis_reason_codes(client, placed):
+    _, po_id, _ = placed
+    page = client.get(po_path(po_id)).get_data(as_text=True)
+    for name in ("reason_code", "cancel_reason_code"):
+        select = page.split(f'name="{name}"')[1].split("</select>")[0]
+        codes = re.findall(r'<option value="([a-z_]+)"', select)
+        assert codes == ["out_of_stock", "discontinued", "price_error", "address_problem", "other"]
+
+
+@pytest.mark.parametrize("action", ["reject", "cancel"])
+def test_out_of_stock_in_the_portal_holds_the_variant_for_every_retailer_as_the_api_does(
+    session, client, network, placed, action
+):
+    order, po_id, lines = placed
+    prefix = "" if action == "reject" else "cancel_"
+    response = submit(
+        client,
+        po_path(po_id, action),
+        {f"{action}-{lines['lamp']}": "5", f"{prefix}reason_code": "out_of_stock"},
+        page=po_path(po_id),
+    )
+    assert response.status_code == 302
+    (hold,) = network.vendor.api.get("/vendor-api/v1/holds?status=active").get_json()["data"]
+    assert (hold["vendor_variant_id"], hold["detail"]["quantity_on_record"]) == (lines["lamp_variant"], 10)
+    lamp_sku = order["lines"][0]["retailer_sku"]
+    for retailer in network.retailers:
+        shown = retailer.api.get(f"/api/v1/availability?sku={lamp_sku}").get_json()["data"]
+        assert [row["available"] for row in shown] == ([0] if shown else [])
+    flags = network.retailer.api.get("/api/v1/flags").get_json()["data"]
+    assert {f["detail"]["reason_code"] for f in flags} == {"out_of_stock"}
+
+
+def test_an_unknown_reason_code_is_refused_and_changes_nothing(session, client, network, placed):
+    order, po_id, lines = placed
+    response = submit(
+        client,
+        po_path(po_id, "reject"),
+        {f"reject-{lines['lamp']}": "5", "reason_code": "bored"},
+        page=po_path(po_id),
+    )
+    assert response.status_code == 422
+    assert "A reason is required" in response.get_data(as_text=True)
+    assert set(retailer_line_states(network.retailer, order["id"]).values()) == {("open", 0)}
+    assert network.vendor.api.get("/vendor-api/v1/holds").get_json()["data"] == []
 
 
 def test_cancelling_unshipped_units(session, client, network, placed):
@@ -176,7 +229,7 @@ def test_cancelling_unshipped_units(session, client, network, placed):
     response = submit(
         client,
         po_path(po_id, "cancel"),
-        {f"cancel-{lines['lamp']}": "5", "cancel_reason": "sold out"},
+        {f"cancel-{lines['lamp']}": "5", "cancel_reason_code": "other", "cancel_reason": "sold out"},
         page=po_path(po_id),
     )
     assert response.status_code == 302
@@ -205,8 +258,8 @@ def test_another_vendors_purchase_order_answers_404_everywhere(app, session, net
     for action, form in (
         ("acknowledge", {}),
         ("ship", {"carrier": "X", "tracking_number": "Y", f"ship-{lines['lamp']}": "1"}),
-        ("reject", {f"reject-{lines['lamp']}": "1", "reason": "r"}),
-        ("cancel", {f"cancel-{lines['lamp']}": "1", "cancel_reason": "r"}),
+        ("reject", {f"reject-{lines['lamp']}": "1", "reason_code": "other"}),
+        ("cancel", {f"cancel-{lines['lamp']}": "1", "cancel_reason_code": "other"}),
     ):
         response = other.post(po_path(po_id, action), data={"csrf_token": token, **form})
         assert response.status_code == 404, action

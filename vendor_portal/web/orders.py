@@ -8,13 +8,14 @@ from __future__ import annotations
 
 from collections.abc import Callable
 
-from flask import flash, redirect, render_template, request, url_for
+from flask import current_app, flash, redirect, render_template, request, url_for
 from werkzeug.datastructures import MultiDict
 
 from network.clock import utcnow
 from network.db import transaction
 from network.errors import DomainError, InvalidInput
 from network.extensions import db
+from network.flags.hooks import REFUSAL_REASONS, Refusal, hold_period
 from network.orders import returns as order_returns
 from network.orders import services as orders
 from network.orders.services import LineQuantity
@@ -48,6 +49,7 @@ def _po_page(po_id: int, *, error: DomainError | None = None, form: MultiDict | 
         po=page.po,
         error=error,
         form=form or MultiDict(),
+        reasons=REFUSAL_REASONS,
         now=utcnow(),
     )
     return body, error.status if error else 200
@@ -88,6 +90,21 @@ def _text(form: MultiDict, name: str, label: str) -> str:
     return value
 
 
+def _refusal(form: MultiDict, code_field: str, note_field: str) -> tuple[str, Refusal]:
+    """Read a refusal's reason code (one of the API's) and optional note; the same Refusal the API passes.
+
+    Raises InvalidInput.
+    """
+    code = form.get(code_field, "").strip()
+    if code not in REFUSAL_REASONS:
+        raise InvalidInput("A reason is required", errors={code_field: ["choose a reason"]})
+    note = form.get(note_field, "").strip()
+    if len(note) > MAX_TEXT:
+        raise InvalidInput("The note is too long", errors={note_field: [f"at most {MAX_TEXT} characters"]})
+    reason = f"{REFUSAL_REASONS[code]}: {note}" if note else REFUSAL_REASONS[code]
+    return reason, Refusal(code=code, hold_for=hold_period(current_app.config))
+
+
 def _attempt(action: Callable[[], object], *, done: str, back: str, refused: Callable[[DomainError], object]):
     """Run one transition in one transaction; a refusal (4xx) shows the page again with the reason."""
     try:
@@ -125,9 +142,15 @@ def purchase_order_acknowledge(po_id: int):
 def purchase_order_reject(po_id: int):
     def act() -> None:
         lines = _line_quantities(request.form, "reject-")
-        reason = _text(request.form, "reason", "A reason")
+        reason, refusal = _refusal(request.form, "reason_code", "reason")
         orders.reject(
-            db.session, vendor_id=vendor_id(), po_id=po_id, lines=lines, reason=reason, now=utcnow()
+            db.session,
+            vendor_id=vendor_id(),
+            po_id=po_id,
+            lines=lines,
+            reason=reason,
+            now=utcnow(),
+            refusal=refusal,
         )
 
     return _transition(po_id, "Rejected: the retailer is told at once.", act)
@@ -158,9 +181,15 @@ def purchase_order_ship(po_id: int):
 def purchase_order_cancel(po_id: int):
     def act() -> None:
         lines = _line_quantities(request.form, "cancel-")
-        reason = _text(request.form, "cancel_reason", "A reason")
+        reason, refusal = _refusal(request.form, "cancel_reason_code", "cancel_reason")
         orders.cancel_by_vendor(
-            db.session, vendor_id=vendor_id(), po_id=po_id, lines=lines, reason=reason, now=utcnow()
+            db.session,
+            vendor_id=vendor_id(),
+            po_id=po_id,
+            lines=lines,
+            reason=reason,
+            now=utcnow(),
+            refusal=refusal,
         )
 
     return _transition(po_id, "Units cancelled: the retailer is told at once.", act)
