@@ -32,6 +32,9 @@ DEFAULTS: dict[str, object] = {
     "HUB_FEED_ALLOWED_HOSTS": "",
     "HUB_FEED_ALLOW_PRIVATE": False,
     "HUB_FEED_PULL_BATCH": 20,
+    # Pushes and uploads larger than this (bytes) are kept and answered 202 at once, then applied
+    # by the worker (network.feeds.queue), so one vendor's big file never holds a web worker.
+    "HUB_ASYNC_PUSH_BYTES": 1024 * 1024,
     "HUB_DEMO_SEED": True,
     # flask-smorest: one document for both APIs, served where API.md promises it.
     "API_TITLE": "Dropnet hub",

@@ -10,6 +10,7 @@ import time
 from collections.abc import Callable, Sequence
 
 import requests
+import sqlalchemy as sa
 from apscheduler.schedulers.background import BackgroundScheduler
 from flask import Flask, current_app
 
@@ -18,7 +19,7 @@ from network.clock import utcnow
 from network.db import transaction
 from network.errors import Conflict, InvalidInput
 from network.extensions import db
-from network.feeds import configs, health, scheduling
+from network.feeds import configs, health, queue, scheduling
 from network.feeds.credentials import Credentials, CredentialsUnreadable
 from network.feeds.models import PULL, FeedRun
 from network.feeds.pull import FAILED, OK, PullResult, PullSettings, http_session, pull
@@ -32,6 +33,8 @@ STALE_SWEEP_SECONDS = 30
 FEED_PULL_SECONDS = 30
 FEED_HEALTH_SECONDS = 60
 FEED_RETENTION_SECONDS = 3600
+# Queued pushes wait at most this long for a worker to look (plus the apply ahead of them).
+FEED_QUEUE_SECONDS = 2
 # One pull job returns after this long even if feeds are still due, so the next tick (or another
 # worker) carries on and a shutdown is never kept waiting for a long backlog.
 FEED_PULL_BUDGET_SECONDS = 120
@@ -134,6 +137,42 @@ def pull_one(
     return run
 
 
+def apply_queued_feeds(*, now: dt.datetime | None = None) -> list[FeedRun]:
+    """Apply queued pushes and uploads, oldest first, each in its own transaction.
+
+    A fault while applying one (not a bad file: those are rejected runs) closes that run as
+    failed so it cannot block its vendor's queue; a lost database connection leaves the run
+    queued for the next tick.
+    """
+    started = time.monotonic()
+    runs: list[FeedRun] = []
+    while time.monotonic() - started < FEED_PULL_BUDGET_SECONDS:
+        run_id = None
+        try:
+            with transaction(db.session):
+                run = queue.claim_next(db.session)
+                if run is None:
+                    break
+                run_id = run.id
+                runs.append(
+                    queue.apply_claimed(db.session, run, now=now or utcnow(), hold_share=hold_share())
+                )
+        except sa.exc.OperationalError:
+            log.exception("applying queued feed run %s: database unavailable; retried next tick", run_id)
+            break
+        except Exception:
+            log.exception("applying queued feed run %s failed", run_id)
+            if run_id is None:
+                break
+            with transaction(db.session):
+                queue.fail(
+                    db.session, run_id, "the hub could not apply this file; send it again", now=utcnow()
+                )
+            continue
+        log.info("queued feed run %d applied: %s", run_id, runs[-1].status)
+    return runs
+
+
 def fetch_sample(feed_id: int, *, vendor_id: int) -> bytes:
     """Fetch a pull feed's file as it is now, unconditionally and with no transaction open (previews).
 
@@ -191,6 +230,7 @@ def jobs() -> list[tuple[str, Callable[[], None], int]]:
     return [
         ("stale_sweep", StaleSweep(), STALE_SWEEP_SECONDS),
         ("pull_due_feeds", pull_due_feeds, FEED_PULL_SECONDS),
+        ("apply_queued_feeds", apply_queued_feeds, FEED_QUEUE_SECONDS),
         ("feed_health", feed_health, FEED_HEALTH_SECONDS),
         ("feed_raw_retention", drop_old_feed_files, FEED_RETENTION_SECONDS),
         ("evaluate_flags", evaluate_flags, EVALUATE_SECONDS),

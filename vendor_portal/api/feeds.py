@@ -7,10 +7,9 @@ from flask_smorest import Blueprint
 
 from network.clock import utcnow
 from network.db import transaction
-from network.errors import Conflict, InvalidFeed, InvalidInput
+from network.errors import Conflict, InvalidInput
 from network.extensions import db
-from network.feeds import configs, scheduling, uploads
-from network.feeds.models import REJECTED
+from network.feeds import configs, queue, scheduling, uploads
 from network.feeds.preview import preview_feed
 from network.feeds.pull import http_session
 from network.jobs import feed_credentials, fetch_sample, hold_share, pull_lease, pull_one, pull_settings
@@ -25,6 +24,7 @@ from vendor_portal.api.feed_schemas import (
     FeedPreviewSchema,
     FeedSchema,
 )
+from vendor_portal.api.inventory import LOCATION_HEADER, QUEUED_DOC, answer_run, async_threshold
 from vendor_portal.api.schemas import FeedRunSchema
 
 blp = Blueprint("vendor_feeds", __name__, url_prefix="/vendor-api/v1/feeds", description="Feeds")
@@ -142,22 +142,27 @@ def preview(feed_id: int):
 @vendor("inventory:write")
 @blp.doc(requestBody={**FILE_BODY, "required": True})
 @blp.response(200, FeedRunSchema)
+@blp.alt_response(202, schema=FeedRunSchema, description=QUEUED_DOC, headers=LOCATION_HEADER)
 def upload(feed_id: int):
     """Send a file to an upload feed; it is read with the feed's format and mapping"""
+    vendor_id = current_caller().org_id
     data = request.get_data(cache=False)
     if not data:
         raise InvalidInput("the body is empty; send the feed file", errors={"_body": ["empty"]})
     with transaction(db.session):
-        run = uploads.receive_upload(
-            db.session,
-            feed_id,
-            vendor_id=current_caller().org_id,
-            data=data,
-            content_type=request.content_type or "",
-            now=utcnow(),
-            hold_share=hold_share(),
-        )
-    if run.status == REJECTED and run.rows_seen == 0 and run.message:
-        # The file could not be read at all; the run is on record, the stock untouched.
-        raise InvalidFeed(f"feed run {run.id} rejected: {run.message}", feed_run_id=run.id)
-    return run
+        if queue.must_queue(db.session, vendor_id=vendor_id, size=len(data), threshold=async_threshold()):
+            receipt = uploads.upload_receipt(
+                db.session, feed_id, vendor_id=vendor_id, data=data, content_type=request.content_type or ""
+            )
+            run = queue.queue_receipt(db.session, receipt, now=utcnow())
+        else:
+            run = uploads.receive_upload(
+                db.session,
+                feed_id,
+                vendor_id=vendor_id,
+                data=data,
+                content_type=request.content_type or "",
+                now=utcnow(),
+                hold_share=hold_share(),
+            )
+    return answer_run(run)
