@@ -6,7 +6,7 @@ import datetime as dt
 
 from marshmallow import Schema, fields, validate
 
-from retailer_api.pagination import PageArgs
+from api_common.pagination import PageArgs
 
 
 class VariantPutSchema(Schema):
