@@ -4,7 +4,7 @@ from __future__ import annotations
 
 from marshmallow import RAISE, Schema, fields, validate
 
-from retailer_api.pagination import PageArgs
+from api_common.pagination import PageArgs
 
 EVENTS = fields.List(
     fields.String(validate=validate.Length(1, 64)),

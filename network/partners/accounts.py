@@ -187,6 +187,17 @@ def session_user(session: Session, *, user_id: int, version: int) -> SessionUser
     return SessionUser(id=row.id, org_id=row.org_id, email=row.email, name=row.name, org_name=row[5])
 
 
+def end_sessions(session: Session, *, user_id: int) -> None:
+    """Sign a user out everywhere: every cookie carrying the old session version stops working.
+
+    The cookie is signed, not stored: clearing it in one browser leaves any copy of it valid, so
+    signing out has to change what the server accepts (as a password reset does).
+    """
+    session.execute(
+        sa.update(User).where(User.id == user_id).values(session_version=User.session_version + 1)
+    )
+
+
 # --- password reset --------------------------------------------------------------------------
 
 

@@ -49,7 +49,16 @@ def test_pages_send_visitors_to_sign_in_and_back_to_where_they_were_going(client
 
 
 @pytest.mark.parametrize(
-    "target", ["https://evil.example/", "//evil.example/x", "/api/v1/orders", "javascript:x"]
+    "target",
+    [
+        "https://evil.example/",
+        "//evil.example/x",
+        "/api/v1/orders",
+        "javascript:x",
+        "/portal/stock\r\nSet-Cookie: x=1",
+        "/portal/stock\n",
+        "/portal/\x00",
+    ],
 )
 def test_sign_in_never_redirects_off_the_portal(client, vendor_user, target):
     response = submit(
@@ -62,6 +71,23 @@ def test_signing_out_ends_the_session(client, signed_in):
     token = page_token(client, "/portal/dashboard")
     assert client.post("/portal/logout", data={"csrf_token": token}).status_code == 302
     assert client.get("/portal/dashboard").status_code == 302
+
+
+def test_a_copied_session_cookie_is_refused_after_signing_out(app, client, signed_in):
+    copied = client.get_cookie("session").value
+    token = page_token(client, "/portal/dashboard")
+    assert client.post("/portal/logout", data={"csrf_token": token}).status_code == 302
+    thief = app.test_client()
+    thief.set_cookie("session", copied)
+    response = thief.get("/portal/dashboard")
+    assert response.status_code == 302
+    assert response.headers["Location"].startswith("/portal/login")
+
+
+def test_a_signed_in_user_with_a_control_character_in_next_goes_to_the_dashboard(client, signed_in):
+    response = client.get("/portal/login?next=/portal/stock%0D%0ASet-Cookie:%20x=1")
+    assert response.status_code == 302
+    assert response.headers["Location"] == "/portal/dashboard"
 
 
 def test_forms_without_the_csrf_token_are_refused_and_change_nothing(client, session, vendor_user):

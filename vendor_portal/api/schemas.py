@@ -6,8 +6,8 @@ import datetime as dt
 
 from marshmallow import Schema, fields, validate
 
+from api_common.pagination import PageArgs
 from network.feeds.models import RUN_STATUSES
-from retailer_api.pagination import PageArgs
 
 
 class VariantPutSchema(Schema):

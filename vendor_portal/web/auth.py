@@ -66,6 +66,9 @@ def _throttled(form: LoginForm, exc: Throttled):
 
 @portal.post("/logout")
 def logout():
+    if g.user is not None:
+        with transaction(db.session):
+            accounts.end_sessions(db.session, user_id=g.user.id)
     sign_out_session()
     flash("You are signed out.", "info")
     return redirect(url_for("portal.login"))

@@ -79,7 +79,8 @@ def login_required(view: Callable) -> Callable:
 
 def safe_next(target: str | None) -> str:
     """Only ever redirect to a path of this portal after sign-in (never another site)."""
-    if target:
+    # A control character (CR/LF above all) would split the Location header: never a path of ours.
+    if target and target.isprintable():
         parts = urlsplit(target)
         if not parts.scheme and not parts.netloc and target.startswith("/portal/") and "\\" not in target:
             return target
