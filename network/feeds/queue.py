@@ -16,14 +16,20 @@ a small delta can never overtake a large full count.
 from __future__ import annotations
 
 import datetime as dt
+import logging
+import time
+from collections.abc import Mapping
+from typing import Any
 
 import sqlalchemy as sa
 from sqlalchemy.orm import Session, aliased
 
-from network.db import is_postgres
+from network.clock import utcnow
+from network.db import is_postgres, transaction
 from network.errors import DomainError
 from network.feeds import models as m
 from network.feeds.parsing import FeedFormat
+from network.feeds.pulling import hold_share
 from network.feeds.push import read_push_json
 from network.feeds.services import (
     FeedReceipt,
@@ -34,7 +40,12 @@ from network.feeds.services import (
 )
 from network.feeds.uploads import note_upload
 
-DEFAULT_ASYNC_BYTES = 1024 * 1024
+log = logging.getLogger(__name__)
+
+
+def async_threshold(config: Mapping[str, Any]) -> int:
+    """Bodies larger than this many bytes are queued (HUB_ASYNC_PUSH_BYTES)."""
+    return int(config["HUB_ASYNC_PUSH_BYTES"])
 
 
 def has_queued(session: Session, vendor_id: int) -> bool:
@@ -128,6 +139,39 @@ def apply_claimed(
         if feed is not None:  # deleted since: its runs stay in the history
             note_upload(feed, run, now=now)
     return run
+
+
+def apply_queued(
+    session: Session, config: Mapping[str, Any], *, budget_seconds: float, now: dt.datetime | None = None
+) -> list[m.FeedRun]:
+    """Apply queued runs, oldest first, each in its own transaction, for at most `budget_seconds`.
+
+    A fault while applying one (not a bad file: that is a rejected run) closes that run as failed
+    so it cannot block its vendor's queue; a lost database connection leaves it queued for later.
+    """
+    started = time.monotonic()
+    runs: list[m.FeedRun] = []
+    while time.monotonic() - started < budget_seconds:
+        run_id = None
+        try:
+            with transaction(session):
+                run = claim_next(session)
+                if run is None:
+                    break
+                run_id = run.id
+                runs.append(apply_claimed(session, run, now=now or utcnow(), hold_share=hold_share(config)))
+        except sa.exc.OperationalError:
+            log.exception("applying queued feed run %s: database unavailable; retried later", run_id)
+            break
+        except Exception:
+            log.exception("applying queued feed run %s failed", run_id)
+            if run_id is None:
+                break
+            with transaction(session):
+                fail(session, run_id, "the hub could not apply this file; send it again", now=utcnow())
+            continue
+        log.info("queued feed run %d: %s", run_id, runs[-1].status)
+    return runs
 
 
 def fail(session: Session, run_id: int, reason: str, *, now: dt.datetime) -> m.FeedRun | None:

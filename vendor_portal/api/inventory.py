@@ -17,9 +17,9 @@ from network.feeds import queue
 from network.feeds import services as feeds
 from network.feeds.models import QUEUED, REJECTED
 from network.feeds.parsing import FeedFormat
+from network.feeds.pulling import hold_share
 from network.feeds.push import read_push_json
 from network.feeds.services import FeedReceipt
-from network.jobs import hold_share
 from vendor_portal.api.common import load
 from vendor_portal.api.common import vendor as vendor_guard
 from vendor_portal.api.schemas import (
@@ -92,7 +92,8 @@ def push_inventory():
     """Push stock counts as JSON or as a CSV body (`mode`, `basis`, `as_of` as query parameters)"""
     vendor_id = current_caller().org_id
     data = request.get_data(cache=False)
-    large = len(data) > async_threshold()
+    threshold = queue.async_threshold(current_app.config)
+    large = len(data) > threshold
     if request.mimetype == "text/csv":
         args = load(InventoryCsvArgs(), request.args.to_dict())
         charset = (request.mimetype_params.get("charset") or "utf-8").lower()
@@ -125,15 +126,13 @@ def push_inventory():
         records=records,
     )
     with transaction(db.session):
-        if queue.must_queue(db.session, vendor_id=vendor_id, size=len(data), threshold=async_threshold()):
+        if queue.must_queue(db.session, vendor_id=vendor_id, size=len(data), threshold=threshold):
             run = queue.queue_receipt(db.session, receipt, now=utcnow())
         else:
-            run = feeds.receive_feed(db.session, receipt, now=utcnow(), hold_share=hold_share())
+            run = feeds.receive_feed(
+                db.session, receipt, now=utcnow(), hold_share=hold_share(current_app.config)
+            )
     return answer_run(run)
-
-
-def async_threshold() -> int:
-    return int(current_app.config["HUB_ASYNC_PUSH_BYTES"])
 
 
 def answer_run(run):
