@@ -11,10 +11,11 @@ from network.clock import utcnow
 from network.db import transaction
 from network.errors import Conflict, InvalidFeed, InvalidInput
 from network.extensions import db
-from network.feeds import configs, uploads
+from network.feeds import configs
 from network.feeds.models import REJECTED
 from network.feeds.preview import preview_feed
 from network.feeds.pulling import feed_credentials, fetch_sample, hold_share, pull_now, pull_settings
+from network.uploads import upload_feeds
 from vendor_portal.api.common import vendor as vendor_guard
 from vendor_portal.api.feed_schemas import (
     FeedCreateSchema,
@@ -143,7 +144,7 @@ def upload(feed_id: int):
     if not data:
         raise InvalidInput("the body is empty; send the feed file", errors={"_body": ["empty"]})
     with transaction(db.session):
-        run = uploads.receive_upload(
+        run = upload_feeds.receive_upload(
             db.session,
             feed_id,
             vendor_id=current_caller().org_id,
