@@ -38,7 +38,7 @@ from network.feeds.services import (
     raw_bytes,
     record_receipt,
 )
-from network.feeds.uploads import note_upload
+from network.uploads.upload_feeds import note_upload
 
 log = logging.getLogger(__name__)
 

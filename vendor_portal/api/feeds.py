@@ -11,9 +11,10 @@ from network.clock import utcnow
 from network.db import transaction
 from network.errors import Conflict, InvalidInput
 from network.extensions import db
-from network.feeds import configs, queue, uploads
+from network.feeds import configs, queue
 from network.feeds.preview import preview_feed
 from network.feeds.pulling import feed_credentials, fetch_sample, hold_share, pull_now, pull_settings
+from network.uploads import upload_feeds
 from vendor_portal.api.common import vendor as vendor_guard
 from vendor_portal.api.feed_schemas import (
     FeedCreateSchema,
@@ -151,12 +152,12 @@ def upload(feed_id: int):
             size=len(data),
             threshold=queue.async_threshold(current_app.config),
         ):
-            receipt = uploads.upload_receipt(
+            receipt = upload_feeds.upload_receipt(
                 db.session, feed_id, vendor_id=vendor_id, data=data, content_type=request.content_type or ""
             )
             run = queue.queue_receipt(db.session, receipt, now=utcnow())
         else:
-            run = uploads.receive_upload(
+            run = upload_feeds.receive_upload(
                 db.session,
                 feed_id,
                 vendor_id=vendor_id,
