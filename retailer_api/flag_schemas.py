@@ -2,8 +2,9 @@
 
 from __future__ import annotations
 
-from marshmallow import RAISE, Schema, fields, validate
+from marshmallow import RAISE, fields, validate
 
+from network.edge import Schema
 from network.flags.holds import ACTIVE, LIFTED
 from network.flags.services import STATUSES
 from retailer_api.pagination import PageArgs

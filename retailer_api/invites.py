@@ -6,10 +6,11 @@ import logging
 
 from flask import Response, current_app, json, request
 from flask_smorest import Blueprint
-from marshmallow import Schema, fields, validate
+from marshmallow import fields, validate
 
 from network.clock import utcnow
 from network.db import transaction
+from network.edge import Schema
 from network.extensions import db
 from network.idempotency.services import check_key
 from network.mail import Email, MailNotSent

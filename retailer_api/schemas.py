@@ -2,8 +2,9 @@
 
 from __future__ import annotations
 
-from marshmallow import Schema, fields, validate
+from marshmallow import fields, validate
 
+from network.edge import Schema
 from retailer_api.pagination import PageArgs
 
 SKU = validate.Length(1, 100)

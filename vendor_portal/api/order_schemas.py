@@ -2,8 +2,9 @@
 
 from __future__ import annotations
 
-from marshmallow import RAISE, Schema, fields, validate
+from marshmallow import RAISE, fields, validate
 
+from network.edge import Schema
 from network.flags.hooks import REASON_CODES
 from network.orders.models import LINE_STATES, RETURN_CLOSED, RETURN_OPEN, RETURN_RECEIVED
 from retailer_api.order_schemas import LineQuantityInSchema, ReturnSchema

@@ -4,8 +4,9 @@ from __future__ import annotations
 
 import datetime as dt
 
-from marshmallow import Schema, fields, validate
+from marshmallow import fields, validate
 
+from network.edge import Schema
 from retailer_api.pagination import PageArgs
 
 
