@@ -15,12 +15,12 @@ from flask_smorest import Api
 from prometheus_client import CONTENT_TYPE_LATEST, Counter, Histogram, generate_latest
 from werkzeug.exceptions import HTTPException
 
+from api_common import problems
 from network.config import load_config
 from network.db import configure_sqlite
 from network.edge import configure_edge
 from network.errors import DomainError
 from network.extensions import csrf, db, migrate
-from retailer_api import problems
 
 log = logging.getLogger(__name__)
 
@@ -108,7 +108,7 @@ class HubApi(Api):
 
 
 def configure_apis(app: Flask) -> None:
-    from network.oauth import init_oauth
+    from api_common.oauth import init_oauth
     from retailer_api import blueprints as retailer_blueprints
     from vendor_portal.api import blueprints as vendor_blueprints
 
@@ -118,7 +118,7 @@ def configure_apis(app: Flask) -> None:
     for blueprint in (*retailer_blueprints(), *vendor_blueprints()):
         api.register_blueprint(blueprint)
         csrf.exempt(blueprint)
-    from network.oauth import oauth_blueprint
+    from api_common.oauth import oauth_blueprint
 
     csrf.exempt(oauth_blueprint)
     app.extensions["hub_api"] = api

@@ -4,14 +4,14 @@ from __future__ import annotations
 
 from flask_smorest import Blueprint
 
+from api_common.auth import secured
+from api_common.oauth import current_caller
+from api_common.pagination import PageArgs, decode_cursor, feed_page, page
 from network.availability.services import read_availability
 from network.clock import utcnow
 from network.extensions import db
-from network.oauth import current_caller
 from network.outbox.events import AvailabilityChanged
 from network.outbox.services import read_events
-from retailer_api.auth import secured
-from retailer_api.pagination import PageArgs, decode_cursor, feed_page, page
 from retailer_api.schemas import AvailabilityArgs, AvailabilityChangeListSchema, AvailabilityListSchema
 
 blp = Blueprint("availability", __name__, url_prefix="/api/v1/availability", description="Availability")

@@ -4,15 +4,15 @@ from __future__ import annotations
 
 from flask_smorest import Blueprint
 
+from api_common.auth import secured
+from api_common.oauth import current_caller
+from api_common.pagination import PageArgs, decode_cursor, page
 from network.availability.services import publish_changes
 from network.catalog import services as catalog
 from network.catalog.services import SourceSpec
 from network.clock import utcnow
 from network.db import transaction
 from network.extensions import db
-from network.oauth import current_caller
-from retailer_api.auth import secured
-from retailer_api.pagination import PageArgs, decode_cursor, page
 from retailer_api.schemas import ItemListSchema, ItemPutSchema, ItemSchema, VariantListArgs, VariantListSchema
 
 blp = Blueprint("catalog", __name__, url_prefix="/api/v1", description="Catalog and retailer items")

@@ -4,13 +4,13 @@ from __future__ import annotations
 
 from flask_smorest import Blueprint
 
+from api_common.auth import secured
+from api_common.oauth import current_caller
 from network.availability.services import items_of_connection, publish_changes
 from network.clock import utcnow
 from network.db import transaction
 from network.extensions import db
-from network.oauth import current_caller
 from network.partners import services as partners
-from retailer_api.auth import secured
 from retailer_api.schemas import ConnectionListSchema, ConnectionPatchSchema, ConnectionSchema
 
 blp = Blueprint("connections", __name__, url_prefix="/api/v1/connections", description="Vendor partnerships")

@@ -4,11 +4,11 @@ from __future__ import annotations
 
 from flask_smorest import Blueprint
 
+from api_common.auth import secured
+from api_common.oauth import current_caller
+from api_common.pagination import decode_cursor, feed_page
 from network.extensions import db
-from network.oauth import current_caller
 from network.outbox.services import read_events
-from retailer_api.auth import secured
-from retailer_api.pagination import decode_cursor, feed_page
 from retailer_api.schemas import EventArgs, EventListSchema
 
 blp = Blueprint("events", __name__, url_prefix="/api/v1/events", description="Event log")

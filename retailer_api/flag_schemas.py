@@ -4,10 +4,9 @@ from __future__ import annotations
 
 from marshmallow import RAISE, fields, validate
 
+from api_common.pagination import PageArgs
 from network.edge import Schema
-from network.flags.holds import ACTIVE, LIFTED
 from network.flags.services import STATUSES
-from retailer_api.pagination import PageArgs
 
 
 class FlagListArgs(PageArgs):
@@ -53,26 +52,3 @@ class SettingsPatchSchema(Schema):
         unknown = RAISE
 
     auto_reroute = fields.Boolean()
-
-
-class HoldListArgs(PageArgs):
-    status = fields.String(validate=validate.OneOf((ACTIVE, LIFTED)))
-
-
-class HoldSchema(Schema):
-    id = fields.Integer(attribute="hold.id")
-    vendor_id = fields.Integer(attribute="hold.vendor_id")
-    vendor_variant_id = fields.Integer(attribute="hold.variant_id")
-    vendor_sku = fields.String()
-    reason = fields.String(attribute="hold.reason")
-    detail = fields.Dict(attribute="hold.detail")
-    active = fields.Boolean()
-    placed_at = fields.DateTime(attribute="hold.placed_at")
-    until = fields.DateTime(attribute="hold.until")
-    lifted_at = fields.DateTime(attribute="hold.lifted_at", allow_none=True)
-    lifted_by = fields.String(attribute="hold.lifted_by", allow_none=True)
-
-
-class HoldListSchema(Schema):
-    data = fields.List(fields.Nested(HoldSchema))
-    next_cursor = fields.String(allow_none=True)

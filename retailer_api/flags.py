@@ -4,14 +4,14 @@ from __future__ import annotations
 
 from flask_smorest import Blueprint
 
+from api_common.auth import secured
+from api_common.oauth import current_caller
+from api_common.pagination import decode_cursor, page
 from network.clock import utcnow
 from network.db import transaction
 from network.extensions import db
 from network.flags import services as flags
-from network.oauth import current_caller
-from retailer_api.auth import secured
 from retailer_api.flag_schemas import FlagListArgs, FlagListSchema, FlagSchema, FlagStatsArgs, FlagStatsSchema
-from retailer_api.pagination import decode_cursor, page
 
 blp = Blueprint("flags", __name__, url_prefix="/api/v1/flags", description="Flags on at-risk order lines")
 

@@ -8,17 +8,17 @@ from flask import Response, current_app, json, request
 from flask_smorest import Blueprint
 from marshmallow import fields, validate
 
+from api_common.auth import secured
+from api_common.oauth import current_caller
+from api_common.pagination import PageArgs, decode_cursor, page
 from network.clock import utcnow
 from network.db import transaction
 from network.edge import Schema
 from network.extensions import db
 from network.idempotency.services import check_key
 from network.mail import Email, MailNotSent
-from network.oauth import current_caller
 from network.partners import invites
-from retailer_api.auth import secured
 from retailer_api.idempotent import respond_once
-from retailer_api.pagination import PageArgs, decode_cursor, page
 from retailer_api.schemas import ConnectionPatchSchema
 
 log = logging.getLogger(__name__)

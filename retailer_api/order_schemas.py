@@ -4,6 +4,7 @@ from __future__ import annotations
 
 from marshmallow import RAISE, fields, validate
 
+from api_common.schemas import LineQuantityInSchema, ReturnSchema
 from network.edge import Schema
 from retailer_api.flag_schemas import FlagSchema
 
@@ -42,14 +43,6 @@ class OrderCreateSchema(Schema):
     ship_to = fields.Nested(ShipToSchema, required=True)
     allow_partial = fields.Boolean(load_default=False)
     allow_split = fields.Boolean(load_default=True)
-
-
-class LineQuantityInSchema(Schema):
-    class Meta:
-        unknown = RAISE
-
-    line_id = fields.Integer(required=True, strict=True)
-    quantity = fields.Integer(required=True, strict=True, validate=QUANTITY)
 
 
 class OrderCancelSchema(Schema):
@@ -137,34 +130,6 @@ class OrderSchema(Schema):
 class OrderListSchema(Schema):
     data = fields.List(fields.Nested(OrderSchema))
     next_cursor = fields.String(allow_none=True)
-
-
-class ReturnLineSchema(Schema):
-    id = fields.Integer()
-    order_line_id = fields.Integer()
-    purchase_order_line_id = fields.Integer(attribute="po_line_id")
-    vendor_variant_id = fields.Integer(attribute="variant_id")
-    quantity = fields.Integer()
-    received = fields.Integer()
-    resellable = fields.Integer()
-    damaged = fields.Integer()
-
-
-class ReturnSchema(Schema):
-    id = fields.Integer()
-    order_id = fields.Integer()
-    purchase_order_id = fields.Integer(attribute="po_id")
-    retailer_id = fields.Integer()
-    vendor_id = fields.Integer()
-    status = fields.String()
-    reason = fields.String()
-    quantity = fields.Integer()
-    received = fields.Integer()
-    resellable = fields.Integer()
-    damaged = fields.Integer()
-    lines = fields.List(fields.Nested(ReturnLineSchema))
-    created_at = fields.DateTime()
-    updated_at = fields.DateTime()
 
 
 class ReturnCreatedSchema(Schema):

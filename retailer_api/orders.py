@@ -5,16 +5,18 @@ from __future__ import annotations
 from flask import request
 from flask_smorest import Blueprint
 
+from api_common.auth import secured
+from api_common.oauth import current_caller
+from api_common.pagination import PageArgs, decode_cursor, page
+from api_common.problems import PROBLEM_TYPE_BASE
 from network.clock import utcnow
 from network.db import transaction
 from network.errors import OutOfStock
 from network.extensions import db
 from network.idempotency.services import check_key
-from network.oauth import current_caller
 from network.orders import queries, returns, services
 from network.orders.placement import LineInput, place_order
 from network.orders.services import LineQuantity
-from retailer_api.auth import secured
 from retailer_api.idempotent import respond_once
 from retailer_api.order_schemas import (
     OrderCancelSchema,
@@ -24,8 +26,6 @@ from retailer_api.order_schemas import (
     ReturnCreatedSchema,
     ReturnCreateSchema,
 )
-from retailer_api.pagination import PageArgs, decode_cursor, page
-from retailer_api.problems import PROBLEM_TYPE_BASE
 
 blp = Blueprint("orders", __name__, url_prefix="/api/v1/orders", description="Orders")
 

@@ -4,8 +4,8 @@ from __future__ import annotations
 
 from marshmallow import fields, validate
 
+from api_common.pagination import PageArgs
 from network.edge import Schema
-from retailer_api.pagination import PageArgs
 
 SKU = validate.Length(1, 100)
 

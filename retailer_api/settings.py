@@ -4,11 +4,11 @@ from __future__ import annotations
 
 from flask_smorest import Blueprint
 
+from api_common.auth import secured
+from api_common.oauth import current_caller
 from network.db import transaction
 from network.extensions import db
 from network.flags import reroute
-from network.oauth import current_caller
-from retailer_api.auth import secured
 from retailer_api.flag_schemas import SettingsPatchSchema, SettingsSchema
 
 blp = Blueprint("settings", __name__, url_prefix="/api/v1/settings", description="Retailer policies")

@@ -7,15 +7,15 @@ from types import SimpleNamespace
 from flask import current_app
 from flask_smorest import Blueprint
 
+from api_common.auth import secured
+from api_common.oauth import current_caller
+from api_common.pagination import PageArgs, decode_cursor, page
 from network.clock import utcnow
 from network.db import transaction
 from network.extensions import db
-from network.oauth import current_caller
 from network.outbox import webhooks
 from network.outbox.settings import WebhookSettings
 from network.outbox.signing import SecretBox
-from retailer_api.auth import secured
-from retailer_api.pagination import PageArgs, decode_cursor, page
 from retailer_api.webhook_schemas import (
     DeliveryArgs,
     DeliveryListSchema,

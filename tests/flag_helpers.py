@@ -15,7 +15,7 @@ from tests.builders import Party, push_json
 from tests.order_helpers import place
 
 # Token checks keep the wall clock: moving time must not expire the test's bearer tokens.
-_KEEP = ("network.clock", "network.oauth")
+_KEEP = ("network.clock", "api_common.oauth")
 
 
 class Clock:
@@ -35,7 +35,7 @@ def controlled_clock(monkeypatch: pytest.MonkeyPatch) -> Clock:
     """Make every view, job and service of the hub read `Clock` instead of the wall clock."""
     clock = Clock()
     for name, module in list(sys.modules.items()):
-        if name in _KEEP or not name.startswith(("network", "retailer_api", "vendor_portal")):
+        if name in _KEEP or not name.startswith(("api_common", "network", "retailer_api", "vendor_portal")):
             continue
         if getattr(module, "utcnow", None) is _wall_clock:
             monkeypatch.setattr(module, "utcnow", clock)

@@ -10,7 +10,6 @@ import socket
 import ssl
 import threading
 import time
-from pathlib import Path
 
 import pytest
 import sqlalchemy as sa
@@ -29,9 +28,9 @@ from network.jobs import feed_health, pull_due_feeds
 from network.outbox.models import Event
 from network.stock.models import StockPosition
 from tests.builders import availability, make_item
+from tests.samples import fixture, sample
 
 FEEDS = "/vendor-api/v1/feeds"
-SAMPLES = Path(__file__).resolve().parents[2].parent / "shared" / "samples"
 
 
 @pytest.fixture
@@ -522,7 +521,33 @@ def test_a_source_whose_url_keeps_failing_goes_stale_on_schedule_and_recovers(
     assert sorted(e.org_id for e in recovered) == sorted(e.org_id for e in stale)
 
 
-# --- real files from the shared samples, through the pull path -----------------------------------
+# --- vendor files through the pull path: our fixtures, then the real third-party samples ----------
+
+FIXTURE_FEEDS = [
+    (
+        "feeds/stock_negative_quantity.csv",
+        {"mapping": {"quantity": "quantityOnStock"}},
+        {"desk-lamp": 9, "CHAIR-7": 40, "pen-holder": 0},
+    ),
+    (
+        "feeds/msi_stock_sources.csv",
+        {"sum_duplicates": True, "decimal_quantities": "floor"},
+        {"MUG-1": 6, "KETTLE-2": 42},
+    ),
+    (
+        "feeds/prestashop_combinations_latin1.csv",
+        {"delimiter": ";", "encoding": "latin-1", "mapping": {"sku": "Reference", "quantity": "Quantity"}},
+        {"TEE-GRÜN-S": 5, "TASSE-WEIß": 2},
+    ),
+    (
+        # FBA listings have a blank quantity: not zero, just not this seller's count to give.
+        "feeds/amazon_open_listings.tsv",
+        {"delimiter": "\t"},
+        {"MX-KB-01": 12, "MX-CBL-USB": 140, "MX-KB-01-FBA": 0},
+    ),
+    ("x12/846_5010_minimal_qty33.edi", {"kind": "x12"}, {"NW-BOLT-M8": 360}),
+    ("x12/846_4010_tilde_brace_bom.edi", {"kind": "x12", "mapping": {"sku": "MG"}}, {"7788990011": 640}),
+]
 
 SAMPLE_FEEDS = [
     (
@@ -541,7 +566,6 @@ SAMPLE_FEEDS = [
         {"RP-Nano-Blue-16GB": 10, "RP-Shuffle-Green": 12},
     ),
     (
-        # FBA listings have a blank quantity: not zero, just not this seller's count to give.
         "amazon/open_listings_report_real_seller.tsv",
         {"delimiter": "\t"},
         {"OQ-5B1U-8LAN": 57, "edifier-b3": 224, "edifier-e10-fba": 0},
@@ -555,20 +579,36 @@ SAMPLE_FEEDS = [
 ]
 
 
+def pulled_quantities(session, vendor, httpserver, data: bytes, fmt: dict, skus) -> dict[str, int]:
+    """Serve a vendor's file, let the worker pull it as a delta feed, and read the stock back."""
+    ids = variants(session, vendor, skus)
+    httpserver.expect_request("/export").respond_with_data(data)
+    pull_feed(vendor, httpserver.url_for("/export"), mode="delta", format=fmt)
+
+    (run,) = pull_due_feeds(now=utcnow())
+
+    assert run.status in ("applied", "partially_applied"), run.message
+    assert run.rows_applied + run.rows_rejected == run.rows_seen
+    return quantities(session, ids)
+
+
+@pytest.mark.parametrize(
+    ("name", "fmt", "expected"), FIXTURE_FEEDS, ids=[f[0].split("/")[1] for f in FIXTURE_FEEDS]
+)
+def test_vendor_files_give_the_quantities_a_person_reading_them_expects(
+    feeds_app, session, network, httpserver, name, fmt, expected
+):
+    got = pulled_quantities(session, network.vendor, httpserver, fixture(name), fmt, expected)
+
+    assert got == expected
+
+
 @pytest.mark.parametrize(
     ("name", "fmt", "expected"), SAMPLE_FEEDS, ids=[s[0].split("/")[1] for s in SAMPLE_FEEDS]
 )
 def test_real_sample_files_give_the_quantities_a_person_reading_them_expects(
     feeds_app, session, network, httpserver, name, fmt, expected
 ):
-    data = (SAMPLES / name).read_bytes()
-    vendor = network.vendor
-    ids = variants(session, vendor, expected)
-    httpserver.expect_request("/sample").respond_with_data(data)
-    pull_feed(vendor, httpserver.url_for("/sample"), mode="delta", format=fmt)
+    got = pulled_quantities(session, network.vendor, httpserver, sample(name), fmt, expected)
 
-    (run,) = pull_due_feeds(now=utcnow())
-
-    assert run.status in ("applied", "partially_applied"), run.message
-    assert run.rows_applied + run.rows_rejected == run.rows_seen
-    assert quantities(session, ids) == expected
+    assert got == expected

@@ -3,9 +3,7 @@
 from __future__ import annotations
 
 import datetime as dt
-import os
 from decimal import Decimal
-from pathlib import Path
 
 import pytest
 from hypothesis import given, settings
@@ -22,9 +20,9 @@ from network.edi.x12 import (
     write_interchange,
 )
 from network.errors import InvalidFeed
+from tests import samples
 
-SAMPLES = Path(__file__).resolve().parents[2] / ".." / "shared" / "samples" / "x12"
-FIXTURES = Path(__file__).resolve().parents[1] / "fixtures" / "x12"
+FIXTURES = samples.FIXTURES / "x12"
 
 
 def envelope_of(data: bytes) -> Envelope:
@@ -32,15 +30,8 @@ def envelope_of(data: bytes) -> Envelope:
 
 
 def sample(name: str) -> bytes:
-    """Read a shared sample; skip with a reason when the folder is absent (fail under REQUIRE_SAMPLES=1)."""
-    path = SAMPLES / name
-    if not SAMPLES.is_dir():
-        if os.environ.get("REQUIRE_SAMPLES") == "1":
-            pytest.fail(f"shared samples folder not found at {SAMPLES} (REQUIRE_SAMPLES=1)")
-        pytest.skip(f"shared samples folder not found at {SAMPLES}")
-    if not path.is_file():
-        pytest.fail(f"sample {name} not found in {SAMPLES}")
-    return path.read_bytes()
+    """One file of ../shared/samples/x12 (skips, or fails under REQUIRE_SAMPLES=1: tests/samples.py)."""
+    return samples.sample(f"x12/{name}")
 
 
 def summary(data: bytes) -> dict:
@@ -205,7 +196,7 @@ def test_set_without_an_interchange_is_refused_with_the_reason() -> None:
 
 
 def test_every_sample_in_the_folder_has_an_expected_outcome_here() -> None:
-    sample("850_4010_stupidedi_minimal_isa107.edi")  # skips or fails like the others
+    samples.require_samples()
     covered = set(SAMPLE_OUTCOMES) | {
         "850_4010_indice_issue135_missing_isa16.edi",
         "850_4010_indice_nbsp_bom_tabs.edi",
@@ -223,7 +214,7 @@ def test_every_sample_in_the_folder_has_an_expected_outcome_here() -> None:
         "846_4010_oopfactory_example2_tilde_star_malformed.edi",
         "846_5010_x12types_minimal_qty33.edi",
     }
-    assert {p.name for p in SAMPLES.glob("*.edi")} == covered
+    assert set(samples.sample_names("x12", "*.edi")) == covered
 
 
 # --- our own fixtures: the same shapes, so a fresh clone tests them ------------------------------
@@ -270,6 +261,111 @@ def test_newline_terminated_fixture_holds_two_sets_and_a_header_rejection() -> N
 
     assert [s["po"] for s in read["sets"]] == ["1001", "1002"]
     assert read["sets"][1]["lines"] == [(1, "rejected", 1)]
+
+
+FIXTURE_OUTCOMES = {
+    # 107-character ISA (ISA08 padded to 16), VICS version, CB/PR/VN ids in any order.
+    "850_vics_isa107.edi": {
+        "po": "SC-7001",
+        "lines": [
+            (1, 3, "NW-BOLT-M8", Decimal("4.20")),
+            (2, 10, "NW-NUT-M8", Decimal("0.35")),
+            (3, 1, "NW-DRILL-5", Decimal("18")),
+            (4, 2, "NW-SAW", Decimal("7.99")),
+            (5, 6, "NW-WASHER", Decimal("1.05")),
+            (6, 4, "NW-CLAMP", Decimal("12.5")),
+        ],
+    },
+    # A line feed is the only terminator; PO101 empty, so lines are numbered by position.
+    "850_newline_only.edi": {
+        "po": "XXXXXXXX",
+        "lines": [(1, 2, "NW-KIT-A", Decimal("31.5")), (2, 1, "NW-KIT-B", Decimal("15"))],
+    },
+    # ISA16 '{', a password in ISA03/04, a 9-digit ST02, ACK with two dozen empty elements.
+    "855_brace_isa16.edi": {"po": "SC-7001", "lines": [(1, "accepted", 3), (2, "rejected", 0)]},
+    # ISA11 '-', ISA12 00406, S/O/I with no packs.
+    "856_isa11_dash_soi.edi": {
+        "orders": [("SC-7001", "FDEG", [(1, 3, "7489001122"), (2, 10, "7489001122")])]
+    },
+    # Cross-dock S/O/P/I, newline-terminated, empty LIN01: each order ships its own items.
+    "856_crossdock_newline.edi": {
+        "orders": [
+            ("SC-7010", "ODFL", [(None, 30, "SHIP-702"), (None, 6, "SHIP-702")]),
+            ("SC-7011", "ODFL", [(None, 9, "SHIP-702")]),
+        ]
+    },
+    # '|' elements, IT1 keyed by EN with IT103 empty, TDS in implied cents (1610 = 16.10).
+    "810_pipe_en_ids.edi": {
+        "invoice": ("INV-801", "SC-7001", Decimal("16.1")),
+        "lines": [(None, 3, Decimal("4.20")), (None, 10, Decimal("0.35"))],
+    },
+    # CRLF as the only terminator and ISA16 ':'.
+    "865_crlf_colon.edi": {"kind": "865"},
+}
+
+
+@pytest.mark.parametrize("name", sorted(FIXTURE_OUTCOMES))
+def test_each_fixture_reads_to_the_figures_written_in_it(name: str) -> None:
+    read = summary((FIXTURES / name).read_bytes())
+
+    assert len(read["sets"]) == 1
+    assert read["notes"] == []
+    first = read["sets"][0]
+    assert first["clean"] is True
+    for key, expected in FIXTURE_OUTCOMES[name].items():
+        assert first[key] == expected
+
+
+def test_missing_isa16_fixture_yields_both_purchase_orders_and_every_line() -> None:
+    read = summary((FIXTURES / "850_missing_isa16_two_sets.edi").read_bytes())
+
+    assert [s["po"] for s in read["sets"]] == ["SC-7004", "SC-7005"]
+    assert [len(s["lines"]) for s in read["sets"]] == [2, 1]
+    assert read["sets"][0]["lines"][0] == (10, 40, "NW-TILE-W", None)  # empty price stays unknown
+    assert read["notes"] == []
+
+
+def test_nbsp_padded_isa_fixture_reads_and_its_wrong_iea_is_reported() -> None:
+    read = summary((FIXTURES / "850_nbsp_bom_tabs_bad_iea.edi").read_bytes())
+
+    assert read["sets"][0]["po"] == "SC-7003"
+    assert [line[1] for line in read["sets"][0]["lines"]] == [250, 120]
+    assert read["notes"] == ["segment 10: IEA02 is '000000005' but ISA13 is '000000503'"]
+
+
+def test_bad_iea_865_fixture_is_read_and_its_envelope_error_named() -> None:
+    read = summary((FIXTURES / "865_bad_iea.edi").read_bytes())
+
+    assert [(s["kind"], s["clean"]) for s in read["sets"]] == [("865", True)]
+    assert read["notes"] == ["segment 9: IEA02 is '00009021' but ISA13 is '000009021'"]
+
+
+def test_set_without_an_interchange_fixture_is_refused_with_the_reason() -> None:
+    with pytest.raises(InvalidFeed, match="must start with an ISA segment"):
+        envelope_of((FIXTURES / "870_set_only.edi").read_bytes())
+
+
+def test_every_fixture_in_the_folder_is_read_by_a_test() -> None:
+    covered = set(FIXTURE_OUTCOMES) | {
+        "810_bad_iea.edi",
+        "810_crlf_only.edi",
+        "850_missing_isa16_two_sets.edi",
+        "850_nbsp_bom_tabs_bad_iea.edi",
+        "855_missing_isa16.edi",
+        "855_tabs_bom.edi",
+        "855_two_sets_newline.edi",
+        "856_bad_se_count.edi",
+        "856_brace_crlf.edi",
+        "856_mixed_terminators.edi",
+        "856_pipe_backtick.edi",
+        "865_bad_iea.edi",
+        "870_set_only.edi",
+        # 846s: tests/domain/test_feed_fixtures.py reads them as stock feeds.
+        "846_4010_tilde_brace_bom.edi",
+        "846_4010_tilde_star_glued.edi",
+        "846_5010_minimal_qty33.edi",
+    }
+    assert {p.name for p in FIXTURES.glob("*.edi")} == covered
 
 
 def test_997_for_a_clean_group_accepts_every_set_and_reads_back() -> None:

@@ -1,31 +1,25 @@
-"""Real supplier feeds and X12 files from the shared samples: what a person reading them expects."""
+"""Real supplier feeds and X12 files from ../shared/samples: what a person reading them expects.
+
+An extra check on third-party files (skipped when the folder is absent, failing under
+REQUIRE_SAMPLES=1: see tests/samples.py); tests/domain/test_feed_fixtures.py checks the same
+behaviours on our own fixtures.
+"""
 
 from __future__ import annotations
 
 import datetime as dt
 from decimal import Decimal
-from pathlib import Path
 
 import pytest
 
 from network.errors import InvalidFeed
 from network.feeds.parsing import FeedFormat, FeedRow, ParsedFeed, RowError, parse_feed
 from network.feeds.x12 import read_interchange, walk_envelope
+from tests.samples import sample, sample_names
 
-SAMPLES = Path(__file__).resolve().parents[2].parent / "shared" / "samples"
 UTC = dt.UTC
 X12 = FeedFormat(kind="x12")
 PRESTASHOP = FeedFormat(mapping={"sku": "Reference", "quantity": "Quantity", "gtin": "EAN13"})
-
-
-def sample(name: str) -> bytes:
-    """Read a shared sample file, failing loudly when the samples are not where they should be."""
-    path = SAMPLES / name
-    if not SAMPLES.is_dir():
-        pytest.fail(f"shared samples folder not found at {SAMPLES}; these tests need /work/shared/samples")
-    if not path.is_file():
-        pytest.fail(f"sample {name} not found in {SAMPLES}")
-    return path.read_bytes()
 
 
 def quantities(feed: ParsedFeed) -> dict[str, int]:
@@ -213,7 +207,7 @@ def test_846_5010_minimal_reads_available_quantity_as_of_the_gs_time() -> None:
 
 # --- every X12 sample: envelope quirks --------------------------------------------------------------
 
-X12_SAMPLES = sorted(p.name for p in (SAMPLES / "x12").glob("*.edi")) or ["(samples folder missing)"]
+X12_SAMPLES = sample_names("x12", "*.edi")
 
 
 @pytest.mark.parametrize("name", X12_SAMPLES)

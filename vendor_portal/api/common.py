@@ -7,8 +7,8 @@ from collections.abc import Callable
 from flask_smorest import Blueprint
 from marshmallow import Schema, ValidationError
 
+from api_common.auth import secured
 from network.errors import InvalidInput
-from retailer_api.auth import secured
 
 
 def vendor(blp: Blueprint, scope: str) -> Callable:

@@ -4,10 +4,10 @@ from __future__ import annotations
 
 from marshmallow import fields, validate
 
+from api_common.pagination import PageArgs
 from network.edge import Schema
 from network.feeds.credentials import AUTH_PARAMETERS
 from network.feeds.models import FEED_TRANSPORTS
-from retailer_api.pagination import PageArgs
 from vendor_portal.api.schemas import RowErrorSchema
 
 MAX_INTERVAL_MINUTES = 7 * 24 * 60

@@ -5,6 +5,8 @@ from __future__ import annotations
 from flask import request
 from flask_smorest import Blueprint
 
+from api_common.oauth import current_caller
+from api_common.pagination import decode_cursor, page
 from network.clock import utcnow
 from network.db import transaction
 from network.errors import Conflict, InvalidFeed, InvalidInput
@@ -14,8 +16,6 @@ from network.feeds.models import REJECTED
 from network.feeds.preview import preview_feed
 from network.feeds.pull import http_session
 from network.jobs import feed_credentials, fetch_sample, hold_share, pull_lease, pull_one, pull_settings
-from network.oauth import current_caller
-from retailer_api.pagination import decode_cursor, page
 from vendor_portal.api.common import vendor as vendor_guard
 from vendor_portal.api.feed_schemas import (
     FeedCreateSchema,

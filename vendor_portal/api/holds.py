@@ -4,13 +4,13 @@ from __future__ import annotations
 
 from flask_smorest import Blueprint
 
+from api_common.oauth import current_caller
+from api_common.pagination import decode_cursor, page
+from api_common.schemas import HoldListArgs, HoldListSchema, HoldSchema
 from network.clock import utcnow
 from network.db import transaction
 from network.extensions import db
 from network.flags import holds
-from network.oauth import current_caller
-from retailer_api.flag_schemas import HoldListArgs, HoldListSchema, HoldSchema
-from retailer_api.pagination import decode_cursor, page
 from vendor_portal.api.common import vendor as vendor_guard
 
 blp = Blueprint("vendor_holds", __name__, url_prefix="/vendor-api/v1/holds", description="Oversell holds")

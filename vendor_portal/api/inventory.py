@@ -5,6 +5,8 @@ from __future__ import annotations
 from flask import json, request
 from flask_smorest import Blueprint
 
+from api_common.oauth import current_caller
+from api_common.pagination import decode_cursor, page
 from network.availability.services import items_sourcing, publish_changes
 from network.catalog import services as catalog
 from network.clock import utcnow
@@ -16,8 +18,6 @@ from network.feeds.models import REJECTED
 from network.feeds.parsing import FeedFormat
 from network.feeds.services import FeedReceipt
 from network.jobs import hold_share
-from network.oauth import current_caller
-from retailer_api.pagination import decode_cursor, page
 from vendor_portal.api.common import load
 from vendor_portal.api.common import vendor as vendor_guard
 from vendor_portal.api.schemas import (

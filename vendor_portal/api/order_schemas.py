@@ -4,11 +4,11 @@ from __future__ import annotations
 
 from marshmallow import RAISE, fields, validate
 
+from api_common.pagination import PageArgs
+from api_common.schemas import LineQuantityInSchema, ReturnSchema
 from network.edge import Schema
 from network.flags.hooks import REASON_CODES
 from network.orders.models import LINE_STATES, RETURN_CLOSED, RETURN_OPEN, RETURN_RECEIVED
-from retailer_api.order_schemas import LineQuantityInSchema, ReturnSchema
-from retailer_api.pagination import PageArgs
 
 LINES = validate.Length(1, 200)
 UNITS = validate.Range(0, 1_000_000)

@@ -5,14 +5,14 @@ from __future__ import annotations
 from flask import current_app
 from flask_smorest import Blueprint
 
+from api_common.oauth import current_caller
+from api_common.pagination import decode_cursor, page
 from network.clock import utcnow
 from network.db import transaction
 from network.extensions import db
 from network.flags.hooks import Refusal, hold_period
-from network.oauth import current_caller
 from network.orders import queries, services
 from network.orders.services import LineQuantity
-from retailer_api.pagination import decode_cursor, page
 from vendor_portal.api.common import vendor as vendor_guard
 from vendor_portal.api.order_schemas import (
     AcknowledgeSchema,

@@ -4,13 +4,13 @@ from __future__ import annotations
 
 from flask_smorest import Blueprint
 
+from api_common.oauth import current_caller
+from api_common.pagination import decode_cursor, page
+from api_common.schemas import ReturnSchema
 from network.clock import utcnow
 from network.db import transaction
 from network.extensions import db
-from network.oauth import current_caller
 from network.orders import returns
-from retailer_api.order_schemas import ReturnSchema
-from retailer_api.pagination import decode_cursor, page
 from vendor_portal.api.common import vendor as vendor_guard
 from vendor_portal.api.order_schemas import InspectionSchema, ReceiveSchema, ReturnListArgs, ReturnListSchema
 

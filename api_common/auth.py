@@ -6,7 +6,7 @@ from collections.abc import Callable
 
 from flask_smorest import Blueprint
 
-from network.oauth import require
+from api_common.oauth import require
 
 
 def secured(blp: Blueprint, scope: str, *, kind: str = "retailer") -> Callable:
