@@ -51,3 +51,20 @@ def from_http_exception(error: HTTPException) -> Response:
 
 def internal_error() -> Response:
     return problem(500, "Internal error", "the hub failed to handle the request; it has been logged")
+
+
+# Seconds a client waits before retrying after the database connection was lost: the pool
+# reconnects on the next checkout, so the retry normally succeeds at once.
+RETRY_AFTER_SECONDS = 1
+
+
+def database_unavailable() -> Response:
+    response = problem(
+        503,
+        "Service unavailable",
+        "the hub lost its database connection; nothing was changed, retry the same request "
+        "(with the same Idempotency-Key)",
+        slug="database-unavailable",
+    )
+    response.headers["Retry-After"] = str(RETRY_AFTER_SECONDS)
+    return response

@@ -17,7 +17,7 @@ from werkzeug.exceptions import HTTPException
 
 from api_common import problems
 from network.config import load_config
-from network.db import configure_sqlite
+from network.db import configure_sqlite, is_connection_lost
 from network.edge import configure_edge
 from network.errors import DomainError
 from network.extensions import csrf, db, migrate
@@ -96,7 +96,14 @@ def configure_database(app: Flask) -> None:
         if request.method in ("GET", "HEAD") and response.status_code < 400 and db.session.registry.has():
             session = db.session()
             if session.in_transaction():
-                session.commit()
+                try:
+                    session.commit()
+                except sa.exc.DBAPIError as error:
+                    # The read is answered already; only the commit's saving was lost with the
+                    # connection (an error here would skip the app's error handlers: a bare 500).
+                    if not is_connection_lost(error):
+                        raise
+                    session.rollback()
         return response
 
 
@@ -176,8 +183,29 @@ def handle_unexpected(error: Exception) -> Response:
     return problems.internal_error()
 
 
+def handle_database_error(error: sa.exc.DBAPIError) -> Response:
+    """A lost database connection is the server's to retry, not a bug: 503 with Retry-After.
+
+    The request's transaction never committed (or, lost during COMMIT, did so whole), so a retry
+    is safe: an order's Idempotency-Key replays the first answer if it had committed.
+    """
+    if not is_connection_lost(error):
+        return handle_unexpected(error)
+    log.warning("database connection lost on %s %s: %s", request.method, request.path, error.orig)
+    # The session's transaction is dead with its connection: end it now, so nothing later in
+    # this request (or the next, on a session that outlives it) trips over it.
+    db.session.rollback()
+    if _wants_html():
+        body = render_template(
+            "error.html", title="Service unavailable", detail="Please try again in a moment."
+        )
+        return Response(body, 503, headers={"Retry-After": str(problems.RETRY_AFTER_SECONDS)})
+    return problems.database_unavailable()
+
+
 def configure_errors(app: Flask) -> None:
     app.register_error_handler(DomainError, handle_domain_error)
+    app.register_error_handler(sa.exc.DBAPIError, handle_database_error)
     app.register_error_handler(HTTPException, handle_http_exception)
     app.register_error_handler(Exception, handle_unexpected)
 

@@ -13,7 +13,8 @@ DEFAULTS: dict[str, object] = {
     "HUB_RUN_WORKER": False,
     "MAX_CONTENT_LENGTH": 20 * 1024 * 1024,
     # Connections are replaced after 30 minutes rather than pinged on every checkout (a round
-    # trip per request): a connection the server dropped fails one request, which the client retries.
+    # trip per request): a connection the server dropped fails one request with 503 and
+    # Retry-After (network/app.py), and the pool reconnects for the client's retry.
     "SQLALCHEMY_ENGINE_OPTIONS": {"pool_recycle": 1800},
     "SQLALCHEMY_SESSION_OPTIONS": {},
     "HUB_TOKEN_LIFETIME_SECONDS": 3600,

@@ -63,6 +63,25 @@ def transaction(session: Session) -> Iterator[Session]:
         raise
 
 
+# SQLSTATE class 08 (connection exception) and 57P01-03 (the server shut the session down or is
+# not accepting connections yet): the statement never ran or its transaction was rolled back.
+_CONNECTION_LOST_STATES = ("08", "57P01", "57P02", "57P03")
+
+
+def is_connection_lost(error: sa.exc.DBAPIError) -> bool:
+    """Tell a lost or refused database connection from an error in the statement itself.
+
+    SQLAlchemy marks a disconnect it recognized (the pool is then invalidated, so the next
+    checkout connects afresh); a failed connect has no SQLSTATE at all.
+    """
+    if error.connection_invalidated:
+        return True
+    state = getattr(error.orig, "sqlstate", "")
+    if state is None:  # psycopg: raised by the connection, not by the server for a statement
+        return isinstance(error, sa.exc.OperationalError)
+    return bool(state) and state.startswith(_CONNECTION_LOST_STATES)
+
+
 def _begin_sqlite_writer(session: Session) -> None:
     # SQLite cannot upgrade a reader to a writer while another writer runs: it fails at once with
     # "database is locked". A unit of work therefore takes the write lock when it begins (waiting
