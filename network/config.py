@@ -34,6 +34,8 @@ DEFAULTS: dict[str, object] = {
     "HUB_FEED_ALLOW_PRIVATE": False,
     "HUB_FEED_PULL_BATCH": 20,
     "HUB_DEMO_SEED": True,
+    # A bearer token /metrics then requires (empty: open, for a scraper on a private network).
+    "HUB_METRICS_TOKEN": "",
     # flask-smorest: one document for both APIs, served where API.md promises it.
     "API_TITLE": "Dropnet hub",
     "API_VERSION": "v1",
@@ -43,6 +45,8 @@ DEFAULTS: dict[str, object] = {
 }
 
 ENVIRONMENT = ("DATABASE_URL", "SECRET_KEY", "PUBLIC_URL", "SMTP_URL")
+# HUB_ settings kept as the text given: a secret of digits or "yes" is not a number or a flag.
+TEXT_SETTINGS = frozenset({"HUB_METRICS_TOKEN"})
 
 
 def normalize_database_url(url: str) -> str:
@@ -60,7 +64,7 @@ def load_config(instance_path: str, overrides: Mapping[str, object] | None) -> d
             config[name] = os.environ[name]
     for name, value in os.environ.items():
         if name.startswith("HUB_"):
-            config[name] = _coerce(value)
+            config[name] = value if name in TEXT_SETTINGS else _coerce(value)
     config.update(overrides or {})
     url = str(config.get("DATABASE_URL") or f"sqlite:///{Path(instance_path) / 'dropnet.sqlite3'}")
     config["DATABASE_URL"] = normalize_database_url(url)

@@ -6,22 +6,17 @@ import datetime as dt
 import logging
 import signal
 import threading
-import time
-from collections.abc import Callable, Sequence
+from collections.abc import Callable
 
-import requests
 from apscheduler.schedulers.background import BackgroundScheduler
 from flask import Flask, current_app
 
 from network.availability.services import items_turning_stale, publish_changes
 from network.clock import utcnow
 from network.db import transaction
-from network.errors import Conflict, InvalidInput
 from network.extensions import db
-from network.feeds import configs, health, scheduling
-from network.feeds.credentials import Credentials, CredentialsUnreadable
-from network.feeds.models import PULL, FeedRun
-from network.feeds.pull import FAILED, OK, PullResult, PullSettings, http_session, pull
+from network.feeds import health, pulling
+from network.feeds.models import FeedRun
 from network.flag_jobs import EVALUATE_SECONDS, NOTICES_SECONDS, evaluate_flags, send_vendor_notices
 from network.partners import accounts
 from network.webhook_worker import RETENTION_JOB_SECONDS, prune_old_deliveries, start_dispatcher
@@ -56,108 +51,9 @@ class StaleSweep:
             log.info("stale sweep: %d items changed availability", moved)
 
 
-def pull_lease(settings: PullSettings) -> dt.timedelta:
-    """How long a claimed feed stays with its worker: longer than the slowest fetch may take."""
-    return dt.timedelta(seconds=settings.connect_timeout + settings.total_timeout + 60)
-
-
-def hold_share() -> float:
-    return float(current_app.config["HUB_FEED_HOLD_SHARE"])
-
-
-def pull_settings() -> PullSettings:
-    return PullSettings.from_config(current_app.config)
-
-
-def feed_credentials() -> Credentials:
-    return Credentials(current_app.config["SECRET_KEY"])
-
-
 def pull_due_feeds(*, now: dt.datetime | None = None) -> list[FeedRun]:
-    """Claim due feeds a batch at a time, fetch each with no transaction open, record each in its own.
-
-    `now` pins the clock (tests); by default each step reads it.
-    """
-    settings = pull_settings()
-    batch = int(current_app.config["HUB_FEED_PULL_BATCH"])
-    started = time.monotonic()
-    runs: list[FeedRun] = []
-    with http_session(settings) as http:
-        while time.monotonic() - started < FEED_PULL_BUDGET_SECONDS:
-            with transaction(db.session):
-                claims = scheduling.claim_due_feeds(
-                    db.session, now=now or utcnow(), limit=batch, lease=pull_lease(settings)
-                )
-            runs += pull_claimed(claims, http=http, settings=settings, now=now)
-            if len(claims) < batch:
-                break
-    return runs
-
-
-def pull_claimed(
-    claims: Sequence[scheduling.Claim],
-    *,
-    http: requests.Session,
-    settings: PullSettings,
-    now: dt.datetime | None = None,
-) -> list[FeedRun]:
-    """Fetch claimed feeds one by one and record each result; one feed's trouble never stops the rest."""
-    runs = []
-    for claim in claims:
-        try:
-            run = pull_one(claim, http=http, settings=settings, now=now)
-        except Exception:  # the lease expires and the feed is pulled again; the others go on
-            log.exception("recording the pull of feed %d failed", claim.feed_id)
-            continue
-        if run is not None:
-            runs.append(run)
-    return runs
-
-
-def pull_one(
-    claim: scheduling.Claim, *, http: requests.Session, settings: PullSettings, now: dt.datetime | None = None
-) -> FeedRun | None:
-    """Fetch one claimed feed with no transaction open, then record the result in one of its own.
-
-    Returns None when the feed was deleted meanwhile.
-    """
-    try:
-        auth = feed_credentials().open(claim.auth_sealed) if claim.auth_sealed else {}
-    except CredentialsUnreadable as exc:
-        result = PullResult(FAILED, reason=str(exc))
-    else:
-        result = pull(http, scheduling.source_of(claim, auth), settings)
-    with transaction(db.session):
-        run = scheduling.record_pull(db.session, claim, result, now=now or utcnow(), hold_share=hold_share())
-    if run is not None:
-        log.info("feed %d pulled: run %d %s", claim.feed_id, run.id, run.status)
-    return run
-
-
-def fetch_sample(feed_id: int, *, vendor_id: int) -> bytes:
-    """Fetch a pull feed's file as it is now, unconditionally and with no transaction open (previews).
-
-    Raises NotFound; Conflict when its stored credentials cannot be read; InvalidInput when it is
-    not a pull feed or the fetch failed (the reason under `url`).
-    """
-    with transaction(db.session):
-        feed = configs.get_feed(db.session, feed_id, vendor_id=vendor_id)
-        if feed.transport != PULL:
-            raise InvalidInput(
-                f"feed {feed_id} is a {feed.transport} feed: there is no URL to fetch a sample from; send one",
-                errors={"_body": ["a sample file is required for this feed"]},
-            )
-        try:
-            source = configs.pull_source(feed, feed_credentials())
-        except CredentialsUnreadable as exc:
-            raise Conflict(str(exc)) from None
-    settings = pull_settings()
-    with http_session(settings) as http:
-        result = pull(http, source, settings)
-    if result.outcome != OK:
-        reason = result.reason or "the fetch failed"
-        raise InvalidInput(f"the feed URL could not be fetched: {reason}", errors={"url": [reason]})
-    return result.data
+    """Pull the due feeds for at most FEED_PULL_BUDGET_SECONDS. `now` pins the clock (tests)."""
+    return pulling.pull_due(db.session, current_app.config, budget_seconds=FEED_PULL_BUDGET_SECONDS, now=now)
 
 
 def feed_health(*, now: dt.datetime | None = None) -> None:

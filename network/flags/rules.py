@@ -12,6 +12,7 @@ from dataclasses import dataclass
 
 from network.availability.compute import is_stale
 from network.flags.models import ACK_OVERDUE, REFUSALS, SHIP_OVERDUE, STALE_FEED
+from network.orders.deadlines import LineClock, ack_due_at, ship_due_at
 
 
 @dataclass(frozen=True, slots=True)
@@ -44,26 +45,6 @@ def allot_shortfall(lines_newest_first: Sequence[LineNeed], sellable: int) -> di
             result[line.line_id] = take
             short -= take
     return result
-
-
-@dataclass(frozen=True, slots=True)
-class LineClock:
-    """A live, unshipped purchase-order line with the deadlines and the feed that govern it."""
-
-    placed_at: dt.datetime
-    acknowledged: bool
-    ack_sla: dt.timedelta
-    ship_sla: dt.timedelta
-    as_of: dt.datetime | None  # the vendor's effective count time for the line's variant
-    stale_after: dt.timedelta
-
-
-def ack_due_at(line: LineClock) -> dt.datetime:
-    return line.placed_at + line.ack_sla
-
-
-def ship_due_at(line: LineClock) -> dt.datetime:
-    return line.placed_at + line.ship_sla
 
 
 def due_kinds(line: LineClock, now: dt.datetime) -> frozenset[str]:

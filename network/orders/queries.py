@@ -1,4 +1,7 @@
-"""Reads of orders and purchase orders, each limited to the organization that may see them."""
+"""Reads of orders and purchase orders, each limited to the organization that may see them.
+
+The vendor portal's pages (inbox, packing slips, returns) read through `views`.
+"""
 
 from __future__ import annotations
 

@@ -15,8 +15,8 @@ from network.feeds import services as feeds
 from network.feeds.models import FeedRun
 from network.flags.models import Flag
 from network.orders.models import PurchaseOrderLine
+from network.orders.views import NEEDS_ACTION, InboxRow, inbox_rows, status_counts
 from network.partners.models import Connection, Organization
-from network.portal_views.purchase_orders import NEEDS_ACTION, InboxRow, inbox_rows, status_counts
 from network.portal_views.stock import shortest_stale_after
 from network.stock.models import StockPosition
 from network.stock.services import snapshot_as_of

@@ -10,7 +10,7 @@ from hypothesis import strategies as st
 
 from network.clock import utcnow
 from network.db import transaction
-from network.feeds import configs, uploads
+from network.feeds import configs
 from network.feeds.credentials import Credentials
 from network.feeds.health import usual_interval
 from network.feeds.models import Feed, FeedRunPayload
@@ -19,6 +19,7 @@ from network.feeds.services import FeedReceipt, receive_feed
 from network.jobs import drop_old_feed_files, feed_health
 from network.outbox.models import Event
 from network.partners.models import Connection
+from network.uploads import upload_feeds
 from tests.builders import make_variant
 
 HOUR = dt.timedelta(hours=1)
@@ -40,7 +41,7 @@ def new_feed(session, vendor_id: int, now: dt.datetime, **values) -> int:
 
 def send(session, vendor_id: int, feed_id: int, text: str, now: dt.datetime):
     with transaction(session):
-        return uploads.receive_upload(
+        return upload_feeds.receive_upload(
             session,
             feed_id,
             vendor_id=vendor_id,

@@ -2,7 +2,7 @@
 
 from __future__ import annotations
 
-from flask import request
+from flask import current_app, request
 from flask_smorest import Blueprint
 
 from api_common.oauth import current_caller
@@ -11,11 +11,11 @@ from network.clock import utcnow
 from network.db import transaction
 from network.errors import Conflict, InvalidFeed, InvalidInput
 from network.extensions import db
-from network.feeds import configs, scheduling, uploads
+from network.feeds import configs
 from network.feeds.models import REJECTED
 from network.feeds.preview import preview_feed
-from network.feeds.pull import http_session
-from network.jobs import feed_credentials, fetch_sample, hold_share, pull_lease, pull_one, pull_settings
+from network.feeds.pulling import feed_credentials, fetch_sample, hold_share, pull_now, pull_settings
+from network.uploads import upload_feeds
 from vendor_portal.api.common import vendor as vendor_guard
 from vendor_portal.api.feed_schemas import (
     FeedCreateSchema,
@@ -67,8 +67,8 @@ def create_feed(body: dict):
             db.session,
             vendor_id=current_caller().org_id,
             values=body,
-            credentials=feed_credentials(),
-            pull_settings=pull_settings(),
+            credentials=feed_credentials(current_app.config),
+            pull_settings=pull_settings(current_app.config),
             now=utcnow(),
         )
 
@@ -93,8 +93,8 @@ def update_feed(body: dict, feed_id: int):
             feed_id,
             vendor_id=current_caller().org_id,
             changes=body,
-            credentials=feed_credentials(),
-            pull_settings=pull_settings(),
+            credentials=feed_credentials(current_app.config),
+            pull_settings=pull_settings(current_app.config),
             now=utcnow(),
         )
 
@@ -113,13 +113,7 @@ def delete_feed(feed_id: int):
 @blp.response(200, FeedRunSchema)
 def run_feed(feed_id: int):
     """Pull a feed now and answer its run (a failed fetch is a `failed` run with the reason)"""
-    settings = pull_settings()
-    with transaction(db.session):
-        claim = scheduling.claim_feed(
-            db.session, feed_id, vendor_id=current_caller().org_id, now=utcnow(), lease=pull_lease(settings)
-        )
-    with http_session(settings) as http:
-        run = pull_one(claim, http=http, settings=settings)
+    run = pull_now(db.session, current_app.config, feed_id, vendor_id=current_caller().org_id)
     if run is None:
         raise Conflict(f"feed {feed_id} was deleted while it was being pulled")
     return run
@@ -132,10 +126,12 @@ def run_feed(feed_id: int):
 def preview(feed_id: int):
     """Parse a sample (the body, else a test fetch of a pull feed's URL) and show what would change, applying nothing"""
     vendor_id = current_caller().org_id
-    data = request.get_data(cache=False) or fetch_sample(feed_id, vendor_id=vendor_id)
+    data = request.get_data(cache=False) or fetch_sample(
+        db.session, current_app.config, feed_id, vendor_id=vendor_id
+    )
     with transaction(db.session):
         feed = configs.get_feed(db.session, feed_id, vendor_id=vendor_id)
-        return preview_feed(db.session, feed, data, now=utcnow(), hold_share=hold_share())
+        return preview_feed(db.session, feed, data, now=utcnow(), hold_share=hold_share(current_app.config))
 
 
 @blp.post("/<int:feed_id>/upload")
@@ -148,14 +144,14 @@ def upload(feed_id: int):
     if not data:
         raise InvalidInput("the body is empty; send the feed file", errors={"_body": ["empty"]})
     with transaction(db.session):
-        run = uploads.receive_upload(
+        run = upload_feeds.receive_upload(
             db.session,
             feed_id,
             vendor_id=current_caller().org_id,
             data=data,
             content_type=request.content_type or "",
             now=utcnow(),
-            hold_share=hold_share(),
+            hold_share=hold_share(current_app.config),
         )
     if run.status == REJECTED and run.rows_seen == 0 and run.message:
         # The file could not be read at all; the run is on record, the stock untouched.

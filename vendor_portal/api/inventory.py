@@ -2,7 +2,7 @@
 
 from __future__ import annotations
 
-from flask import json, request
+from flask import current_app, json, request
 from flask_smorest import Blueprint
 
 from api_common.oauth import current_caller
@@ -16,8 +16,8 @@ from network.extensions import db
 from network.feeds import services as feeds
 from network.feeds.models import REJECTED
 from network.feeds.parsing import FeedFormat
+from network.feeds.pulling import hold_share
 from network.feeds.services import FeedReceipt
-from network.jobs import hold_share
 from vendor_portal.api.common import load
 from vendor_portal.api.common import vendor as vendor_guard
 from vendor_portal.api.schemas import (
@@ -107,7 +107,7 @@ def push_inventory():
         records=records,
     )
     with transaction(db.session):
-        run = feeds.receive_feed(db.session, receipt, now=utcnow(), hold_share=hold_share())
+        run = feeds.receive_feed(db.session, receipt, now=utcnow(), hold_share=hold_share(current_app.config))
     if run.status == REJECTED and run.rows_seen == 0 and run.message:
         # The body could not be read at all; the run is on record, the stock untouched.
         raise InvalidFeed(f"feed run {run.id} rejected: {run.message}", feed_run_id=run.id)

@@ -6,18 +6,17 @@ committed, the file is fetched, then the result is recorded or previewed.
 
 from __future__ import annotations
 
-from flask import flash, redirect, render_template, request, url_for
+from flask import current_app, flash, redirect, render_template, request, url_for
 
 from network.clock import utcnow
 from network.db import transaction
 from network.errors import Conflict, DomainError, InvalidFeed, InvalidInput
 from network.extensions import db
-from network.feeds import configs, scheduling
+from network.feeds import configs
 from network.feeds import services as feeds
 from network.feeds.models import PULL
 from network.feeds.preview import Preview, preview_feed
-from network.feeds.pull import http_session
-from network.jobs import feed_credentials, fetch_sample, hold_share, pull_lease, pull_one, pull_settings
+from network.feeds.pulling import feed_credentials, fetch_sample, hold_share, pull_now, pull_settings
 from network.portal_views.feeds import feed_history
 from vendor_portal.web.blueprint import portal
 from vendor_portal.web.common import form_errors, login_required, vendor_id
@@ -114,8 +113,8 @@ def feed_new():
                 db.session,
                 vendor_id=vendor_id(),
                 values=_values(form, saved_auth_kind=None),
-                credentials=feed_credentials(),
-                pull_settings=pull_settings(),
+                credentials=feed_credentials(current_app.config),
+                pull_settings=pull_settings(current_app.config),
                 now=utcnow(),
             )
     except InvalidInput as exc:
@@ -160,8 +159,8 @@ def feed_edit(feed_id: int):
                 feed_id,
                 vendor_id=vendor_id(),
                 changes=_values(form, saved_auth_kind=feed.auth_kind),
-                credentials=feed_credentials(),
-                pull_settings=pull_settings(),
+                credentials=feed_credentials(current_app.config),
+                pull_settings=pull_settings(current_app.config),
                 now=utcnow(),
             )
     except InvalidInput as exc:
@@ -179,11 +178,13 @@ def feed_edit(feed_id: int):
 
 def _preview(feed_id: int) -> Preview:
     """Fetch the feed's file (no transaction open) and show what it would change. Raises DomainError."""
-    data = fetch_sample(feed_id, vendor_id=vendor_id())
+    data = fetch_sample(db.session, current_app.config, feed_id, vendor_id=vendor_id())
     try:
         with transaction(db.session):
             feed = configs.get_feed(db.session, feed_id, vendor_id=vendor_id())
-            return preview_feed(db.session, feed, data, now=utcnow(), hold_share=hold_share())
+            return preview_feed(
+                db.session, feed, data, now=utcnow(), hold_share=hold_share(current_app.config)
+            )
     except InvalidFeed as exc:
         raise InvalidInput(f"the file was fetched but cannot be read: {exc.detail}") from None
 
@@ -192,13 +193,7 @@ def _preview(feed_id: int) -> Preview:
 @login_required
 def feed_run_now(feed_id: int):
     """Pull now: claim the feed, fetch with no transaction open, record the run in a transaction of its own."""
-    settings = pull_settings()
-    with transaction(db.session):
-        claim = scheduling.claim_feed(
-            db.session, feed_id, vendor_id=vendor_id(), now=utcnow(), lease=pull_lease(settings)
-        )
-    with http_session(settings) as http:
-        run = pull_one(claim, http=http, settings=settings)
+    run = pull_now(db.session, current_app.config, feed_id, vendor_id=vendor_id())
     if run is None:
         flash("The feed was deleted while it was being fetched.", "error")
         return redirect(url_for("portal.feeds_list"))

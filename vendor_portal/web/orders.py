@@ -18,8 +18,8 @@ from network.extensions import db
 from network.flags.hooks import REFUSAL_REASONS, Refusal, hold_period
 from network.orders import returns as order_returns
 from network.orders import services as orders
+from network.orders import views
 from network.orders.services import LineQuantity
-from network.portal_views import purchase_orders as views
 from vendor_portal.web.blueprint import portal
 from vendor_portal.web.common import login_required, vendor_id, whole_units
 

@@ -2,7 +2,7 @@
 
 from __future__ import annotations
 
-from flask import flash, redirect, render_template, request, url_for
+from flask import current_app, flash, redirect, render_template, request, url_for
 from werkzeug.datastructures import MultiDict
 
 from network.clock import utcnow
@@ -10,7 +10,7 @@ from network.db import transaction
 from network.errors import InvalidInput
 from network.extensions import db
 from network.feeds import services as feeds
-from network.jobs import hold_share
+from network.feeds.pulling import hold_share
 from network.portal_views import stock as stock_views
 from network.uploads import services as uploads
 from network.uploads.services import QuantityEdit, UploadSettings
@@ -129,7 +129,7 @@ def stock_upload_preview(draft_id: int):
                     draft_id,
                     vendor_id=vendor_id(),
                     settings=_settings(values),
-                    hold_share=hold_share(),
+                    hold_share=hold_share(current_app.config),
                     now=utcnow(),
                 )
         except InvalidInput:

@@ -1,4 +1,6 @@
-"""A file sent to an upload feed: read with the feed's mapping, then the usual pipeline."""
+"""A file sent to an upload feed (the vendor API's POST /feeds/<id>/upload): read with the feed's
+format and mapping, then the feed pipeline. Files and counts a person enters in the portal are in
+`network.uploads.services`; both are the hand-sent side of stock, above `network.feeds`."""
 
 from __future__ import annotations
 

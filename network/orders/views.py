@@ -1,4 +1,5 @@
-"""The vendor's purchase-order inbox, order pages, packing slips and returns, read in bounded queries.
+"""The vendor portal's read models of orders: the purchase-order inbox, order pages, packing slips
+and returns, read in bounded queries (the APIs' reads of single orders are in `queries`).
 
 SLA deadlines follow the connection's terms from the moment the purchase order was created:
 acknowledge within `ack_sla_hours`, ship within `ship_sla_hours` (DESIGN §2, §9).
@@ -14,7 +15,7 @@ import sqlalchemy as sa
 from sqlalchemy.orm import Session, aliased
 
 from network.catalog.models import VendorVariant
-from network.flags.rules import LineClock, ack_due_at, ship_due_at
+from network.orders.deadlines import LineClock, ack_due_at, ship_due_at
 from network.orders.models import (
     ACKNOWLEDGED,
     CANCELLED,
@@ -54,8 +55,8 @@ def sla_deadlines(
 ) -> Deadlines:
     """When the vendor must have acknowledged and shipped a purchase order (None: nothing due).
 
-    The deadlines are the flag rules' (network.flags.rules), so the countdown reaches zero when
-    the hub raises ack_overdue or ship_overdue.
+    The deadlines are the ones the flag rules use (network.orders.deadlines), so the countdown
+    reaches zero when the hub raises ack_overdue or ship_overdue.
     """
     if ack_sla_hours is None or ship_sla_hours is None:
         return Deadlines(ack_due=None, ship_due=None)  # no connection (any more): no terms to keep
