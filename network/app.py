@@ -27,6 +27,7 @@ from werkzeug.exceptions import HTTPException
 from api_common import problems
 from network.config import load_config
 from network.db import configure_sqlite, is_connection_lost
+from network.edge import configure_edge
 from network.errors import DomainError
 from network.extensions import csrf, db, migrate
 
@@ -40,6 +41,7 @@ PORTAL_BLUEPRINTS = ("portal",)
 def create_app(config: Mapping[str, object] | None = None) -> Flask:
     app = Flask(__name__, instance_path=_instance_path(), static_folder=None)
     configure_settings(app, config)
+    configure_edge(app)
     configure_database(app)
     configure_mail(app)
     configure_apis(app)

@@ -4,9 +4,10 @@ from __future__ import annotations
 
 import datetime as dt
 
-from marshmallow import Schema, fields, validate
+from marshmallow import fields, validate
 
 from api_common.pagination import PageArgs
+from network.edge import Schema
 from network.feeds.models import RUN_STATUSES
 
 
