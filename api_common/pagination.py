@@ -5,8 +5,9 @@ from __future__ import annotations
 import base64
 import binascii
 
-from marshmallow import Schema, fields, validate
+from marshmallow import fields, validate
 
+from network.edge import Schema
 from network.errors import InvalidInput
 
 DEFAULT_LIMIT = 100

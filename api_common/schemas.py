@@ -2,9 +2,10 @@
 
 from __future__ import annotations
 
-from marshmallow import RAISE, Schema, fields, validate
+from marshmallow import RAISE, fields, validate
 
 from api_common.pagination import PageArgs
+from network.edge import Schema
 from network.flags.holds import ACTIVE, LIFTED
 
 QUANTITY = validate.Range(1, 1_000_000)

@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import hmac
 import logging
 import os
 import secrets
@@ -12,12 +13,21 @@ from pathlib import Path
 import sqlalchemy as sa
 from flask import Flask, Response, g, render_template, request
 from flask_smorest import Api
-from prometheus_client import CONTENT_TYPE_LATEST, Counter, Histogram, generate_latest
+from prometheus_client import (
+    CONTENT_TYPE_LATEST,
+    REGISTRY,
+    CollectorRegistry,
+    Counter,
+    Histogram,
+    generate_latest,
+    multiprocess,
+)
 from werkzeug.exceptions import HTTPException
 
 from api_common import problems
 from network.config import load_config
 from network.db import configure_sqlite, is_connection_lost
+from network.edge import configure_edge
 from network.errors import DomainError
 from network.extensions import csrf, db, migrate
 
@@ -31,6 +41,7 @@ PORTAL_BLUEPRINTS = ("portal",)
 def create_app(config: Mapping[str, object] | None = None) -> Flask:
     app = Flask(__name__, instance_path=_instance_path(), static_folder=None)
     configure_settings(app, config)
+    configure_edge(app)
     configure_database(app)
     configure_mail(app)
     configure_apis(app)
@@ -220,9 +231,17 @@ def configure_operations(app: Flask) -> None:
             db.session.rollback()
         return {"status": "ok", "database": "ok"}, 200
 
+    token = str(app.config.get("HUB_METRICS_TOKEN") or "")
+
     @app.get("/metrics")
     def metrics() -> Response:
-        return Response(generate_latest(), mimetype=CONTENT_TYPE_LATEST)
+        if token and not _bearer_is(token):
+            response = problems.problem(
+                401, "Unauthorized", "/metrics needs Authorization: Bearer <HUB_METRICS_TOKEN>"
+            )
+            response.headers["WWW-Authenticate"] = 'Bearer realm="metrics"'
+            return response
+        return Response(generate_latest(_metrics_registry()), mimetype=CONTENT_TYPE_LATEST)
 
     @app.before_request
     def _start_timer() -> None:
@@ -236,6 +255,27 @@ def configure_operations(app: Flask) -> None:
         if started is not None:
             LATENCY.labels(endpoint).observe(time.perf_counter() - started)
         return response
+
+
+def _bearer_is(token: str) -> bool:
+    scheme, _, given = request.headers.get("Authorization", "").partition(" ")
+    return scheme.lower() == "bearer" and hmac.compare_digest(given.strip().encode(), token.encode())
+
+
+def _metrics_registry() -> CollectorRegistry:
+    """What one scrape reports: this process's metrics, or every process's under PROMETHEUS_MULTIPROC_DIR.
+
+    Under gunicorn each worker counts only the requests it served, so a scrape (answered by any
+    one of them) would show a random share. With PROMETHEUS_MULTIPROC_DIR set before the
+    processes start, prometheus_client keeps every process's values in files there (web workers
+    and `hub worker` alike) and the scrape adds them up.
+    """
+    path = os.environ.get("PROMETHEUS_MULTIPROC_DIR")
+    if not path:
+        return REGISTRY
+    registry = CollectorRegistry()
+    multiprocess.MultiProcessCollector(registry, path=path)
+    return registry
 
 
 def configure_cli(app: Flask) -> None:

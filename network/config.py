@@ -33,7 +33,12 @@ DEFAULTS: dict[str, object] = {
     "HUB_FEED_ALLOWED_HOSTS": "",
     "HUB_FEED_ALLOW_PRIVATE": False,
     "HUB_FEED_PULL_BATCH": 20,
+    # Pushes and uploads larger than this (bytes) are kept and answered 202 at once, then applied
+    # by the worker (network.feeds.queue), so one vendor's big file never holds a web worker.
+    "HUB_ASYNC_PUSH_BYTES": 1024 * 1024,
     "HUB_DEMO_SEED": True,
+    # A bearer token /metrics then requires (empty: open, for a scraper on a private network).
+    "HUB_METRICS_TOKEN": "",
     # flask-smorest: one document for both APIs, served where API.md promises it.
     "API_TITLE": "Dropnet hub",
     "API_VERSION": "v1",
@@ -43,6 +48,8 @@ DEFAULTS: dict[str, object] = {
 }
 
 ENVIRONMENT = ("DATABASE_URL", "SECRET_KEY", "PUBLIC_URL", "SMTP_URL")
+# HUB_ settings kept as the text given: a secret of digits or "yes" is not a number or a flag.
+TEXT_SETTINGS = frozenset({"HUB_METRICS_TOKEN"})
 
 
 def normalize_database_url(url: str) -> str:
@@ -60,7 +67,7 @@ def load_config(instance_path: str, overrides: Mapping[str, object] | None) -> d
             config[name] = os.environ[name]
     for name, value in os.environ.items():
         if name.startswith("HUB_"):
-            config[name] = _coerce(value)
+            config[name] = value if name in TEXT_SETTINGS else _coerce(value)
     config.update(overrides or {})
     url = str(config.get("DATABASE_URL") or f"sqlite:///{Path(instance_path) / 'dropnet.sqlite3'}")
     config["DATABASE_URL"] = normalize_database_url(url)

@@ -6,13 +6,14 @@ import logging
 
 from flask import Response, current_app, json, request
 from flask_smorest import Blueprint
-from marshmallow import Schema, fields, validate
+from marshmallow import fields, validate
 
 from api_common.auth import secured
 from api_common.oauth import current_caller
 from api_common.pagination import PageArgs, decode_cursor, page
 from network.clock import utcnow
 from network.db import transaction
+from network.edge import Schema
 from network.extensions import db
 from network.idempotency.services import check_key
 from network.mail import Email, MailNotSent

@@ -2,9 +2,10 @@
 
 from __future__ import annotations
 
-from marshmallow import RAISE, Schema, fields, validate
+from marshmallow import RAISE, fields, validate
 
 from api_common.schemas import LineQuantityInSchema, ReturnSchema
+from network.edge import Schema
 from retailer_api.flag_schemas import FlagSchema
 
 SKU = validate.Length(1, 100)

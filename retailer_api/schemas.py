@@ -2,9 +2,10 @@
 
 from __future__ import annotations
 
-from marshmallow import Schema, fields, validate
+from marshmallow import fields, validate
 
 from api_common.pagination import PageArgs
+from network.edge import Schema
 
 SKU = validate.Length(1, 100)
 

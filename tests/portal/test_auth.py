@@ -57,7 +57,7 @@ def test_pages_send_visitors_to_sign_in_and_back_to_where_they_were_going(client
         "javascript:x",
         "/portal/stock\r\nSet-Cookie: x=1",
         "/portal/stock\n",
-        "/portal/\x00",
+        "/portal/\t",
     ],
 )
 def test_sign_in_never_redirects_off_the_portal(client, vendor_user, target):
@@ -82,6 +82,13 @@ def test_a_copied_session_cookie_is_refused_after_signing_out(app, client, signe
     response = thief.get("/portal/dashboard")
     assert response.status_code == 302
     assert response.headers["Location"].startswith("/portal/login")
+
+
+def test_a_nul_in_a_form_field_is_refused_with_a_page_and_records_nothing(client, session, vendor_user):
+    response = submit(client, "/portal/login", {"email": vendor_user.email + "\x00", "password": PASSWORD})
+    assert response.status_code == 422
+    assert response.mimetype == "text/html"
+    assert session.query(LoginAttempt).count() == 0
 
 
 def test_a_signed_in_user_with_a_control_character_in_next_goes_to_the_dashboard(client, signed_in):

@@ -1,0 +1,82 @@
+"""What every request must satisfy before any rule sees it: text without NUL, ids the database holds.
+
+PostgreSQL's text cannot hold NUL and its integer columns stop at 2**31 - 1; an input past either
+reached the database and answered 500. One rule here, for both APIs and the portal, on both
+databases: a NUL anywhere in the path, query, form or JSON body is 422; an integer path id out
+of range matches no route (404); an integer field of a schema out of range is 422.
+"""
+
+from __future__ import annotations
+
+import re
+
+import marshmallow
+from flask import Flask, request
+from marshmallow import fields, validate
+from werkzeug.exceptions import NotFound
+from werkzeug.routing import IntegerConverter, Map
+
+from network.errors import InvalidInput
+
+DB_INT_MAX = 2**31 - 1
+DB_INT_MIN = -(2**31)
+IN_DB_RANGE = validate.Range(DB_INT_MIN, DB_INT_MAX, error="must be between {min} and {max}")
+
+# `\u0000` in a JSON text is a NUL in the string it decodes to, unless its backslash is itself
+# escaped (an odd run of backslashes is an escape, an even one is literal backslashes).
+_JSON_NUL = re.compile(rb"(?<!\\)(?:\\\\)*\\u0000", re.IGNORECASE)
+_NUL_DETAIL = "text cannot contain the NUL character (U+0000)"
+
+
+class IdConverter(IntegerConverter):
+    """`<int:…>` in every route: an id past the database's integer range is 404, like an unknown one."""
+
+    def __init__(self, map: Map) -> None:  # noqa: A002 (werkzeug's name)
+        super().__init__(map, max=DB_INT_MAX)  # the maximum is also what the OpenAPI document shows
+
+    def to_python(self, value: str) -> int:
+        number = int(value)
+        if number > DB_INT_MAX:
+            # Not werkzeug's ValidationError: with it, a path that other methods also serve
+            # would answer 405 instead of 404.
+            raise NotFound()
+        return number
+
+
+class Schema(marshmallow.Schema):
+    """The base of every API schema: each integer field, however nested, holds in the database."""
+
+    def on_bind_field(self, field_name: str, field_obj: fields.Field) -> None:
+        _bound_integers(field_obj)
+
+
+def _bound_integers(field: fields.Field) -> None:
+    if isinstance(field, fields.Integer) and IN_DB_RANGE not in field.validators:
+        field.validators = [*field.validators, IN_DB_RANGE]
+    for attribute in ("inner", "key_field", "value_field"):
+        inner = getattr(field, attribute, None)
+        if isinstance(inner, fields.Field):
+            _bound_integers(inner)
+
+
+def refuse_nul() -> None:
+    """Raise InvalidInput when the request carries a NUL in its path, query, form or JSON body."""
+    where = []
+    if "\x00" in request.path:
+        where.append("path")
+    if any("\x00" in key or "\x00" in value for key, value in request.args.items(multi=True)):
+        where.append("query")
+    if request.mimetype == "application/x-www-form-urlencoded" and any(
+        "\x00" in key or "\x00" in value for key, value in request.form.items(multi=True)
+    ):
+        where.append("form")
+    if request.is_json and _JSON_NUL.search(request.get_data(cache=True)):
+        where.append("body")
+    if where:
+        raise InvalidInput(_NUL_DETAIL, errors={part: [_NUL_DETAIL] for part in where})
+
+
+def configure_edge(app: Flask) -> None:
+    """Install the rules above; before any blueprint, so that every route uses the id converter."""
+    app.url_map.converters["int"] = IdConverter
+    app.before_request(refuse_nul)
