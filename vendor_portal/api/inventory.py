@@ -117,7 +117,7 @@ def push_inventory():
 def _json_body(data: bytes) -> object:
     try:
         return json.loads(data)
-    except ValueError as exc:
+    except (ValueError, RecursionError) as exc:  # RecursionError: absurdly deep nesting
         raise InvalidInput(f"the body is not valid JSON: {exc}", errors={"_body": ["invalid JSON"]}) from None
 
 

@@ -6,8 +6,8 @@ import datetime as dt
 
 from marshmallow import fields, validate
 
+from api_common.edge import Schema
 from api_common.pagination import PageArgs
-from network.edge import Schema
 
 
 class VariantPutSchema(Schema):
