@@ -33,6 +33,9 @@ DEFAULTS: dict[str, object] = {
     "HUB_FEED_ALLOWED_HOSTS": "",
     "HUB_FEED_ALLOW_PRIVATE": False,
     "HUB_FEED_PULL_BATCH": 20,
+    # Pushes and uploads larger than this (bytes) are kept and answered 202 at once, then applied
+    # by the worker (network.feeds.queue), so one vendor's big file never holds a web worker.
+    "HUB_ASYNC_PUSH_BYTES": 1024 * 1024,
     "HUB_DEMO_SEED": True,
     # A bearer token /metrics then requires (empty: open, for a scraper on a private network).
     "HUB_METRICS_TOKEN": "",

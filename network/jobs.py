@@ -15,7 +15,7 @@ from network.availability.services import items_turning_stale, publish_changes
 from network.clock import utcnow
 from network.db import transaction
 from network.extensions import db
-from network.feeds import health, pulling
+from network.feeds import health, pulling, queue
 from network.feeds.models import FeedRun
 from network.flag_jobs import EVALUATE_SECONDS, NOTICES_SECONDS, evaluate_flags, send_vendor_notices
 from network.partners import accounts
@@ -27,6 +27,8 @@ STALE_SWEEP_SECONDS = 30
 FEED_PULL_SECONDS = 30
 FEED_HEALTH_SECONDS = 60
 FEED_RETENTION_SECONDS = 3600
+# Queued pushes wait at most this long for a worker to look (plus the applies ahead of them).
+FEED_QUEUE_SECONDS = 2
 # One pull job returns after this long even if feeds are still due, so the next tick (or another
 # worker) carries on and a shutdown is never kept waiting for a long backlog.
 FEED_PULL_BUDGET_SECONDS = 120
@@ -54,6 +56,13 @@ class StaleSweep:
 def pull_due_feeds(*, now: dt.datetime | None = None) -> list[FeedRun]:
     """Pull the due feeds for at most FEED_PULL_BUDGET_SECONDS. `now` pins the clock (tests)."""
     return pulling.pull_due(db.session, current_app.config, budget_seconds=FEED_PULL_BUDGET_SECONDS, now=now)
+
+
+def apply_queued_feeds(*, now: dt.datetime | None = None) -> list[FeedRun]:
+    """Apply queued pushes and uploads for at most FEED_PULL_BUDGET_SECONDS. `now` pins the clock (tests)."""
+    return queue.apply_queued(
+        db.session, current_app.config, budget_seconds=FEED_PULL_BUDGET_SECONDS, now=now
+    )
 
 
 def feed_health(*, now: dt.datetime | None = None) -> None:
@@ -87,6 +96,7 @@ def jobs() -> list[tuple[str, Callable[[], None], int]]:
     return [
         ("stale_sweep", StaleSweep(), STALE_SWEEP_SECONDS),
         ("pull_due_feeds", pull_due_feeds, FEED_PULL_SECONDS),
+        ("apply_queued_feeds", apply_queued_feeds, FEED_QUEUE_SECONDS),
         ("feed_health", feed_health, FEED_HEALTH_SECONDS),
         ("feed_raw_retention", drop_old_feed_files, FEED_RETENTION_SECONDS),
         ("evaluate_flags", evaluate_flags, EVALUATE_SECONDS),

@@ -174,11 +174,14 @@ def _retailers_of(session: Session, vendor_id: int) -> list[int]:
 
 
 def drop_old_payloads(session: Session, *, before: dt.datetime) -> int:
-    """Delete the raw files of runs received before a moment, except held runs awaiting a decision.
+    """Delete the raw files of runs received before a moment, except held runs awaiting a decision
+    and queued runs awaiting the worker.
 
     Returns how many were deleted.
     """
-    old_runs = sa.select(m.FeedRun.id).where(m.FeedRun.received_at < before, m.FeedRun.status != m.HELD)
+    old_runs = sa.select(m.FeedRun.id).where(
+        m.FeedRun.received_at < before, m.FeedRun.status.not_in((m.HELD, m.QUEUED))
+    )
     result = session.execute(
         sa.delete(m.FeedRunPayload)
         .where(m.FeedRunPayload.run_id.in_(old_runs))

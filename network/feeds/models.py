@@ -17,7 +17,9 @@ HELD = "held"
 NOT_MODIFIED = "not_modified"
 FAILED = "failed"
 DISCARDED = "discarded"
-RUN_STATUSES = (APPLIED, PARTIALLY_APPLIED, REJECTED, HELD, NOT_MODIFIED, FAILED, DISCARDED)
+# A large push or upload accepted and kept, waiting for the worker to apply it (network.feeds.queue).
+QUEUED = "queued"
+RUN_STATUSES = (APPLIED, PARTIALLY_APPLIED, REJECTED, HELD, NOT_MODIFIED, FAILED, DISCARDED, QUEUED)
 GOOD_STATUSES = (APPLIED, PARTIALLY_APPLIED)
 
 PULL = "pull"
@@ -110,8 +112,10 @@ class FeedRun(Base):
     feed_id: Mapped[int | None] = mapped_column(index=True)
     transport: Mapped[str] = mapped_column(sa.String(16))
     format: Mapped[str] = mapped_column(sa.String(16), default="csv")
-    mode: Mapped[str] = mapped_column(sa.String(16))
-    basis: Mapped[str] = mapped_column(sa.String(16))
+    # NULL only while a queued JSON push waits: its mode and basis are inside the body, which the
+    # web request does not read (that is the point of queueing it).
+    mode: Mapped[str | None] = mapped_column(sa.String(16))
+    basis: Mapped[str | None] = mapped_column(sa.String(16))
     status: Mapped[str] = mapped_column(sa.String(24))
     content_hash: Mapped[str | None] = mapped_column(sa.String(64))
     as_of: Mapped[dt.datetime | None]
@@ -132,7 +136,17 @@ class FeedRun(Base):
     finished_at: Mapped[dt.datetime | None]
     duration_ms: Mapped[int | None]
 
-    __table_args__ = (sa.Index("ix_feed_runs_vendor_id_id", "vendor_id", "id"),)
+    __table_args__ = (
+        sa.Index("ix_feed_runs_vendor_id_id", "vendor_id", "id"),
+        # The worker's queue: the few waiting runs, found without scanning the history.
+        sa.Index(
+            "ix_feed_runs_queued",
+            "vendor_id",
+            "id",
+            postgresql_where=sa.text("status = 'queued'"),
+            sqlite_where=sa.text("status = 'queued'"),
+        ),
+    )
 
 
 class FeedRunPayload(Base):

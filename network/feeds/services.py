@@ -86,9 +86,16 @@ def receive_feed(
     as held and changes no stock; None turns the guard off.
     Raises InvalidInput for a mode, basis or transport the hub does not know.
     """
-    started = time.perf_counter()
     _check_receipt(receipt)
-    digest = content_hash(receipt)
+    run = record_receipt(session, receipt, status=m.FAILED, now=now)
+    return process_run(session, run, receipt, now=now, hold_share=hold_share)
+
+
+def record_receipt(session: Session, receipt: FeedReceipt, *, status: str, now: dt.datetime) -> m.FeedRun:
+    """Record a run and its raw bytes (gzipped) as received; nothing is read or applied yet.
+
+    A receipt whose mode is not known yet (a queued JSON push) gets its content hash when processed.
+    """
     run = m.FeedRun(
         vendor_id=receipt.vendor_id,
         feed_id=receipt.feed_id,
@@ -96,8 +103,8 @@ def receive_feed(
         format=receipt.fmt.kind,
         mode=receipt.mode,
         basis=receipt.basis,
-        status=m.FAILED,
-        content_hash=digest,
+        status=status,
+        content_hash=content_hash(receipt) if receipt.mode else None,
         as_of=receipt.as_of or now,
         received_at=now,
         errors=[],
@@ -112,20 +119,40 @@ def receive_feed(
             gzipped=gzip.compress(receipt.data, compresslevel=1),
         )
     )
+    return run
+
+
+def process_run(
+    session: Session,
+    run: m.FeedRun,
+    receipt: FeedReceipt,
+    *,
+    now: dt.datetime,
+    hold_share: float | None = guards.DEFAULT_HOLD_SHARE,
+) -> m.FeedRun:
+    """Read a recorded run's receipt and apply it (or reject, hold, or skip it as a repeat).
+
+    Holds the vendor's stock lock until the caller commits, so one vendor's counts apply one at
+    a time, in the order they take the lock.
+    """
+    started = time.perf_counter()
+    _check_receipt(receipt)
+    digest = run.content_hash or content_hash(receipt)  # hashed at receipt when its mode was known
+    run.content_hash, run.mode, run.basis = digest, receipt.mode, receipt.basis
     stock.lock_vendor_stock(session, receipt.vendor_id)
     previous = _last_applied(session, receipt.vendor_id, receipt.feed_id, before_id=run.id)
     if previous is not None and previous.content_hash == digest:
         # Identical bytes are not a new count: the staleness clock keeps running, so a vendor
         # export that silently stopped regenerating goes stale instead of showing old stock forever.
         held = ", which is held for confirmation" if previous.status == m.HELD else ""
-        _finish(run, m.NOT_MODIFIED, started, message=f"identical to feed run {previous.id}{held}")
+        _finish(run, m.NOT_MODIFIED, started, now, message=f"identical to feed run {previous.id}{held}")
         return run
     try:
         parsed = _parse(receipt)
     except InvalidFeed as exc:
-        _finish(run, m.REJECTED, started, message=exc.detail)
+        _finish(run, m.REJECTED, started, now, message=exc.detail)
         return run
-    _finish(run, _apply(session, run, receipt, parsed, now=now, hold_share=hold_share), started)
+    _finish(run, _apply(session, run, receipt, parsed, now=now, hold_share=hold_share), started, now)
     return run
 
 
@@ -161,7 +188,8 @@ def _apply(
     REJECTED when a newer count superseded the feed, HELD when a guard held it.
     """
     full = receipt.mode == "full"
-    as_of = receipt.as_of or parsed.as_of or now
+    # A count with no as-of of its own was true when it arrived, not when a queued run got applied.
+    as_of = receipt.as_of or parsed.as_of or run.received_at
     run.as_of = as_of
     previous_snapshot = stock.snapshot_as_of(session, receipt.vendor_id)
     if full and previous_snapshot is not None and as_of < previous_snapshot:
@@ -281,12 +309,15 @@ def _status(run: m.FeedRun) -> str:
     return m.PARTIALLY_APPLIED if run.rows_applied else m.REJECTED
 
 
-def _finish(run: m.FeedRun, status: str, started: float, *, message: str | None = None) -> None:
+def _finish(
+    run: m.FeedRun, status: str, started: float, now: dt.datetime, *, message: str | None = None
+) -> None:
+    """Close a run processed from `now` (its receipt for a synchronous one, later for a queued one)."""
     run.status = status
     if message is not None:
         run.message = message
     run.duration_ms = int((time.perf_counter() - started) * 1000)
-    run.finished_at = run.received_at + dt.timedelta(milliseconds=run.duration_ms)
+    run.finished_at = now + dt.timedelta(milliseconds=run.duration_ms)
 
 
 def _last_applied(

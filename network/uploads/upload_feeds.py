@@ -25,13 +25,24 @@ def receive_upload(
     hold_share: float | None,
 ) -> m.FeedRun:
     """Run an uploaded file through an upload feed. Raises NotFound, Conflict for other transports."""
+    receipt = upload_receipt(session, feed_id, vendor_id=vendor_id, data=data, content_type=content_type)
+    feed = configs.get_feed(session, feed_id, vendor_id=vendor_id)
+    run = receive_feed(session, receipt, now=now, hold_share=hold_share)
+    note_upload(feed, run, now=now)
+    return run
+
+
+def upload_receipt(
+    session: Session, feed_id: int, *, vendor_id: int, data: bytes, content_type: str
+) -> FeedReceipt:
+    """Return how an upload feed reads a file sent to it. Raises NotFound, Conflict for other transports."""
     feed = configs.get_feed(session, feed_id, vendor_id=vendor_id)
     if feed.transport != m.UPLOAD:
         raise Conflict(
             f"feed {feed_id} is a {feed.transport} feed; files are uploaded to upload feeds "
             "(or pushed to POST /vendor-api/v1/inventory)"
         )
-    receipt = FeedReceipt(
+    return FeedReceipt(
         vendor_id=vendor_id,
         transport=m.UPLOAD,
         mode=feed.mode,
@@ -41,9 +52,11 @@ def receive_upload(
         fmt=configs.feed_format(feed),
         feed_id=feed.id,
     )
-    run = receive_feed(session, receipt, now=now, hold_share=hold_share)
+
+
+def note_upload(feed: m.Feed, run: m.FeedRun, *, now: dt.datetime) -> None:
+    """Move the feed's cadence marks after one of its files was processed."""
     feed.last_run_at = now
     if run.status in m.GOOD_STATUSES:
         feed.last_success_at = now
         feed.late_notified = False
-    return run

@@ -9,10 +9,9 @@ from api_common.oauth import current_caller
 from api_common.pagination import decode_cursor, page
 from network.clock import utcnow
 from network.db import transaction
-from network.errors import Conflict, InvalidFeed, InvalidInput
+from network.errors import Conflict, InvalidInput
 from network.extensions import db
-from network.feeds import configs
-from network.feeds.models import REJECTED
+from network.feeds import configs, queue
 from network.feeds.preview import preview_feed
 from network.feeds.pulling import feed_credentials, fetch_sample, hold_share, pull_now, pull_settings
 from network.uploads import upload_feeds
@@ -25,6 +24,7 @@ from vendor_portal.api.feed_schemas import (
     FeedPreviewSchema,
     FeedSchema,
 )
+from vendor_portal.api.inventory import LOCATION_HEADER, QUEUED_DOC, answer_run
 from vendor_portal.api.schemas import FeedRunSchema
 
 blp = Blueprint("vendor_feeds", __name__, url_prefix="/vendor-api/v1/feeds", description="Feeds")
@@ -138,22 +138,32 @@ def preview(feed_id: int):
 @vendor("inventory:write")
 @blp.doc(requestBody={**FILE_BODY, "required": True})
 @blp.response(200, FeedRunSchema)
+@blp.alt_response(202, schema=FeedRunSchema, description=QUEUED_DOC, headers=LOCATION_HEADER)
 def upload(feed_id: int):
     """Send a file to an upload feed; it is read with the feed's format and mapping"""
+    vendor_id = current_caller().org_id
     data = request.get_data(cache=False)
     if not data:
         raise InvalidInput("the body is empty; send the feed file", errors={"_body": ["empty"]})
     with transaction(db.session):
-        run = upload_feeds.receive_upload(
+        if queue.must_queue(
             db.session,
-            feed_id,
-            vendor_id=current_caller().org_id,
-            data=data,
-            content_type=request.content_type or "",
-            now=utcnow(),
-            hold_share=hold_share(current_app.config),
-        )
-    if run.status == REJECTED and run.rows_seen == 0 and run.message:
-        # The file could not be read at all; the run is on record, the stock untouched.
-        raise InvalidFeed(f"feed run {run.id} rejected: {run.message}", feed_run_id=run.id)
-    return run
+            vendor_id=vendor_id,
+            size=len(data),
+            threshold=queue.async_threshold(current_app.config),
+        ):
+            receipt = upload_feeds.upload_receipt(
+                db.session, feed_id, vendor_id=vendor_id, data=data, content_type=request.content_type or ""
+            )
+            run = queue.queue_receipt(db.session, receipt, now=utcnow())
+        else:
+            run = upload_feeds.receive_upload(
+                db.session,
+                feed_id,
+                vendor_id=vendor_id,
+                data=data,
+                content_type=request.content_type or "",
+                now=utcnow(),
+                hold_share=hold_share(current_app.config),
+            )
+    return answer_run(run)

@@ -2,7 +2,7 @@
 
 from __future__ import annotations
 
-from flask import current_app, json, request
+from flask import current_app, request, url_for
 from flask_smorest import Blueprint
 
 from api_common.oauth import current_caller
@@ -13,10 +13,12 @@ from network.clock import utcnow
 from network.db import transaction
 from network.errors import InvalidFeed, InvalidInput
 from network.extensions import db
+from network.feeds import queue
 from network.feeds import services as feeds
-from network.feeds.models import REJECTED
+from network.feeds.models import QUEUED, REJECTED
 from network.feeds.parsing import FeedFormat
 from network.feeds.pulling import hold_share
+from network.feeds.push import read_push_json
 from network.feeds.services import FeedReceipt
 from vendor_portal.api.common import load
 from vendor_portal.api.common import vendor as vendor_guard
@@ -72,14 +74,26 @@ INVENTORY_BODY = {
 }
 
 
+QUEUED_DOC = (
+    "The body is larger than the hub applies while you wait (HUB_ASYNC_PUSH_BYTES, 1 MiB by default), "
+    "or an earlier push of yours is still queued: it is kept and applied by the worker in arrival "
+    "order. Poll the run at `Location` until its status is no longer `queued`; a JSON body's `mode` "
+    "and `basis` show once the worker has read it."
+)
+LOCATION_HEADER = {"Location": {"description": "the feed run to poll", "schema": {"type": "string"}}}
+
+
 @blp.post("/inventory")
 @vendor("inventory:write")
 @blp.doc(requestBody=INVENTORY_BODY)
 @blp.response(200, FeedRunSchema)
+@blp.alt_response(202, schema=FeedRunSchema, description=QUEUED_DOC, headers=LOCATION_HEADER)
 def push_inventory():
     """Push stock counts as JSON or as a CSV body (`mode`, `basis`, `as_of` as query parameters)"""
     vendor_id = current_caller().org_id
     data = request.get_data(cache=False)
+    threshold = queue.async_threshold(current_app.config)
+    large = len(data) > threshold
     if request.mimetype == "text/csv":
         args = load(InventoryCsvArgs(), request.args.to_dict())
         charset = (request.mimetype_params.get("charset") or "utf-8").lower()
@@ -88,37 +102,47 @@ def push_inventory():
                 f"unsupported charset {charset!r}", errors={"charset": ["use utf-8 or latin-1"]}
             )
         fmt = FeedFormat(kind="csv", encoding=CSV_ENCODINGS[charset], delimiter=args.get("delimiter"))
-        records = None
+        mode, basis, as_of, records = args["mode"], args["basis"], args.get("as_of"), None
     elif request.mimetype == "application/json":
-        args = load(InventoryPushSchema(), _json_body(data))
         fmt = FeedFormat(kind="json")
-        records = args["rows"]
+        # A large body is not even decoded here: the worker reads it, and reports a bad one on the run.
+        document = None if large else read_push_json(data)
+        mode, basis, as_of, records = (
+            (None, None, None, None)
+            if document is None
+            else (document.mode, document.basis, document.as_of, document.rows)
+        )
     else:
         raise InvalidInput("send application/json or text/csv", errors={"Content-Type": ["unsupported"]})
     receipt = FeedReceipt(
         vendor_id=vendor_id,
         transport="push",
-        mode=args["mode"],
-        basis=args["basis"],
+        mode=mode,
+        basis=basis,
         data=data,
         content_type=request.content_type or "",
         fmt=fmt,
-        as_of=args.get("as_of"),
+        as_of=as_of,
         records=records,
     )
     with transaction(db.session):
-        run = feeds.receive_feed(db.session, receipt, now=utcnow(), hold_share=hold_share(current_app.config))
+        if queue.must_queue(db.session, vendor_id=vendor_id, size=len(data), threshold=threshold):
+            run = queue.queue_receipt(db.session, receipt, now=utcnow())
+        else:
+            run = feeds.receive_feed(
+                db.session, receipt, now=utcnow(), hold_share=hold_share(current_app.config)
+            )
+    return answer_run(run)
+
+
+def answer_run(run):
+    """202 with the run's address for a queued run; else the run, or 422 when nothing could be read."""
+    if run.status == QUEUED:
+        return run, 202, {"Location": url_for("vendor_inventory.get_feed_run", run_id=run.id)}
     if run.status == REJECTED and run.rows_seen == 0 and run.message:
         # The body could not be read at all; the run is on record, the stock untouched.
         raise InvalidFeed(f"feed run {run.id} rejected: {run.message}", feed_run_id=run.id)
     return run
-
-
-def _json_body(data: bytes) -> object:
-    try:
-        return json.loads(data)
-    except (ValueError, RecursionError) as exc:  # RecursionError: absurdly deep nesting
-        raise InvalidInput(f"the body is not valid JSON: {exc}", errors={"_body": ["invalid JSON"]}) from None
 
 
 @blp.get("/feed-runs")

@@ -8,6 +8,7 @@ from marshmallow import fields, validate
 
 from api_common.edge import Schema
 from api_common.pagination import PageArgs
+from network.feeds.models import RUN_STATUSES
 
 
 class VariantPutSchema(Schema):
@@ -73,9 +74,16 @@ class FeedRunSchema(Schema):
     feed_id = fields.Integer(allow_none=True)
     transport = fields.String()
     format = fields.String()
-    mode = fields.String()
-    basis = fields.String()
-    status = fields.String()
+    mode = fields.String(
+        allow_none=True, metadata={"description": "null while a queued JSON push waits for the worker"}
+    )
+    basis = fields.String(allow_none=True)
+    status = fields.String(
+        metadata={
+            "enum": list(RUN_STATUSES),
+            "description": "queued: kept, waiting for the worker to apply it (poll until it changes)",
+        }
+    )
     message = fields.String(allow_none=True)
     hold_reason = fields.String(allow_none=True, metadata={"description": "held runs: mass_zero or shrunk"})
     resolved_at = fields.DateTime(
