@@ -6,8 +6,8 @@ import datetime as dt
 
 from marshmallow import fields, validate
 
+from api_common.edge import Schema
 from api_common.pagination import PageArgs
-from network.edge import Schema
 from network.feeds.models import RUN_STATUSES
 
 MONEY = {"allow_none": True, "places": 4, "validate": validate.Range(0, 10**8, max_inclusive=False)}
