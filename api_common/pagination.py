@@ -7,7 +7,7 @@ import binascii
 
 from marshmallow import fields, validate
 
-from network.edge import Schema
+from api_common.edge import Schema
 from network.errors import InvalidInput
 
 DEFAULT_LIMIT = 100

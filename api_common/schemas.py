@@ -4,8 +4,8 @@ from __future__ import annotations
 
 from marshmallow import RAISE, fields, validate
 
+from api_common.edge import Schema
 from api_common.pagination import PageArgs
-from network.edge import Schema
 from network.flags.holds import ACTIVE, LIFTED
 
 QUANTITY = validate.Range(1, 1_000_000)

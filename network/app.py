@@ -25,9 +25,9 @@ from prometheus_client import (
 from werkzeug.exceptions import HTTPException
 
 from api_common import problems
+from api_common.edge import configure_edge
 from network.config import load_config
 from network.db import configure_sqlite, is_connection_lost
-from network.edge import configure_edge
 from network.errors import DomainError
 from network.extensions import csrf, db, migrate
 

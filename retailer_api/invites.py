@@ -9,11 +9,11 @@ from flask_smorest import Blueprint
 from marshmallow import fields, validate
 
 from api_common.auth import secured
+from api_common.edge import Schema
 from api_common.oauth import current_caller
 from api_common.pagination import PageArgs, decode_cursor, page
 from network.clock import utcnow
 from network.db import transaction
-from network.edge import Schema
 from network.extensions import db
 from network.idempotency.services import check_key
 from network.mail import Email, MailNotSent

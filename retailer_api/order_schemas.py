@@ -4,8 +4,8 @@ from __future__ import annotations
 
 from marshmallow import RAISE, fields, validate
 
+from api_common.edge import Schema
 from api_common.schemas import LineQuantityInSchema, ReturnSchema
-from network.edge import Schema
 from retailer_api.flag_schemas import FlagSchema
 
 SKU = validate.Length(1, 100)

@@ -4,8 +4,8 @@ from __future__ import annotations
 
 from marshmallow import RAISE, fields, validate
 
+from api_common.edge import Schema
 from api_common.pagination import PageArgs
-from network.edge import Schema
 
 EVENTS = fields.List(
     fields.String(validate=validate.Length(1, 64)),

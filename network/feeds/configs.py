@@ -9,6 +9,7 @@ from urllib.parse import urlsplit
 import sqlalchemy as sa
 from sqlalchemy.orm import Session
 
+from network.db import is_postgres
 from network.errors import InvalidInput, NotFound
 from network.feeds import models as m
 from network.feeds.credentials import Credentials, check_auth
@@ -90,7 +91,7 @@ def update_feed(
     now: dt.datetime,
 ) -> m.Feed:
     """Change some settings of a feed. Raises NotFound, InvalidInput."""
-    feed = get_feed(session, feed_id, vendor_id=vendor_id)
+    feed = get_feed(session, feed_id, vendor_id=vendor_id, lock=True)
     was_pulled = feed.transport == m.PULL and feed.active
     _assign(feed, changes, credentials)
     _check(feed, pull_settings)
@@ -112,14 +113,21 @@ def update_feed(
 
 def delete_feed(session: Session, feed_id: int, *, vendor_id: int) -> None:
     """Delete a feed; its runs stay in the history. Raises NotFound."""
-    session.delete(get_feed(session, feed_id, vendor_id=vendor_id))
+    session.delete(get_feed(session, feed_id, vendor_id=vendor_id, lock=True))
     session.flush()
 
 
-def get_feed(session: Session, feed_id: int, *, vendor_id: int) -> m.Feed:
-    """Raises NotFound (also for another vendor's feed)."""
-    feed = session.get(m.Feed, feed_id)
-    if feed is None or feed.vendor_id != vendor_id:
+def get_feed(session: Session, feed_id: int, *, vendor_id: int, lock: bool = False) -> m.Feed:
+    """Raises NotFound (also for another vendor's feed).
+
+    `lock` for a change or a delete: the row stays locked until commit, so a concurrent delete
+    makes the change find nothing (404) instead of updating a row that is gone (StaleDataError).
+    """
+    query = sa.select(m.Feed).where(m.Feed.id == feed_id, m.Feed.vendor_id == vendor_id)
+    if lock and is_postgres(session):
+        query = query.with_for_update()
+    feed = session.scalar(query)
+    if feed is None:
         raise NotFound(f"feed {feed_id} not found")
     return feed
 
@@ -196,3 +204,11 @@ def url_problem(url: str | None, pull_settings: PullSettings) -> str | None:
     if parts.username is not None or parts.password is not None:
         return "put credentials in auth, not in the URL"
     return host_refusal(parts.hostname, pull_settings)
+
+
+def note_upload(feed: m.Feed, run: m.FeedRun, *, now: dt.datetime) -> None:
+    """Move an upload feed's cadence marks after one of its files was processed (sent now or queued)."""
+    feed.last_run_at = now
+    if run.status in m.GOOD_STATUSES:
+        feed.last_success_at = now
+        feed.late_notified = False

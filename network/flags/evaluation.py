@@ -35,6 +35,7 @@ from network.flags.rules import (
     due_kinds,
 )
 from network.orders import inflight
+from network.orders import reroute as order_reroute
 from network.orders.models import (
     ACKNOWLEDGED,
     OPEN,
@@ -368,7 +369,7 @@ def reroute_flagged(session: Session, *, now: dt.datetime, flagged: Sequence[Fla
     moved = 0
     for line_id, line_flags in by_line.items():
         line = session.get(PurchaseOrderLine, line_id)
-        if line is None or not reroute.allowed(session, line):
+        if line is None or not order_reroute.allowed(session, line):
             continue
         refused = sum(int(flag.detail.get("quantity", 0)) for flag in line_flags if flag.kind in REFUSALS)
         if refused:

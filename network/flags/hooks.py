@@ -22,6 +22,7 @@ from sqlalchemy.orm import Session
 from network.flags import evaluation, holds, reroute
 from network.flags import services as flags
 from network.flags.models import VENDOR_CANCELLED, VENDOR_REJECTED
+from network.orders import reroute as order_reroute
 from network.orders.models import PurchaseOrder
 from network.stock.models import StockPosition
 
@@ -89,7 +90,7 @@ def after_transition(
     variants = sorted({lines[line_id].variant_id for line_id in touched})
     evaluation.check_shortfall(session, vendor_id=po.vendor_id, variant_ids=variants, now=now)
     for line, _kind, quantity in refused:
-        if reroute.allowed(session, line):
+        if order_reroute.allowed(session, line):
             reroute.reroute(session, line, quantity=quantity, release=False, now=now)
 
 

@@ -12,11 +12,10 @@ import sqlalchemy as sa
 from sqlalchemy.orm import Session, aliased
 from sqlalchemy.orm.attributes import set_committed_value
 
-from network.availability.compute import source_available
-from network.availability.services import held_variants, items_sourcing, publish_changes, source_state
+from network.availability.services import held_variants, items_sourcing, publish_changes
 from network.catalog.models import ItemSource, RetailerItem, VendorVariant
-from network.db import is_postgres
 from network.errors import InvalidInput, OutOfStock
+from network.orders import reserving
 from network.orders.models import (
     ACCEPTED,
     OPEN,
@@ -25,13 +24,12 @@ from network.orders.models import (
     OrderLine,
     PurchaseOrder,
     PurchaseOrderLine,
-    PurchaseOrderTransition,
 )
-from network.orders.routing import Allocation, Candidate, LineRequest, allocate_order
+from network.orders.routing import Allocation, LineRequest, allocate_order
 from network.outbox.events import OrderAccepted, PurchaseOrderCreated
 from network.outbox.services import record_many
 from network.partners.models import Connection
-from network.stock.models import StockLedgerEntry, StockPosition, StockSnapshot
+from network.stock.models import StockPosition, StockSnapshot
 
 # A conditional update fails only when another order took the units since they were read; the
 # order is then routed again on fresh figures (perhaps to another source) a few times at most.
@@ -42,10 +40,6 @@ ATTEMPTS = 3
 class LineInput:
     retailer_sku: str
     quantity: int
-
-
-class _Lost(Exception):
-    """A source no longer had the units the plan counted on."""
 
 
 def place_order(
@@ -69,7 +63,7 @@ def place_order(
     items, candidates, sourcing = _read(session, retailer_id, lines, now)
     for attempt in range(ATTEMPTS):
         if attempt:  # routed again on fresh figures after losing a race
-            candidates = _candidates(session, retailer_id, sorted(set(items.values())), now)
+            candidates = reserving.candidates(session, retailer_id, sorted(set(items.values())), now)
         requests = [
             LineRequest(line.quantity, candidates.get(items[line.retailer_sku], ())) for line in lines
         ]
@@ -89,7 +83,7 @@ def place_order(
         buffers = {c.variant_id: c.buffer for cs in candidates.values() for c in cs}
         try:
             committed_after = _reserve_all(session, plan, buffers, now)
-        except _Lost:
+        except reserving.Lost:
             continue
         order = _create(
             session,
@@ -117,8 +111,8 @@ def place_order(
 
 def _read(
     session: Session, retailer_id: int, lines: Sequence[LineInput], now: dt.datetime
-) -> tuple[dict[str, int], dict[int, list[_Source]], dict[int, set[int]]]:
-    """Return in one query the ordered items by sku, their sellable sources (as `_candidates`), and
+) -> tuple[dict[str, int], dict[int, list[reserving.Source]], dict[int, set[int]]]:
+    """Return in one query the ordered items by sku, their sellable sources (as `reserving.candidates`), and
     every item each of those variants can fulfil (whose availability the order moves).
 
     Raises InvalidInput for unknown skus.
@@ -128,7 +122,7 @@ def _read(
         {"retailer_id": retailer_id, "skus": sorted({line.retailer_sku for line in lines}), "now": now},
     ).all()
     found: dict[str, int] = {}
-    result: dict[int, list[_Source]] = defaultdict(list)
+    result: dict[int, list[reserving.Source]] = defaultdict(list)
     fed: dict[int, set[int]] = defaultdict(set)
     seen: set[tuple[int, int]] = set()
     for row in rows:  # one row per (item, source, item the source's variant fulfils)
@@ -138,7 +132,7 @@ def _read(
         fed[row.variant_id].add(row.sourcing_item_id)
         if (row.item_id, row.variant_id) not in seen:
             seen.add((row.item_id, row.variant_id))
-            _add_source(result, row, now)
+            reserving.add_source(result, row, now)
     _check_items(lines, found)
     return found, result, fed
 
@@ -155,7 +149,7 @@ def _read_query() -> sa.Select:
         sa.select(
             RetailerItem.retailer_sku,
             RetailerItem.id.label("item_id"),
-            *_SOURCE_COLUMNS,
+            *reserving.SOURCE_COLUMNS,
             held.c.variant_id.is_not(None).label("on_hold"),
             sourcing.item_id.label("sourcing_item_id"),
         )
@@ -187,89 +181,10 @@ def _check_items(lines: Sequence[LineInput], found: dict[str, int]) -> None:
         raise InvalidInput("unknown items; see errors", errors={"lines": errors})
 
 
-@dataclass(frozen=True, slots=True)
-class _Source(Candidate):
-    buffer: int = 0
-
-
-_SOURCE_COLUMNS = (
-    ItemSource.variant_id,
-    ItemSource.priority,
-    VendorVariant.vendor_id,
-    VendorVariant.active,
-    VendorVariant.cost,
-    StockPosition.quantity,
-    StockPosition.committed,
-    StockPosition.as_of,
-    StockSnapshot.as_of.label("snapshot_as_of"),
-    Connection.status,
-    Connection.safety_buffer,
-    Connection.stale_after_minutes,
-    Connection.routing_priority,
-)
-
-
-def _add_source(result: dict[int, list[_Source]], row: sa.Row, now: dt.datetime) -> None:
-    """Add a joined source row to its item's candidates if the formula finds units in it."""
-    available = source_available(source_state(row), now)
-    if available > 0:
-        result[row.item_id].append(
-            _Source(
-                variant_id=row.variant_id,
-                vendor_id=row.vendor_id,
-                routing_priority=row.routing_priority,
-                item_priority=row.priority,
-                available=available,
-                cost=row.cost,
-                buffer=row.safety_buffer,
-            )
-        )
-
-
-def _candidates(
-    session: Session, retailer_id: int, item_ids: Sequence[int], now: dt.datetime
-) -> dict[int, list[_Source]]:
-    """Return each item's sellable sources, read through the availability formula (holds included)."""
-    held = held_variants(now)
-    rows = session.execute(
-        sa.select(ItemSource.item_id, *_SOURCE_COLUMNS, held.c.variant_id.is_not(None).label("on_hold"))
-        .join(VendorVariant, VendorVariant.id == ItemSource.variant_id)
-        .join(StockPosition, StockPosition.variant_id == ItemSource.variant_id)
-        .outerjoin(StockSnapshot, StockSnapshot.vendor_id == VendorVariant.vendor_id)
-        .outerjoin(held, held.c.variant_id == ItemSource.variant_id)
-        .join(
-            Connection,
-            sa.and_(Connection.retailer_id == retailer_id, Connection.vendor_id == VendorVariant.vendor_id),
-        )
-        .where(ItemSource.item_id.in_(item_ids))
-    )
-    result: dict[int, list[_Source]] = defaultdict(list)
-    for row in rows:
-        _add_source(result, row, now)
-    return result
-
-
-def _reserve(session: Session, variant_id: int, quantity: int, buffer: int, now: dt.datetime) -> int:
-    """Add `quantity` to committed if the units are free; return committed after. Raises _Lost."""
-    table = StockPosition.__table__
-    after = session.execute(
-        table.update()
-        .where(
-            table.c.variant_id == variant_id,
-            table.c.quantity - table.c.committed - buffer >= quantity,
-        )
-        .values(committed=table.c.committed + quantity, updated_at=now)
-        .returning(table.c.committed)
-    ).scalar()
-    if after is None:
-        raise _Lost(variant_id)
-    return after
-
-
 def _reserve_all(
     session: Session, plan: list[list[Allocation]], buffers: dict[int, int], now: dt.datetime
 ) -> dict[int, int]:
-    """Reserve the plan's units, all or none; return committed after, by variant. Raises _Lost.
+    """Reserve the plan's units, all or none; return committed after, by variant. Raises reserving.Lost.
 
     Lines drawing on one variant are reserved together, one conditional update per variant, in
     variant order (the order every writer locks positions in). A single update needs no savepoint:
@@ -282,10 +197,12 @@ def _reserve_all(
     variant_ids = sorted(totals)
     if len(variant_ids) == 1:
         (variant_id,) = variant_ids
-        return {variant_id: _reserve(session, variant_id, totals[variant_id], buffers[variant_id], now)}
+        return {
+            variant_id: reserving.reserve(session, variant_id, totals[variant_id], buffers[variant_id], now)
+        }
     with session.begin_nested():  # a later variant lost: undo the earlier ones
         return {
-            variant_id: _reserve(session, variant_id, totals[variant_id], buffers[variant_id], now)
+            variant_id: reserving.reserve(session, variant_id, totals[variant_id], buffers[variant_id], now)
             for variant_id in variant_ids
         }
 
@@ -339,68 +256,12 @@ def _create(
         # A line created now has no flags yet: say so, rather than have its first reader query.
         set_committed_value(order_line, "open_flags", [])
         for allocation in allocations:
-            po_line = PurchaseOrderLine(
-                order_line=order_line,
-                variant_id=allocation.variant_id,
-                vendor_id=allocation.vendor_id,
-                unit_cost=allocation.cost,
-                ordered=allocation.quantity,
-                status=OPEN,
-                updated_at=now,
-            )
+            po_line = reserving.new_po_line(order_line, allocation, now=now)
             pos[allocation.vendor_id].lines.append(po_line)
             po_lines.append(po_line)
     session.flush()
-    _write_history(session, po_lines, committed_after, retailer_id=retailer_id, now=now)
+    reserving.write_history(session, po_lines, committed_after, retailer_id=retailer_id, now=now)
     return order
-
-
-def _write_history(
-    session: Session,
-    po_lines: list[PurchaseOrderLine],
-    committed_after: dict[int, int],
-    *,
-    retailer_id: int,
-    now: dt.datetime,
-) -> None:
-    running = dict(committed_after)
-    ledger, history = [], []
-    for po_line in reversed(po_lines):  # walk back from the final figure of each variant
-        after = running[po_line.variant_id]
-        running[po_line.variant_id] = after - po_line.ordered
-        ledger.append(
-            {
-                "variant_id": po_line.variant_id,
-                "at": now,
-                "reason": "reserve",
-                "changes": {"committed": [after - po_line.ordered, after]},
-                "po_line_id": po_line.id,
-            }
-        )
-        history.append(
-            {
-                "po_id": po_line.po_id,
-                "po_line_id": po_line.id,
-                "at": now,
-                "actor": "org",
-                "actor_org_id": retailer_id,
-                "action": "create",
-                "from_state": "",
-                "to_state": OPEN,
-                "quantity": po_line.ordered,
-                "reason": "",
-            }
-        )
-    if is_postgres(session):  # both tables in one statement: one round trip
-        ledger_rows = sa.insert(StockLedgerEntry).values(ledger[::-1]).cte("ledger_rows")
-        session.execute(sa.insert(PurchaseOrderTransition).values(history[::-1]).add_cte(ledger_rows))
-        return
-    session.execute(_LEDGER_INSERT, ledger[::-1])
-    session.execute(_TRANSITION_INSERT, history[::-1])
-
-
-_LEDGER_INSERT = StockLedgerEntry.__table__.insert()
-_TRANSITION_INSERT = PurchaseOrderTransition.__table__.insert()
 
 
 def _announce(session: Session, order: Order, sourcing: dict[int, set[int]], *, now: dt.datetime) -> None:

@@ -403,7 +403,7 @@ def cancel_by_vendor(
 def cancel_for_reroute(
     session: Session, *, po_id: int, po_line_id: int, quantity: int, retailer_id: int, now: dt.datetime
 ) -> PurchaseOrder:
-    """Release units of a line the hub moves to another source (network/flags/reroute.py).
+    """Release units of a line the hub moves to another source (network/orders/reroute.py).
 
     Raises IllegalTransition (fewer unshipped units).
     """

@@ -118,3 +118,31 @@ def test_an_escaped_backslash_before_u0000_is_ordinary_text(session, network):
     )
     assert response.status_code == 201, response.get_data(as_text=True)
     assert response.get_json()["title"] == "C:\\u0000"
+
+
+DEEP = "[" * 100_000 + "]" * 100_000
+
+
+@pytest.mark.parametrize(
+    "who,method,path",
+    [
+        ("vendor", "POST", "/vendor-api/v1/inventory"),
+        ("retailer", "POST", "/api/v1/orders"),
+        ("retailer", "POST", "/api/v1/webhook-endpoints"),
+        ("retailer", "PUT", "/api/v1/items/DEEP-1"),
+        ("vendor", "POST", "/vendor-api/v1/feeds"),
+    ],
+)
+@pytest.mark.parametrize(
+    "body", [DEEP, '{"rows": ' + DEEP + "}", '{"reference": "R", "lines": ' + DEEP + "}"]
+)
+def test_json_nested_too_deeply_is_a_4xx_problem_and_changes_nothing(
+    session, network, who, method, path, body
+):
+    party = network.vendor if who == "vendor" else network.retailer
+    response = party.api._call(
+        method, path, data=body, headers={"Content-Type": "application/json", "Idempotency-Key": "deep-1"}
+    )
+    assert response.status_code in (400, 422), response.get_data(as_text=True)[:300]
+    assert response.mimetype == "application/problem+json"
+    assert session.query(Order).count() == 0

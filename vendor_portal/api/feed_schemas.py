@@ -4,8 +4,8 @@ from __future__ import annotations
 
 from marshmallow import fields, validate
 
+from api_common.edge import Schema
 from api_common.pagination import PageArgs
-from network.edge import Schema
 from network.feeds.credentials import AUTH_PARAMETERS
 from network.feeds.models import FEED_TRANSPORTS
 from vendor_portal.api.schemas import RowErrorSchema

@@ -4,9 +4,9 @@ from __future__ import annotations
 
 from marshmallow import RAISE, fields, validate
 
+from api_common.edge import Schema
 from api_common.pagination import PageArgs
 from api_common.schemas import LineQuantityInSchema, ReturnSchema
-from network.edge import Schema
 from network.flags.hooks import REASON_CODES
 from network.orders.models import LINE_STATES, RETURN_CLOSED, RETURN_OPEN, RETURN_RECEIVED
 

@@ -3,7 +3,8 @@
 PostgreSQL's text cannot hold NUL and its integer columns stop at 2**31 - 1; an input past either
 reached the database and answered 500. One rule here, for both APIs and the portal, on both
 databases: a NUL anywhere in the path, query, form or JSON body is 422; an integer path id out
-of range matches no route (404); an integer field of a schema out of range is 422.
+of range matches no route (404); an integer field of a schema out of range is 422; a JSON body
+nested too deeply to parse is 400, like any JSON that cannot be read.
 """
 
 from __future__ import annotations
@@ -11,11 +12,12 @@ from __future__ import annotations
 import re
 
 import marshmallow
-from flask import Flask, request
+from flask import Flask, Response, request
 from marshmallow import fields, validate
 from werkzeug.exceptions import NotFound
 from werkzeug.routing import IntegerConverter, Map
 
+from api_common import problems
 from network.errors import InvalidInput
 
 DB_INT_MAX = 2**31 - 1
@@ -78,7 +80,21 @@ def refuse_nul() -> None:
         raise InvalidInput(_NUL_DETAIL, errors={part: [_NUL_DETAIL] for part in where})
 
 
+def too_deep(error: RecursionError) -> Response:
+    """A JSON body nested past Python's recursion limit fails to parse: the client's error (400).
+
+    The APIs' bodies are parsed by webargs, which only knows JSONDecodeError; anything else that
+    recurses out is a fault of ours and stays a 500.
+    """
+    from network.app import handle_unexpected  # the composition root imports this module
+
+    if request.is_json:
+        return problems.problem(400, "Bad request", "the JSON body nests too deeply", slug="json-too-deep")
+    return handle_unexpected(error)
+
+
 def configure_edge(app: Flask) -> None:
     """Install the rules above; before any blueprint, so that every route uses the id converter."""
     app.url_map.converters["int"] = IdConverter
     app.before_request(refuse_nul)
+    app.register_error_handler(RecursionError, too_deep)
