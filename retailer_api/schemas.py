@@ -48,6 +48,13 @@ class CatalogVariantSchema(Schema):
     title = fields.String()
     cost = fields.Decimal(as_string=True, allow_none=True)
     msrp = fields.Decimal(as_string=True, allow_none=True)
+    map_price = fields.Decimal(
+        as_string=True, allow_none=True, metadata={"description": "minimum advertised price"}
+    )
+    weight = fields.Decimal(as_string=True, allow_none=True, metadata={"description": "kilograms"})
+    description = fields.String()
+    image_urls = fields.List(fields.String())
+    attributes = fields.Dict(keys=fields.String(), values=fields.String())
     active = fields.Boolean()
     updated_at = fields.DateTime()
 

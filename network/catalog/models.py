@@ -21,6 +21,12 @@ class VendorVariant(Base):
     title: Mapped[str] = mapped_column(sa.String(300), default="")
     cost: Mapped[decimal.Decimal | None] = mapped_column(sa.Numeric(12, 4))
     msrp: Mapped[decimal.Decimal | None] = mapped_column(sa.Numeric(12, 4))
+    # Minimum advertised price: retailers must not show a lower price.
+    map_price: Mapped[decimal.Decimal | None] = mapped_column(sa.Numeric(12, 4))
+    # Shipping weight in kilograms.
+    weight: Mapped[decimal.Decimal | None] = mapped_column(sa.Numeric(12, 4))
+    description: Mapped[str] = mapped_column(sa.Text, default="")
+    image_urls: Mapped[list] = mapped_column(sa.JSON, default=list)
     attributes: Mapped[dict] = mapped_column(sa.JSON, default=dict)
     active: Mapped[bool] = mapped_column(default=True)
     created_at: Mapped[dt.datetime]

@@ -15,6 +15,34 @@ from network.errors import InvalidInput, NotFound
 from network.partners.models import Connection
 from network.stock.models import StockPosition
 
+# What a vendor says about a variant besides its sku; a retailer lists the product with these.
+CONTENT_FIELDS = (
+    "title",
+    "gtin",
+    "cost",
+    "msrp",
+    "map_price",
+    "weight",
+    "description",
+    "image_urls",
+    "attributes",
+    "active",
+)
+_EMPTY: dict[str, object] = {
+    "title": "",
+    "gtin": None,
+    "cost": None,
+    "msrp": None,
+    "map_price": None,
+    "weight": None,
+    "description": "",
+    "image_urls": [],
+    "attributes": {},
+    "active": True,
+}
+MAX_IMAGES = 20
+MAX_ATTRIBUTES = 100
+
 
 def upsert_variant(
     session: Session,
@@ -28,43 +56,165 @@ def upsert_variant(
     attributes: dict | None = None,
     active: bool = True,
     now: dt.datetime,
+    **content: object,
 ) -> tuple[VendorVariant, bool]:
-    """Create or update a vendor's variant (and its empty stock position); return it and whether it is new.
+    """Create or replace a vendor's variant (and its empty stock position); return it and whether it is new.
 
     Raises InvalidInput.
     """
+    values = {"title": title, "gtin": gtin, "cost": cost, "msrp": msrp, "attributes": attributes}
+    values["active"] = active
+    variant, created, _ = write_variant(
+        session,
+        vendor_id=vendor_id,
+        vendor_sku=vendor_sku,
+        values={**values, **content},
+        replace=True,
+        now=now,
+    )
+    return variant, created
+
+
+def write_variant(
+    session: Session,
+    *,
+    vendor_id: int,
+    vendor_sku: str,
+    values: dict,
+    replace: bool,
+    now: dt.datetime,
+) -> tuple[VendorVariant, bool, dict]:
+    """Create or update a variant; return it, whether it is new, and {field: [before, after]}.
+
+    `replace` resets the content fields `values` leaves out (a PUT); otherwise they are kept
+    (a catalog import whose file has no such column). Raises InvalidInput.
+    """
     vendor_sku = vendor_sku.strip()
-    errors: dict[str, list[str]] = {}
-    if not vendor_sku or len(vendor_sku) > 100:
-        errors["vendor_sku"] = ["must be 1 to 100 characters"]
-    if gtin and not is_valid_gtin(gtin):
-        errors["gtin"] = ["not a valid GTIN (8, 12, 13 or 14 digits with a correct check digit)"]
-    for name, value in (("cost", cost), ("msrp", msrp)):
-        if value is not None and value < 0:
-            errors[name] = ["must not be negative"]
+    unknown = sorted(set(values) - set(CONTENT_FIELDS))
+    if unknown:
+        raise InvalidInput("unknown variant fields", errors={name: ["unknown field"] for name in unknown})
+    errors = variant_errors(vendor_sku, values)
     if errors:
         raise InvalidInput("invalid variant", errors=errors)
-    variant = session.scalar(
-        sa.select(VendorVariant).where(
-            VendorVariant.vendor_id == vendor_id, VendorVariant.vendor_sku == vendor_sku
-        )
-    )
+    variant = find_variant(session, vendor_id=vendor_id, vendor_sku=vendor_sku)
     created = variant is None
     if variant is None:
         variant = VendorVariant(vendor_id=vendor_id, vendor_sku=vendor_sku, created_at=now)
         session.add(variant)
-    variant.title = title
-    variant.gtin = gtin or None
-    variant.cost = cost
-    variant.msrp = msrp
-    variant.attributes = attributes or {}
-    variant.active = active
-    variant.updated_at = now
+    wanted = {**_EMPTY, **values} if replace or created else values
+    diff = {}
+    for name, value in wanted.items():
+        value = _normal(name, value)
+        before = None if created else getattr(variant, name)
+        if created or before != value:
+            setattr(variant, name, value)
+            if not created:
+                diff[name] = [jsonable(before), jsonable(value)]
+    if created or diff:
+        variant.updated_at = now
     session.flush()
     if created:
         session.add(StockPosition(variant_id=variant.id, vendor_id=vendor_id, updated_at=now))
         session.flush()
-    return variant, created
+    return variant, created, diff
+
+
+def _normal(name: str, value: object) -> object:
+    if value is None and name in ("title", "description"):
+        return ""
+    if name == "gtin":
+        return value or None
+    if name in ("image_urls", "attributes") and value is None:
+        return [] if name == "image_urls" else {}
+    if isinstance(value, decimal.Decimal):
+        return value.quantize(decimal.Decimal("0.0001"))
+    return value
+
+
+def jsonable(value: object) -> object:
+    """A field's value as JSON carries it: decimals as exact strings with at least cents (12.50)."""
+    if isinstance(value, decimal.Decimal):
+        short = value.normalize()
+        if short.as_tuple().exponent > -2:
+            short = value.quantize(decimal.Decimal("0.01"))
+        return format(short, "f")
+    return value
+
+
+def variant_errors(vendor_sku: str, values: dict) -> dict[str, list[str]]:
+    """Field messages for a variant's sku and values; empty when they are acceptable."""
+    errors: dict[str, list[str]] = {}
+    if not vendor_sku or len(vendor_sku) > 100:
+        errors["vendor_sku"] = ["must be 1 to 100 characters"]
+    gtin = values.get("gtin")
+    if gtin and not is_valid_gtin(gtin):
+        errors["gtin"] = ["not a valid GTIN (8, 12, 13 or 14 digits with a correct check digit)"]
+    for name in ("cost", "msrp", "map_price", "weight"):
+        value = values.get(name)
+        if value is not None and (not value.is_finite() or value < 0 or value >= 10**8):
+            errors[name] = ["must be a number from 0 to 99999999.9999"]
+    title = values.get("title")
+    if title is not None and len(title) > 300:
+        errors["title"] = ["at most 300 characters"]
+    description = values.get("description")
+    if description is not None and len(description) > 20_000:
+        errors["description"] = ["at most 20000 characters"]
+    images = values.get("image_urls") or []
+    if len(images) > MAX_IMAGES:
+        errors["image_urls"] = [f"at most {MAX_IMAGES} images"]
+    elif any(not _is_web_url(url) for url in images):
+        errors["image_urls"] = ["each must be an http(s) URL of at most 2000 characters"]
+    attributes = values.get("attributes") or {}
+    if len(attributes) > MAX_ATTRIBUTES:
+        errors["attributes"] = [f"at most {MAX_ATTRIBUTES} attributes"]
+    elif any(not k or len(k) > 100 or len(str(v)) > 1000 for k, v in attributes.items()):
+        errors["attributes"] = ["names of 1 to 100 characters, values of at most 1000"]
+    return errors
+
+
+def _is_web_url(url: object) -> bool:
+    if not isinstance(url, str) or len(url) > 2000:
+        return False
+    scheme, _, rest = url.partition("://")
+    return scheme.lower() in ("http", "https") and bool(rest) and not any(c.isspace() for c in url)
+
+
+def find_variant(session: Session, *, vendor_id: int, vendor_sku: str) -> VendorVariant | None:
+    return session.scalar(
+        sa.select(VendorVariant).where(
+            VendorVariant.vendor_id == vendor_id, VendorVariant.vendor_sku == vendor_sku
+        )
+    )
+
+
+def get_variant(session: Session, *, vendor_id: int, vendor_sku: str) -> VendorVariant:
+    """Raises NotFound."""
+    variant = find_variant(session, vendor_id=vendor_id, vendor_sku=vendor_sku)
+    if variant is None:
+        raise NotFound(f"variant {vendor_sku!r} not found")
+    return variant
+
+
+def list_own_variants(
+    session: Session, *, vendor_id: int, after_id: int, limit: int, search: str | None = None
+) -> list[VendorVariant]:
+    """A vendor's variants in id order; `search` matches sku, title or GTIN (case-insensitive)."""
+    query = (
+        sa.select(VendorVariant)
+        .where(VendorVariant.vendor_id == vendor_id, VendorVariant.id > after_id)
+        .order_by(VendorVariant.id)
+        .limit(limit)
+    )
+    if search:
+        pattern = "%" + search.replace("\\", "\\\\").replace("%", "\\%").replace("_", "\\_") + "%"
+        query = query.where(
+            sa.or_(
+                VendorVariant.vendor_sku.ilike(pattern, escape="\\"),
+                VendorVariant.title.ilike(pattern, escape="\\"),
+                VendorVariant.gtin == search,
+            )
+        )
+    return list(session.scalars(query))
 
 
 def connected_vendor_ids(retailer_id: int | sa.BindParameter) -> sa.Select:

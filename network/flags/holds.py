@@ -14,10 +14,10 @@ from dataclasses import dataclass
 import sqlalchemy as sa
 from sqlalchemy.orm import Session
 
+from network.availability.models import VariantHold
 from network.availability.services import items_sourcing, publish_changes
 from network.catalog.models import ItemSource, RetailerItem, VendorVariant
 from network.errors import Conflict, NotFound
-from network.flags.models import VariantHold
 from network.outbox.events import VariantHoldLifted, VariantHoldPlaced
 from network.outbox.services import record_many
 from network.stock.models import StockPosition, StockSnapshot

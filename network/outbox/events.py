@@ -262,3 +262,27 @@ class VariantHoldLifted(DomainEvent):
     hold_id: int
     vendor_variant_id: int
     lifted_by: str
+
+
+# --- the vendor's catalog -----------------------------------------------------------------------
+
+
+@dataclass(frozen=True)
+class CatalogChanged(DomainEvent):
+    """To a retailer: a vendor variant that sources its items changed its cost, MAP or content."""
+
+    wire_name: ClassVar[str] = "catalog.changed"
+    vendor_id: int
+    vendor_variant_id: int
+    vendor_sku: str
+    retailer_skus: list
+    changes: dict  # field -> [before, after]
+
+
+@dataclass(frozen=True)
+class CatalogHeld(DomainEvent):
+    """To the vendor: catalog rows that look like a slip (a price moved too far) wait for confirmation."""
+
+    wire_name: ClassVar[str] = "catalog.held"
+    catalog_import_id: int
+    rows: list  # [{line, sku, reason}]

@@ -6,6 +6,6 @@ from flask_smorest import Blueprint
 
 
 def blueprints() -> list[Blueprint]:
-    from vendor_portal.api import feeds, holds, inventory, purchase_orders, returns
+    from vendor_portal.api import catalog, feeds, holds, inventory, purchase_orders, returns
 
-    return [inventory.blp, feeds.blp, purchase_orders.blp, returns.blp, holds.blp]
+    return [catalog.blp, inventory.blp, feeds.blp, purchase_orders.blp, returns.blp, holds.blp]

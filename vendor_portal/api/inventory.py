@@ -7,8 +7,6 @@ from flask_smorest import Blueprint
 
 from api_common.oauth import current_caller
 from api_common.pagination import decode_cursor, page
-from network.availability.services import items_sourcing, publish_changes
-from network.catalog import services as catalog
 from network.clock import utcnow
 from network.db import transaction
 from network.errors import InvalidFeed, InvalidInput
@@ -28,8 +26,6 @@ from vendor_portal.api.schemas import (
     FeedRunSchema,
     InventoryCsvArgs,
     InventoryPushSchema,
-    OwnVariantSchema,
-    VariantPutSchema,
 )
 
 blp = Blueprint("vendor_inventory", __name__, url_prefix="/vendor-api/v1", description="Vendor API")
@@ -47,22 +43,6 @@ CSV_ENCODINGS = {
 
 def vendor(scope: str):
     return vendor_guard(blp, scope)
-
-
-@blp.put("/variants/<string:vendor_sku>")
-@vendor("inventory:write")
-@blp.arguments(VariantPutSchema)
-@blp.response(200, OwnVariantSchema)
-@blp.alt_response(201, schema=OwnVariantSchema, description="The variant was created")
-def put_variant(body: dict, vendor_sku: str):
-    """Create or update a variant"""
-    now = utcnow()
-    with transaction(db.session):
-        variant, created = catalog.upsert_variant(
-            db.session, vendor_id=current_caller().org_id, vendor_sku=vendor_sku, now=now, **body
-        )
-        publish_changes(db.session, items_sourcing(db.session, [variant.id]), now=now)
-    return variant, 201 if created else 200
 
 
 INVENTORY_BODY = {

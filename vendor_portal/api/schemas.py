@@ -10,13 +10,30 @@ from api_common.edge import Schema
 from api_common.pagination import PageArgs
 from network.feeds.models import RUN_STATUSES
 
+MONEY = {"allow_none": True, "places": 4, "validate": validate.Range(0, 10**8, max_inclusive=False)}
+
 
 class VariantPutSchema(Schema):
+    """The whole variant: a field left out is reset (to empty, or `active: true`)."""
+
     title = fields.String(required=True, validate=validate.Length(max=300))
     gtin = fields.String(allow_none=True, validate=validate.Length(max=14))
-    cost = fields.Decimal(allow_none=True, places=4, validate=validate.Range(0, 10**8))
-    msrp = fields.Decimal(allow_none=True, places=4, validate=validate.Range(0, 10**8))
-    attributes = fields.Dict(keys=fields.String(), values=fields.String())
+    cost = fields.Decimal(**MONEY)
+    msrp = fields.Decimal(**MONEY)
+    map_price = fields.Decimal(**MONEY, metadata={"description": "minimum advertised price"})
+    weight = fields.Decimal(**MONEY, metadata={"description": "shipping weight in kilograms"})
+    description = fields.String(allow_none=True, validate=validate.Length(max=20_000))
+    image_urls = fields.List(
+        fields.String(validate=validate.URL(schemes={"http", "https"}, require_tld=False)),
+        allow_none=True,
+        validate=validate.Length(max=20),
+    )
+    attributes = fields.Dict(
+        keys=fields.String(validate=validate.Length(1, 100)),
+        values=fields.String(validate=validate.Length(max=1000)),
+        allow_none=True,
+        validate=validate.Length(max=100),
+    )
     active = fields.Boolean()
 
 
@@ -27,10 +44,26 @@ class OwnVariantSchema(Schema):
     title = fields.String()
     cost = fields.Decimal(as_string=True, allow_none=True)
     msrp = fields.Decimal(as_string=True, allow_none=True)
-    attributes = fields.Dict()
+    map_price = fields.Decimal(as_string=True, allow_none=True)
+    weight = fields.Decimal(as_string=True, allow_none=True)
+    description = fields.String()
+    image_urls = fields.List(fields.String())
+    attributes = fields.Dict(keys=fields.String(), values=fields.String())
     active = fields.Boolean()
     created_at = fields.DateTime()
     updated_at = fields.DateTime()
+
+
+class OwnVariantListArgs(PageArgs):
+    q = fields.String(
+        validate=validate.Length(1, 100),
+        metadata={"description": "part of the sku or title, or a whole GTIN"},
+    )
+
+
+class OwnVariantListSchema(Schema):
+    data = fields.List(fields.Nested(OwnVariantSchema))
+    next_cursor = fields.String(allow_none=True)
 
 
 ROW_DOC = {
