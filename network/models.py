@@ -1,8 +1,9 @@
 """Import every model so that SQLAlchemy's metadata (and Alembic) sees the whole schema."""
 
+from network.availability.models import VariantHold
 from network.catalog.models import ItemSource, RetailerItem, VendorVariant
 from network.feeds.models import Feed, FeedRun, FeedRunPayload, StaleSource
-from network.flags.models import Flag, NoticeClaim, NoticeCursor, VariantHold
+from network.flags.models import Flag, NoticeClaim, NoticeCursor
 from network.idempotency.models import IdempotencyRecord
 from network.orders.models import (
     Order,

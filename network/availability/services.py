@@ -13,9 +13,9 @@ from sqlalchemy.dialects import postgresql
 from sqlalchemy.orm import Session
 
 from network.availability.compute import SourceState, is_stale, source_available
+from network.availability.models import VariantHold
 from network.catalog.models import ItemSource, RetailerItem, VendorVariant
 from network.db import is_postgres
-from network.flags.models import VariantHold
 from network.outbox.events import AvailabilityChanged
 from network.outbox.services import record_many
 from network.partners.models import Connection

@@ -204,3 +204,11 @@ def url_problem(url: str | None, pull_settings: PullSettings) -> str | None:
     if parts.username is not None or parts.password is not None:
         return "put credentials in auth, not in the URL"
     return host_refusal(parts.hostname, pull_settings)
+
+
+def note_upload(feed: m.Feed, run: m.FeedRun, *, now: dt.datetime) -> None:
+    """Move an upload feed's cadence marks after one of its files was processed (sent now or queued)."""
+    feed.last_run_at = now
+    if run.status in m.GOOD_STATUSES:
+        feed.last_success_at = now
+        feed.late_notified = False

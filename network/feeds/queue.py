@@ -27,6 +27,7 @@ from sqlalchemy.orm import Session, aliased
 from network.clock import utcnow
 from network.db import is_postgres, transaction
 from network.errors import DomainError
+from network.feeds import configs
 from network.feeds import models as m
 from network.feeds.parsing import FeedFormat
 from network.feeds.pulling import hold_share
@@ -38,7 +39,6 @@ from network.feeds.services import (
     raw_bytes,
     record_receipt,
 )
-from network.uploads.upload_feeds import note_upload
 
 log = logging.getLogger(__name__)
 
@@ -137,7 +137,7 @@ def apply_claimed(
     if run.transport == m.UPLOAD and run.feed_id is not None:
         feed = session.get(m.Feed, run.feed_id)
         if feed is not None:  # deleted since: its runs stay in the history
-            note_upload(feed, run, now=now)
+            configs.note_upload(feed, run, now=now)
     return run
 
 

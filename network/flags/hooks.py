@@ -1,6 +1,6 @@
 """What other areas call, in their own transactions: after a purchase-order transition, after a snapshot.
 
-- `after_transition` (network/orders/services.py, once per transition): a vendor's reject or
+- `after_transition` (subscribed to network/orders/observers.py, once per transition): a vendor's reject or
   cancel raises `vendor_rejected` / `vendor_cancelled` (with the lead time of the warnings that
   came before it), puts the variant on hold if the vendor lacked stock the hub had on record,
   and reroutes the refused units where the retailer allows; any transition clears the flags
@@ -22,6 +22,7 @@ from sqlalchemy.orm import Session
 from network.flags import evaluation, holds, reroute
 from network.flags import services as flags
 from network.flags.models import VENDOR_CANCELLED, VENDOR_REJECTED
+from network.orders import observers
 from network.orders import reroute as order_reroute
 from network.orders.models import PurchaseOrder
 from network.stock.models import StockPosition
@@ -54,6 +55,7 @@ def hold_period(config: Mapping[str, object]) -> dt.timedelta:
     return dt.timedelta(hours=float(config.get("HUB_OVERSELL_HOLD_HOURS") or 24))
 
 
+@observers.on_transition
 def after_transition(
     session: Session,
     po: PurchaseOrder,

@@ -20,8 +20,7 @@ from sqlalchemy.orm import Session
 from network.availability.services import items_sourcing, publish_changes
 from network.db import is_postgres
 from network.errors import IllegalTransition, InvalidInput, NotFound
-from network.flags import hooks as flag_hooks
-from network.orders import inflight
+from network.orders import inflight, observers
 from network.orders.lifecycle import DEAD, line_state, po_state
 from network.orders.models import (
     OPEN,
@@ -190,7 +189,7 @@ class _Change:
         if self.moved:
             publish_changes(self.session, items_sourcing(self.session, sorted(self.moved)), now=self.now)
         # Flags (DESIGN §9): refusals flagged, oversells held, answered flags cleared, reroutes.
-        flag_hooks.after_transition(
+        observers.transitioned(
             self.session,
             self.po,
             self.changed,

@@ -28,7 +28,7 @@ def receive_upload(
     receipt = upload_receipt(session, feed_id, vendor_id=vendor_id, data=data, content_type=content_type)
     feed = configs.get_feed(session, feed_id, vendor_id=vendor_id)
     run = receive_feed(session, receipt, now=now, hold_share=hold_share)
-    note_upload(feed, run, now=now)
+    configs.note_upload(feed, run, now=now)
     return run
 
 
@@ -52,11 +52,3 @@ def upload_receipt(
         fmt=configs.feed_format(feed),
         feed_id=feed.id,
     )
-
-
-def note_upload(feed: m.Feed, run: m.FeedRun, *, now: dt.datetime) -> None:
-    """Move the feed's cadence marks after one of its files was processed."""
-    feed.last_run_at = now
-    if run.status in m.GOOD_STATUSES:
-        feed.last_success_at = now
-        feed.late_notified = False
