@@ -18,6 +18,7 @@ from types import MappingProxyType
 from typing import TypeVar
 
 from network.catalog.gtin import has_gtin_shape, is_valid_gtin
+from network.stock.rows import FeedRow, RowError
 
 FIELDS: tuple[str, ...] = (
     "sku",
@@ -46,32 +47,6 @@ _Moment = TypeVar("_Moment", datetime.date, datetime.datetime)
 # re.ASCII: "\d" would otherwise take Arabic-Indic and other digits that Decimal accepts.
 _DECIMAL_RE = re.compile(r"[+-]?(?:\d+\.\d*|\.\d+)", re.ASCII)
 _COST_RE = re.compile(r"\+?(?:\d+(?:\.\d*)?|\.\d+)", re.ASCII)
-
-
-@dataclass(frozen=True, slots=True)
-class FeedRow:
-    """One valid record of a feed, in our field names."""
-
-    line: int
-    sku: str
-    quantity: int
-    damaged: int | None = None
-    pending_inspection: int | None = None
-    incoming: int | None = None
-    incoming_eta: datetime.date | None = None
-    gtin: str | None = None
-    title: str | None = None
-    cost: decimal.Decimal | None = None
-    as_of: datetime.datetime | None = None
-
-
-@dataclass(frozen=True, slots=True)
-class RowError:
-    """One rejected record (line 0: a problem with the file as a whole, not one record)."""
-
-    line: int
-    sku: str | None
-    reason: str
 
 
 @dataclass(frozen=True)
