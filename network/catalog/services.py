@@ -101,24 +101,36 @@ def write_variant(
         raise InvalidInput("invalid variant", errors=errors)
     variant = find_variant(session, vendor_id=vendor_id, vendor_sku=vendor_sku)
     created = variant is None
+    diff = variant_changes(variant, values, replace=replace)
     if variant is None:
         variant = VendorVariant(vendor_id=vendor_id, vendor_sku=vendor_sku, created_at=now)
         session.add(variant)
-    wanted = {**_EMPTY, **values} if replace or created else values
-    diff = {}
-    for name, value in wanted.items():
-        value = _normal(name, value)
-        before = None if created else getattr(variant, name)
-        if created or before != value:
-            setattr(variant, name, value)
-            if not created:
-                diff[name] = [jsonable(before), jsonable(value)]
+    for name, (_, after) in diff.items():
+        setattr(variant, name, after)
     if created or diff:
         variant.updated_at = now
     session.flush()
     if created:
         variant_created.send(session, variant, now=now)
-    return variant, created, diff
+    return variant, created, {} if created else json_diff(diff)
+
+
+def variant_changes(variant: VendorVariant | None, values: dict, *, replace: bool) -> dict:
+    """What saving `values` would change: {field: (before, after)}; every field for a new variant
+    (before None). Pure: reads the variant, writes nothing."""
+    wanted = {**_EMPTY, **values} if replace or variant is None else values
+    diff = {}
+    for name, value in wanted.items():
+        value = _normal(name, value)
+        before = None if variant is None else getattr(variant, name)
+        if variant is None or before != value:
+            diff[name] = (before, value)
+    return diff
+
+
+def json_diff(diff: dict) -> dict:
+    """A diff as events and the ledger carry it: {field: [before, after]} in JSON values."""
+    return {name: [jsonable(before), jsonable(after)] for name, (before, after) in diff.items()}
 
 
 def _normal(name: str, value: object) -> object:
@@ -194,6 +206,14 @@ def get_variant(session: Session, *, vendor_id: int, vendor_sku: str) -> VendorV
     variant = find_variant(session, vendor_id=vendor_id, vendor_sku=vendor_sku)
     if variant is None:
         raise NotFound(f"variant {vendor_sku!r} not found")
+    return variant
+
+
+def get_own_variant(session: Session, variant_id: int, *, vendor_id: int) -> VendorVariant:
+    """Raises NotFound (also for another vendor's variant)."""
+    variant = session.get(VendorVariant, variant_id)
+    if variant is None or variant.vendor_id != vendor_id:
+        raise NotFound(f"variant {variant_id} not found")
     return variant
 
 
