@@ -14,7 +14,10 @@ from network.catalog.models import ItemSource, RetailerItem, VendorVariant
 from network.catalog.skus import checked_sku, normal_sku, sku_character_problem
 from network.errors import InvalidInput, NotFound
 from network.partners.models import Connection
-from network.stock.models import StockPosition
+from network.signals import Signal
+
+# A new variant (session, variant, now=): stock opens its empty position (network/stock/__init__.py).
+variant_created = Signal("catalog.variant_created")
 
 # What a vendor says about a variant besides its sku; a retailer lists the product with these.
 CONTENT_FIELDS = (
@@ -109,8 +112,7 @@ def write_variant(
         variant.updated_at = now
     session.flush()
     if created:
-        session.add(StockPosition(variant_id=variant.id, vendor_id=vendor_id, updated_at=now))
-        session.flush()
+        variant_created.send(session, variant, now=now)
     return variant, created, {} if created else json_diff(diff)
 
 
