@@ -18,6 +18,7 @@ from types import MappingProxyType
 from typing import TypeVar
 
 from network.catalog.gtin import has_gtin_shape, is_valid_gtin
+from network.catalog.skus import normal_sku, sku_character_problem
 from network.stock.rows import FeedRow, RowError
 
 FIELDS: tuple[str, ...] = (
@@ -255,18 +256,24 @@ class RowCollector:
         if self._sum and sku is not None and sku not in self._failed:
             self._failed[sku] = line
 
-    def claim(self, line: int, sku: str) -> bool:
-        """Register a record's SKU; return False (and reject it) when it is a duplicate."""
+    def claim(self, line: int, sku: str) -> str | None:
+        """Register a record's SKU and return its normal form; None (and reject it) when it has a
+        refused character or is a duplicate."""
+        sku = normal_sku(sku)
+        problem = sku_character_problem(sku)
+        if problem:
+            self.errors.append(RowError(line, None, problem))
+            return None
         first = self._first_line.get(sku)
         if first is None:
             self._first_line[sku] = line
-            return True
+            return sku
         if self._sum:
-            return True
+            return sku
         # Duplicates count even when the first record was itself rejected: two
         # conflicting counts for one SKU leave no count we can trust.
         self.errors.append(RowError(line, sku, f"duplicate SKU {show(sku)}: first seen on line {first}"))
-        return False
+        return None
 
     def add(self, row: FeedRow) -> None:
         """Accept a valid row, summing it into an earlier one of the same SKU in sum mode."""
