@@ -17,6 +17,7 @@ from network.orders.models import (
     ShipmentLine,
 )
 from network.outbox.models import Event
+from network.partners.guards import VendorGuards
 from network.partners.models import (
     AccessToken,
     ApiClient,
@@ -65,6 +66,7 @@ __all__ = [
     "StockSnapshot",
     "UploadDraft",
     "User",
+    "VendorGuards",
     "VariantHold",
     "VendorVariant",
 ]
