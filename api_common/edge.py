@@ -15,6 +15,7 @@ import marshmallow
 from flask import Flask, Response, request
 from marshmallow import fields, validate
 from werkzeug.exceptions import NotFound
+from werkzeug.middleware.proxy_fix import ProxyFix
 from werkzeug.routing import IntegerConverter, Map
 
 from api_common import problems
@@ -94,7 +95,14 @@ def too_deep(error: RecursionError) -> Response:
 
 
 def configure_edge(app: Flask) -> None:
-    """Install the rules above; before any blueprint, so that every route uses the id converter."""
+    """Install the rules above; before any blueprint, so that every route uses the id converter.
+
+    Behind HUB_PROXY_HOPS proxies, the client's address is the one the nearest of them saw
+    (X-Forwarded-For); never otherwise, or a guesser could pick the address it is throttled by.
+    """
+    hops = int(app.config.get("HUB_PROXY_HOPS") or 0)
+    if hops:
+        app.wsgi_app = ProxyFix(app.wsgi_app, x_for=hops, x_proto=hops)
     app.url_map.converters["int"] = IdConverter
     app.before_request(refuse_nul)
     app.register_error_handler(RecursionError, too_deep)

@@ -46,7 +46,11 @@ def problem(status: int, title: str, detail: str, *, slug: str | None = None, **
         "detail": detail,
         **{k: v for k, v in extra.items() if v is not None},
     }
-    return Response(json.dumps(body), status=status, mimetype=PROBLEM_CONTENT_TYPE)
+    response = Response(json.dumps(body), status=status, mimetype=PROBLEM_CONTENT_TYPE)
+    if status == 401:
+        # RFC 6750 §3: a 401 names the scheme that would let the client in.
+        response.headers["WWW-Authenticate"] = 'Bearer realm="dropnet"'
+    return response
 
 
 def from_domain_error(error: DomainError) -> Response:
@@ -72,8 +76,6 @@ def from_http_exception(error: HTTPException) -> Response:
         # A 405 says which methods the resource has (RFC 9110 §15.5.6); werkzeug puts them here.
         if name.lower() == "allow":
             response.headers["Allow"] = value
-    if status == 401:
-        response.headers["WWW-Authenticate"] = 'Bearer realm="dropnet"'
     return response
 
 

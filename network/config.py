@@ -37,6 +37,9 @@ DEFAULTS: dict[str, object] = {
     # by the worker (network.feeds.queue), so one vendor's big file never holds a web worker.
     "HUB_ASYNC_PUSH_BYTES": 1024 * 1024,
     "HUB_DEMO_SEED": True,
+    # Reverse proxies in front of the hub that append to X-Forwarded-For (0: none, the header is
+    # ignored, since any client could write it). The portal's sign-in throttle locks addresses.
+    "HUB_PROXY_HOPS": 0,
     # A bearer token /metrics then requires (empty: open, for a scraper on a private network).
     "HUB_METRICS_TOKEN": "",
     # flask-smorest: one document for both APIs, served where API.md promises it.

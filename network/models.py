@@ -17,6 +17,7 @@ from network.orders.models import (
     ShipmentLine,
 )
 from network.outbox.models import Event
+from network.partners.guards import VendorGuards
 from network.partners.models import (
     AccessToken,
     ApiClient,
@@ -27,12 +28,14 @@ from network.partners.models import (
     PasswordReset,
     User,
 )
+from network.products.models import CatalogImport
 from network.stock.models import StockLedgerEntry, StockPosition, StockSnapshot
 from network.uploads.models import UploadDraft
 
 __all__ = [
     "AccessToken",
     "ApiClient",
+    "CatalogImport",
     "Connection",
     "Event",
     "Feed",
@@ -63,6 +66,7 @@ __all__ = [
     "StockSnapshot",
     "UploadDraft",
     "User",
+    "VendorGuards",
     "VariantHold",
     "VendorVariant",
 ]

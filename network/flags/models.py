@@ -16,7 +16,9 @@ SHIP_OVERDUE = "ship_overdue"
 STALE_FEED = "stale_feed"
 VENDOR_REJECTED = "vendor_rejected"
 VENDOR_CANCELLED = "vendor_cancelled"
-KINDS = (SHORTFALL, ACK_OVERDUE, SHIP_OVERDUE, STALE_FEED, VENDOR_REJECTED, VENDOR_CANCELLED)
+# The vendor discontinued the product while the line was open: it may still ship what it has.
+DISCONTINUED = "discontinued"
+KINDS = (SHORTFALL, ACK_OVERDUE, SHIP_OVERDUE, STALE_FEED, VENDOR_REJECTED, VENDOR_CANCELLED, DISCONTINUED)
 # Kinds that record a vendor's refusal: each one is a cancellation the stats count.
 REFUSALS = (VENDOR_REJECTED, VENDOR_CANCELLED)
 
@@ -48,7 +50,7 @@ class Flag(Base):
     __table_args__ = (
         sa.CheckConstraint(
             "kind IN ('shortfall', 'ack_overdue', 'ship_overdue', 'stale_feed', 'vendor_rejected',"
-            " 'vendor_cancelled')",
+            " 'vendor_cancelled', 'discontinued')",
             name="kind",
         ),
         sa.Index("ix_flags_retailer_id_id", "retailer_id", "id"),

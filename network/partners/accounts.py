@@ -11,6 +11,7 @@ import sqlalchemy as sa
 from sqlalchemy.orm import Session
 from werkzeug.security import check_password_hash, generate_password_hash
 
+from network.db import is_postgres
 from network.errors import DomainError, InvalidInput, NotFound
 from network.mail import Email, render_email
 from network.partners.models import VENDOR, LoginAttempt, Organization, PasswordReset, User
@@ -19,7 +20,13 @@ from network.partners.services import create_user, hash_secret
 PASSWORD_MIN_LENGTH = 12
 PASSWORD_MAX_LENGTH = 200
 THROTTLE_WINDOW = dt.timedelta(minutes=15)
+# An address is locked after this many failures (whatever the accounts): a guesser's own address.
 THROTTLE_FAILURES = 5
+# An account is locked only after this many failures from all addresses: guessing spread over
+# many addresses. One guesser, locked at five, can no longer lock the owner out of its account.
+ACCOUNT_THROTTLE_FAILURES = 20
+# pg_advisory_xact_lock(namespace, key): sign-ins of one account, or from one address, take turns.
+_LOCK_ACCOUNT, _LOCK_ADDRESS = 0x5167, 0x5168
 RESET_LIFETIME = dt.timedelta(hours=1)
 RESETS_PER_LIFETIME = 3
 # Checked when the email matches no user, so a wrong address takes as long as a wrong password.
@@ -110,6 +117,7 @@ def sign_in(session: Session, *, email: str, password: str, ip: str, now: dt.dat
     """
     email = normalize_email(email)[:254]
     ip = ip[:45]
+    _take_turns(session, email=email, ip=ip)
     check_throttle(session, email=email, ip=ip, now=now)
     user = session.scalar(
         sa.select(User).join(Organization, Organization.id == User.org_id).where(User.email == email)
@@ -121,11 +129,28 @@ def sign_in(session: Session, *, email: str, password: str, ip: str, now: dt.dat
     return user if ok else None
 
 
-def check_throttle(session: Session, *, email: str, ip: str, now: dt.datetime) -> None:
-    """Refuse when the account or the address had too many recent failures. Raises Throttled.
+def _take_turns(session: Session, *, email: str, ip: str) -> None:
+    """Make check-then-record atomic: concurrent guesses at one account or from one address wait.
 
-    An account's count restarts at its last successful sign-in (only the owner can make one);
-    an address's does not, or a guesser could reset it by signing in to an account of its own.
+    Without it, twenty guesses sent at once all passed the check before any was recorded.
+    PostgreSQL: transaction-scoped advisory locks, account before address (one order, no
+    deadlock). SQLite: the unit of work already began with BEGIN IMMEDIATE, one writer at a time.
+    """
+    if not is_postgres(session):
+        return
+    for namespace, key in ((_LOCK_ACCOUNT, email), (_LOCK_ADDRESS, ip)):
+        session.execute(
+            sa.select(sa.func.pg_advisory_xact_lock(namespace, sa.func.hashtext(key))),
+        )
+
+
+def check_throttle(session: Session, *, email: str, ip: str, now: dt.datetime) -> None:
+    """Refuse when the address or the account had too many recent failures. Raises Throttled.
+
+    An address is locked after THROTTLE_FAILURES; an account after ACCOUNT_THROTTLE_FAILURES from
+    all addresses, so one guesser locks its own address, not the owner's account. An account's
+    count restarts at its last successful sign-in (only the owner can make one); an address's does
+    not, or a guesser could reset it by signing in to an account of its own.
     """
     since = now - THROTTLE_WINDOW
     last_success = (
@@ -141,10 +166,13 @@ def check_throttle(session: Session, *, email: str, ip: str, now: dt.datetime) -
     by_address = sa.select(LoginAttempt.at).where(
         LoginAttempt.ip == ip, LoginAttempt.success.is_(False), LoginAttempt.at > since
     )
-    for query, what in ((by_account, "this account"), (by_address, "your address")):
-        failures = list(session.scalars(query.order_by(LoginAttempt.at.desc()).limit(THROTTLE_FAILURES)))
-        if len(failures) >= THROTTLE_FAILURES:
-            # Free again when the oldest of the last five failures leaves the window.
+    for query, limit, what in (
+        (by_address, THROTTLE_FAILURES, "your address"),
+        (by_account, ACCOUNT_THROTTLE_FAILURES, "this account"),
+    ):
+        failures = list(session.scalars(query.order_by(LoginAttempt.at.desc()).limit(limit)))
+        if len(failures) >= limit:
+            # Free again when the oldest of the last `limit` failures leaves the window.
             wait = max(1, math.ceil((failures[-1] + THROTTLE_WINDOW - now).total_seconds()))
             minutes = math.ceil(wait / 60)
             raise Throttled(

@@ -10,9 +10,20 @@ import sqlalchemy as sa
 from network.app import create_app
 from network.clock import utcnow
 from network.db import transaction
+from network.extensions import db
 from network.jobs import prune_login_attempts
 from network.partners.models import LoginAttempt, PasswordReset
-from tests.portal.conftest import PASSWORD, csrf_of, link_in, make_vendor_user, page_token, sign_in, submit
+from tests.conftest import make_app
+from tests.portal.conftest import (
+    PASSWORD,
+    BrowserLikeClient,
+    csrf_of,
+    link_in,
+    make_vendor_user,
+    page_token,
+    sign_in,
+    submit,
+)
 
 
 def test_a_vendor_user_signs_in_and_sees_its_dashboard(client, vendor_user):
@@ -143,26 +154,73 @@ def _fail(client, email: str, times: int) -> None:
         assert response.status_code == 401
 
 
-def test_five_failures_lock_the_account_for_fifteen_minutes_even_with_the_right_password(
+def _login_from(app, address: str, email: str, password: str, **headers):
+    client = app.test_client()
+    token = page_token(client)
+    return client.post(
+        "/portal/login",
+        data={"csrf_token": token, "email": email, "password": password},
+        environ_base={"REMOTE_ADDR": address},
+        headers=headers,
+    )
+
+
+def test_five_failures_lock_the_guessers_address_even_with_the_right_password_not_the_owner(
     app, client, vendor_user
 ):
     _fail(client, vendor_user.email, 5)
     response = submit(client, "/portal/login", {"email": vendor_user.email, "password": PASSWORD})
     assert response.status_code == 429
     page = response.get_data(as_text=True)
-    assert "Too many failed sign-ins for this account" in page
+    assert "Too many failed sign-ins for your address" in page
     assert "Try again in 15 minutes" in page
     assert 1 <= int(response.headers["Retry-After"]) <= 900
-    # The lock is per account: a colleague signing in from elsewhere is not affected.
-    colleague = make_vendor_user(app.extensions["sqlalchemy"].session, org_id=vendor_user.org_id)
-    elsewhere = app.test_client()
-    token = page_token(elsewhere)
-    ok = elsewhere.post(
-        "/portal/login",
-        data={"csrf_token": token, "email": colleague.email, "password": PASSWORD},
-        environ_base={"REMOTE_ADDR": "10.9.9.9"},
-    )
-    assert ok.status_code == 302
+    # The owner, signing in from its own address, is not locked out by someone else's guesses.
+    assert _login_from(app, "10.9.9.9", vendor_user.email, PASSWORD).status_code == 302
+
+
+def test_twenty_failures_from_many_addresses_lock_the_account(app, vendor_user):
+    for n in range(20):
+        assert _login_from(app, f"10.7.0.{n}", vendor_user.email, "Not-the-password-9").status_code == 401
+    response = _login_from(app, "10.9.9.9", vendor_user.email, PASSWORD)
+    assert response.status_code == 429
+    assert "Too many failed sign-ins for this account" in response.get_data(as_text=True)
+
+
+def test_x_forwarded_for_is_ignored_unless_the_hub_is_told_of_its_proxies(app, session, vendor_user):
+    for n in range(5):
+        response = _login_from(
+            app, "10.0.0.1", vendor_user.email, "nope", **{"X-Forwarded-For": f"203.0.113.{n}"}
+        )
+        assert response.status_code == 401
+    # Five failures from 10.0.0.1 whatever the header said: that address is locked.
+    assert _login_from(app, "10.0.0.1", vendor_user.email, PASSWORD).status_code == 429
+    assert set(session.scalars(sa.select(LoginAttempt.ip))) == {"10.0.0.1"}
+
+
+def test_behind_a_configured_proxy_each_client_has_its_own_address(tmp_path):
+    app = make_app(f"sqlite:///{tmp_path / 'proxy.sqlite3'}", {}, HUB_PROXY_HOPS=1)
+    app.test_client_class = BrowserLikeClient
+    with app.app_context():
+        user = make_vendor_user(db.session)
+        for _ in range(5):
+            guess = _login_from(app, "10.0.0.1", user.email, "nope", **{"X-Forwarded-For": "203.0.113.9"})
+            assert guess.status_code == 401
+        # The proxy's own address is shared by everyone: only the guesser's address is locked.
+        assert (
+            _login_from(
+                app, "10.0.0.1", user.email, PASSWORD, **{"X-Forwarded-For": "203.0.113.9"}
+            ).status_code
+            == 429
+        )
+        assert (
+            _login_from(
+                app, "10.0.0.1", user.email, PASSWORD, **{"X-Forwarded-For": "198.51.100.7"}
+            ).status_code
+            == 302
+        )
+        db.session.remove()
+        db.engine.dispose()
 
 
 def test_five_failures_from_one_address_lock_the_address_whatever_the_accounts(client, session, vendor_user):

@@ -6,6 +6,15 @@ from flask_smorest import Blueprint
 
 
 def blueprints() -> list[Blueprint]:
-    from vendor_portal.api import catalog, feeds, holds, inventory, purchase_orders, returns
+    from vendor_portal.api import catalog, events, feeds, guards, holds, inventory, purchase_orders, returns
 
-    return [catalog.blp, inventory.blp, feeds.blp, purchase_orders.blp, returns.blp, holds.blp]
+    return [
+        catalog.blp,
+        guards.blp,
+        events.blp,
+        inventory.blp,
+        feeds.blp,
+        purchase_orders.blp,
+        returns.blp,
+        holds.blp,
+    ]
