@@ -11,6 +11,12 @@ from marshmallow import ValidationError, fields
 DECIMAL_PATTERN = r"^[0-9]{1,8}(\.[0-9]{1,4})?$"
 DECIMAL_LIMIT = decimal.Decimal(10**8)
 
+# The URLs the document promises to take (https, a dotted public-looking host, a plain path): a
+# subset of what marshmallow's validate.URL(schemes={"http", "https"}) accepts, so a client
+# following the document is never refused; the server takes more (http, ports, queries).
+_LABEL = "[a-z0-9](?:[a-z0-9-]{0,20}[a-z0-9])?"
+URL_PATTERN = f"^https://(?:{_LABEL}\\.){{1,3}}[a-z]{{2,6}}(?:/[A-Za-z0-9._~%/-]{{0,200}})?$"
+
 
 class DecimalString(fields.Decimal):
     """A decimal amount, answered as a string. As input, a string matching DECIMAL_PATTERN (numbers
