@@ -2,6 +2,7 @@
 
 from network.availability.models import VariantHold
 from network.catalog.models import ItemSource, RetailerItem, VendorVariant
+from network.edi.models import EdiFile, EdiPurchaseOrder, Invoice, InvoiceLine, TradingPartner
 from network.feeds.models import Feed, FeedRun, FeedRunPayload, StaleSource
 from network.flags.models import Flag, NoticeClaim, NoticeCursor
 from network.idempotency.models import IdempotencyRecord
@@ -34,6 +35,8 @@ __all__ = [
     "AccessToken",
     "ApiClient",
     "Connection",
+    "EdiFile",
+    "EdiPurchaseOrder",
     "Event",
     "Feed",
     "FeedRun",
@@ -41,6 +44,8 @@ __all__ = [
     "Flag",
     "IdempotencyRecord",
     "Invite",
+    "Invoice",
+    "InvoiceLine",
     "ItemSource",
     "LoginAttempt",
     "NoticeClaim",
@@ -61,6 +66,7 @@ __all__ = [
     "StockLedgerEntry",
     "StockPosition",
     "StockSnapshot",
+    "TradingPartner",
     "UploadDraft",
     "User",
     "VariantHold",

@@ -6,6 +6,15 @@ from flask_smorest import Blueprint
 
 
 def blueprints() -> list[Blueprint]:
-    from vendor_portal.api import catalog, feeds, holds, inventory, purchase_orders, returns
+    from vendor_portal.api import catalog, edi, feeds, holds, inventory, invoices, purchase_orders, returns
 
-    return [catalog.blp, inventory.blp, feeds.blp, purchase_orders.blp, returns.blp, holds.blp]
+    return [
+        catalog.blp,
+        inventory.blp,
+        feeds.blp,
+        purchase_orders.blp,
+        returns.blp,
+        holds.blp,
+        edi.blp,
+        invoices.blp,
+    ]
