@@ -8,6 +8,7 @@ from typing import Any
 
 from authlib.integrations.flask_oauth2 import AuthorizationServer
 from authlib.oauth2.rfc6749 import ClientMixin, grants
+from authlib.oauth2.rfc6749.errors import InvalidScopeError
 from flask import Blueprint, Flask, g, request
 
 from network.clock import utcnow
@@ -55,6 +56,18 @@ class OAuthClient(ClientMixin):
 
 class ClientCredentials(grants.ClientCredentialsGrant):
     TOKEN_ENDPOINT_AUTH_METHODS = ["client_secret_basic", "client_secret_post"]
+
+    def validate_requested_scope(self) -> None:
+        """Refuse a scope the client does not hold (RFC 6749 §5.2 `invalid_scope`).
+
+        Dropping it silently gave a token that failed later with a 403 far from the cause.
+        """
+        requested = set((self.request.payload.scope or "").split())
+        unknown = requested - set(self.request.client.model.scopes.split())
+        if unknown:
+            raise InvalidScopeError(
+                description=f"scopes not granted to this client: {' '.join(sorted(unknown))}"
+            )
 
 
 def _query_client(client_id: str) -> OAuthClient | None:

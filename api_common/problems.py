@@ -22,7 +22,11 @@ def problem(status: int, title: str, detail: str, *, slug: str | None = None, **
         "detail": detail,
         **{k: v for k, v in extra.items() if v is not None},
     }
-    return Response(json.dumps(body), status=status, mimetype="application/problem+json")
+    response = Response(json.dumps(body), status=status, mimetype="application/problem+json")
+    if status == 401:
+        # RFC 6750 §3: a 401 names the scheme that would let the client in.
+        response.headers["WWW-Authenticate"] = 'Bearer realm="dropnet"'
+    return response
 
 
 def from_domain_error(error: DomainError) -> Response:
@@ -44,8 +48,6 @@ def from_http_exception(error: HTTPException) -> Response:
     response = problem(status, error.name, detail, errors=errors)
     for name, value in (data.get("headers") or {}).items():
         response.headers[name] = value
-    if status == 401:
-        response.headers["WWW-Authenticate"] = 'Bearer realm="dropnet"'
     return response
 
 

@@ -57,7 +57,9 @@ class HoldSchema(Schema):
     vendor_variant_id = fields.Integer(attribute="hold.variant_id")
     vendor_sku = fields.String()
     reason = fields.String(attribute="hold.reason")
-    detail = fields.Dict(attribute="hold.detail")
+    detail = fields.Dict(
+        metadata={"description": "the vendor's free-text reason shows to the retailer whose order it refused"}
+    )
     active = fields.Boolean()
     placed_at = fields.DateTime(attribute="hold.placed_at")
     until = fields.DateTime(attribute="hold.until")

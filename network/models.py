@@ -28,12 +28,14 @@ from network.partners.models import (
     PasswordReset,
     User,
 )
+from network.products.models import CatalogImport
 from network.stock.models import StockLedgerEntry, StockPosition, StockSnapshot
 from network.uploads.models import UploadDraft
 
 __all__ = [
     "AccessToken",
     "ApiClient",
+    "CatalogImport",
     "Connection",
     "EdiFile",
     "EdiPurchaseOrder",

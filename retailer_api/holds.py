@@ -7,9 +7,8 @@ from flask_smorest import Blueprint
 from api_common.auth import secured
 from api_common.oauth import current_caller
 from api_common.pagination import decode_cursor, page
-from api_common.schemas import HoldListArgs, HoldListSchema, HoldSchema
+from api_common.schemas import HoldListArgs, HoldListSchema
 from network.clock import utcnow
-from network.db import transaction
 from network.extensions import db
 from network.flags import holds
 
@@ -35,12 +34,7 @@ def list_holds(args: dict):
 
 @blp.delete("/<int:hold_id>")
 @secured(blp, "orders:write")
-@blp.response(200, HoldSchema)
-@blp.alt_response(409, description="The hold is no longer active")
+@blp.alt_response(403, description="A hold protects every retailer of its vendor: only the vendor lifts it")
 def lift_hold(hold_id: int):
-    """Lift a hold: the variant's stock counts again, for every retailer"""
-    with transaction(db.session):
-        view = holds.lift_for_retailer(
-            db.session, retailer_id=current_caller().org_id, hold_id=hold_id, now=utcnow()
-        )
-    return view
+    """Refused: a hold protects every retailer of the vendor; the vendor (or its next count) lifts it"""
+    holds.refuse_retailer_lift(db.session, retailer_id=current_caller().org_id, hold_id=hold_id)

@@ -1,14 +1,14 @@
 """vendor_variants: the content retailers list a product with (description, images, MAP, weight)
 
 Revision ID: 0011_variant_content
-Revises: 0006_flags, 0009_queued_feed_runs
+Revises: 0003_feeds, 0004_portal, 0005_webhooks, 0006_flags, 0009_queued_feed_runs
 """
 
 import sqlalchemy as sa
 from alembic import op
 
 revision = "0011_variant_content"
-down_revision = ("0006_flags", "0009_queued_feed_runs")
+down_revision = ("0003_feeds", "0004_portal", "0005_webhooks", "0006_flags", "0009_queued_feed_runs")
 branch_labels = None
 depends_on = None
 

@@ -1,20 +1,20 @@
 """EDI trading: trading partners, every file exchanged, 850s sent, invoices; two flag kinds
 
 Revision ID: 0013_edi_trading
-Revises: 0003_feeds, 0004_portal, 0005_webhooks, 0011_variant_content
+Revises: 0011_catalog_imports
 """
 
 import sqlalchemy as sa
 from alembic import op
 
-# revision identifiers, used by Alembic.
 revision = "0013_edi_trading"
-down_revision = ("0003_feeds", "0004_portal", "0005_webhooks", "0011_variant_content")
+down_revision = "0011_catalog_imports"
 branch_labels = None
 depends_on = None
 
 _KINDS = (
-    "kind IN ('shortfall', 'ack_overdue', 'ship_overdue', 'stale_feed', 'vendor_rejected', 'vendor_cancelled'"
+    "kind IN ('shortfall', 'ack_overdue', 'ship_overdue', 'stale_feed', 'vendor_rejected', 'vendor_cancelled',"
+    " 'discontinued'"
 )
 
 

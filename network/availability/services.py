@@ -15,6 +15,7 @@ from sqlalchemy.orm import Session
 from network.availability.compute import SourceState, is_stale, source_available
 from network.availability.models import VariantHold
 from network.catalog.models import ItemSource, RetailerItem, VendorVariant
+from network.catalog.skus import normal_sku
 from network.db import is_postgres
 from network.outbox.events import AvailabilityChanged
 from network.outbox.services import record_many
@@ -246,7 +247,7 @@ def read_availability(
     """Return the availability of a retailer's items (some skus, or a page by id)."""
     params = {"retailer_id": retailer_id, "after_id": after_id, "limit": limit}
     if skus:
-        params["skus"] = list(skus)
+        params["skus"] = [normal_sku(sku) for sku in skus]
     return _compute(session, session.execute(_items_query(bool(skus)), params).all(), now)
 
 

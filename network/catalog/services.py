@@ -11,9 +11,13 @@ from sqlalchemy.orm import Session, selectinload
 
 from network.catalog.gtin import is_valid_gtin
 from network.catalog.models import ItemSource, RetailerItem, VendorVariant
+from network.catalog.skus import checked_sku, normal_sku, sku_character_problem
 from network.errors import InvalidInput, NotFound
 from network.partners.models import Connection
-from network.stock.models import StockPosition
+from network.signals import Signal
+
+# A new variant (session, variant, now=): stock opens its empty position (network/stock/__init__.py).
+variant_created = Signal("catalog.variant_created")
 
 # What a vendor says about a variant besides its sku; a retailer lists the product with these.
 CONTENT_FIELDS = (
@@ -89,7 +93,7 @@ def write_variant(
     `replace` resets the content fields `values` leaves out (a PUT); otherwise they are kept
     (a catalog import whose file has no such column). Raises InvalidInput.
     """
-    vendor_sku = vendor_sku.strip()
+    vendor_sku = normal_sku(vendor_sku)
     unknown = sorted(set(values) - set(CONTENT_FIELDS))
     if unknown:
         raise InvalidInput("unknown variant fields", errors={name: ["unknown field"] for name in unknown})
@@ -98,25 +102,36 @@ def write_variant(
         raise InvalidInput("invalid variant", errors=errors)
     variant = find_variant(session, vendor_id=vendor_id, vendor_sku=vendor_sku)
     created = variant is None
+    diff = variant_changes(variant, values, replace=replace)
     if variant is None:
         variant = VendorVariant(vendor_id=vendor_id, vendor_sku=vendor_sku, created_at=now)
         session.add(variant)
-    wanted = {**_EMPTY, **values} if replace or created else values
-    diff = {}
-    for name, value in wanted.items():
-        value = _normal(name, value)
-        before = None if created else getattr(variant, name)
-        if created or before != value:
-            setattr(variant, name, value)
-            if not created:
-                diff[name] = [jsonable(before), jsonable(value)]
+    for name, (_, after) in diff.items():
+        setattr(variant, name, after)
     if created or diff:
         variant.updated_at = now
     session.flush()
     if created:
-        session.add(StockPosition(variant_id=variant.id, vendor_id=vendor_id, updated_at=now))
-        session.flush()
-    return variant, created, diff
+        variant_created.send(session, variant, now=now)
+    return variant, created, {} if created else json_diff(diff)
+
+
+def variant_changes(variant: VendorVariant | None, values: dict, *, replace: bool) -> dict:
+    """What saving `values` would change: {field: (before, after)}; every field for a new variant
+    (before None). Pure: reads the variant, writes nothing."""
+    wanted = {**_EMPTY, **values} if replace or variant is None else values
+    diff = {}
+    for name, value in wanted.items():
+        value = _normal(name, value)
+        before = None if variant is None else getattr(variant, name)
+        if variant is None or before != value:
+            diff[name] = (before, value)
+    return diff
+
+
+def json_diff(diff: dict) -> dict:
+    """A diff as events and the ledger carry it: {field: [before, after]} in JSON values."""
+    return {name: [jsonable(before), jsonable(after)] for name, (before, after) in diff.items()}
 
 
 def _normal(name: str, value: object) -> object:
@@ -146,6 +161,8 @@ def variant_errors(vendor_sku: str, values: dict) -> dict[str, list[str]]:
     errors: dict[str, list[str]] = {}
     if not vendor_sku or len(vendor_sku) > 100:
         errors["vendor_sku"] = ["must be 1 to 100 characters"]
+    elif problem := sku_character_problem(vendor_sku):
+        errors["vendor_sku"] = [problem]
     gtin = values.get("gtin")
     if gtin and not is_valid_gtin(gtin):
         errors["gtin"] = ["not a valid GTIN (8, 12, 13 or 14 digits with a correct check digit)"]
@@ -182,7 +199,7 @@ def _is_web_url(url: object) -> bool:
 def find_variant(session: Session, *, vendor_id: int, vendor_sku: str) -> VendorVariant | None:
     return session.scalar(
         sa.select(VendorVariant).where(
-            VendorVariant.vendor_id == vendor_id, VendorVariant.vendor_sku == vendor_sku
+            VendorVariant.vendor_id == vendor_id, VendorVariant.vendor_sku == normal_sku(vendor_sku)
         )
     )
 
@@ -192,6 +209,14 @@ def get_variant(session: Session, *, vendor_id: int, vendor_sku: str) -> VendorV
     variant = find_variant(session, vendor_id=vendor_id, vendor_sku=vendor_sku)
     if variant is None:
         raise NotFound(f"variant {vendor_sku!r} not found")
+    return variant
+
+
+def get_own_variant(session: Session, variant_id: int, *, vendor_id: int) -> VendorVariant:
+    """Raises NotFound (also for another vendor's variant)."""
+    variant = session.get(VendorVariant, variant_id)
+    if variant is None or variant.vendor_id != vendor_id:
+        raise NotFound(f"variant {variant_id} not found")
     return variant
 
 
@@ -260,9 +285,7 @@ def put_item(
 
     Raises InvalidInput when a source is not a variant of a connected vendor.
     """
-    retailer_sku = retailer_sku.strip()
-    if not retailer_sku or len(retailer_sku) > 100:
-        raise InvalidInput(errors={"retailer_sku": ["must be 1 to 100 characters"]})
+    retailer_sku = checked_sku(retailer_sku, field="retailer_sku", max_length=100)
     wanted = [s.vendor_variant_id for s in sources]
     if len(set(wanted)) != len(wanted):
         raise InvalidInput(errors={"sources": ["a vendor variant may be listed once"]})
@@ -294,7 +317,7 @@ def _source(existing: ItemSource | None, spec: SourceSpec) -> ItemSource:
 
 
 def find_item(session: Session, *, retailer_id: int, retailer_sku: str) -> RetailerItem | None:
-    return session.scalar(_ITEM_BY_SKU, {"retailer_id": retailer_id, "sku": retailer_sku})
+    return session.scalar(_ITEM_BY_SKU, {"retailer_id": retailer_id, "sku": normal_sku(retailer_sku)})
 
 
 # Built once: a catalog import puts thousands of items, and building these cost as much as running them.

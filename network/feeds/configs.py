@@ -14,7 +14,7 @@ from network.errors import InvalidInput, NotFound
 from network.feeds import models as m
 from network.feeds.credentials import Credentials, check_auth
 from network.feeds.parsing import FeedFormat
-from network.feeds.pull import PullSettings, PullSource, host_refusal
+from network.feeds.pull import PullSettings, PullSource, host_refusal, literal_refusal
 from network.feeds.services import format_settings
 from network.stock.models import BASES
 
@@ -203,7 +203,7 @@ def url_problem(url: str | None, pull_settings: PullSettings) -> str | None:
         return "must be an http:// or https:// URL with a host"
     if parts.username is not None or parts.password is not None:
         return "put credentials in auth, not in the URL"
-    return host_refusal(parts.hostname, pull_settings)
+    return host_refusal(parts.hostname, pull_settings) or literal_refusal(parts.hostname, pull_settings)
 
 
 def note_upload(feed: m.Feed, run: m.FeedRun, *, now: dt.datetime) -> None:

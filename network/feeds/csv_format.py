@@ -223,7 +223,8 @@ def _validate(reader: _Reader, out: RowCollector, columns: dict[str, int], fmt: 
         if len(sku) > MAX_SKU:
             out.error(line, None, f"sku is longer than {MAX_SKU} characters")
             continue
-        if not claim(line, sku):
+        sku = claim(line, sku)
+        if sku is None:
             continue
 
         problems: list[str] | None = None

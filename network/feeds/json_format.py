@@ -161,7 +161,8 @@ def collect(
         if len(sku) > MAX_SKU:
             out.error(line, None, f"sku is longer than {MAX_SKU} characters")
             continue
-        if not out.claim(line, sku):
+        sku = out.claim(line, sku)
+        if sku is None:
             continue
 
         problems: list[str] = []

@@ -18,6 +18,8 @@ from types import MappingProxyType
 from typing import TypeVar
 
 from network.catalog.gtin import has_gtin_shape, is_valid_gtin
+from network.catalog.skus import normal_sku, sku_character_problem
+from network.stock.rows import FeedRow, RowError
 
 FIELDS: tuple[str, ...] = (
     "sku",
@@ -46,32 +48,6 @@ _Moment = TypeVar("_Moment", datetime.date, datetime.datetime)
 # re.ASCII: "\d" would otherwise take Arabic-Indic and other digits that Decimal accepts.
 _DECIMAL_RE = re.compile(r"[+-]?(?:\d+\.\d*|\.\d+)", re.ASCII)
 _COST_RE = re.compile(r"\+?(?:\d+(?:\.\d*)?|\.\d+)", re.ASCII)
-
-
-@dataclass(frozen=True, slots=True)
-class FeedRow:
-    """One valid record of a feed, in our field names."""
-
-    line: int
-    sku: str
-    quantity: int
-    damaged: int | None = None
-    pending_inspection: int | None = None
-    incoming: int | None = None
-    incoming_eta: datetime.date | None = None
-    gtin: str | None = None
-    title: str | None = None
-    cost: decimal.Decimal | None = None
-    as_of: datetime.datetime | None = None
-
-
-@dataclass(frozen=True, slots=True)
-class RowError:
-    """One rejected record (line 0: a problem with the file as a whole, not one record)."""
-
-    line: int
-    sku: str | None
-    reason: str
 
 
 @dataclass(frozen=True)
@@ -280,18 +256,24 @@ class RowCollector:
         if self._sum and sku is not None and sku not in self._failed:
             self._failed[sku] = line
 
-    def claim(self, line: int, sku: str) -> bool:
-        """Register a record's SKU; return False (and reject it) when it is a duplicate."""
+    def claim(self, line: int, sku: str) -> str | None:
+        """Register a record's SKU and return its normal form; None (and reject it) when it has a
+        refused character or is a duplicate."""
+        sku = normal_sku(sku)
+        problem = sku_character_problem(sku)
+        if problem:
+            self.errors.append(RowError(line, None, problem))
+            return None
         first = self._first_line.get(sku)
         if first is None:
             self._first_line[sku] = line
-            return True
+            return sku
         if self._sum:
-            return True
+            return sku
         # Duplicates count even when the first record was itself rejected: two
         # conflicting counts for one SKU leave no count we can trust.
         self.errors.append(RowError(line, sku, f"duplicate SKU {show(sku)}: first seen on line {first}"))
-        return False
+        return None
 
     def add(self, row: FeedRow) -> None:
         """Accept a valid row, summing it into an earlier one of the same SKU in sum mode."""

@@ -132,6 +132,26 @@ def address_refusal(host: str, addresses: Iterable[str], settings: PullSettings)
     return None
 
 
+def literal_refusal(host: str, settings: PullSettings) -> str | None:
+    """Return why a host whose address is known without DNS may not be fetched, or None.
+
+    For a feed's settings: an IP literal (in any form the resolver accepts, 127.1 or 2130706433
+    too) or a localhost name is refused when it is saved, not only when it is fetched. Names
+    that need DNS are left to the fetch, which checks every address it connects to.
+    """
+    host = host.lower().rstrip(".")
+    if host == "localhost" or host.endswith(".localhost"):
+        return address_refusal(host, ["127.0.0.1"], settings)
+    try:
+        address = str(ipaddress.ip_address(host))
+    except ValueError:
+        try:
+            address = socket.inet_ntoa(socket.inet_aton(host))  # legacy IPv4 forms; no lookup
+        except (OSError, UnicodeError):
+            return None
+    return address_refusal(host, [address], settings)
+
+
 def _listed(host: str, allowed: frozenset[str]) -> bool:
     return host in allowed or any(entry.startswith(".") and host.endswith(entry) for entry in allowed)
 

@@ -197,11 +197,13 @@ def _finish(item: _Item, fmt: FeedFormat, out: RowCollector, notes: list[str]) -
     else:
         sku = ids.get("VN") or ids.get("SK") or next(iter(ids.values()), "")
         missing = "LIN has no product id"
-    if not sku or not out.claim(line, sku):
+    claimed = out.claim(line, sku) if sku else None
+    if claimed is None:
         if not sku:
             out.error(line, None, missing)
         notes.extend(item.glitches)
         return
+    sku = claimed
     policy = fmt.decimal_quantities
     problems: list[str] = []
     quantity = _total(item, QUANTITY_CODES, "quantity", policy, problems)

@@ -1,5 +1,5 @@
 """Flags on at-risk order lines, reroutes, oversell holds and vendor notices (DESIGN §9)."""
 
-# Flags react to purchase-order transitions: importing the package subscribes them
-# (network/orders/observers.py), so orders never import flags.
+# Flags react to purchase-order transitions (network/signals.py): importing the package connects
+# them, so orders never import flags.
 from network.flags import hooks  # noqa: F401

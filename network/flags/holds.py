@@ -17,7 +17,8 @@ from sqlalchemy.orm import Session
 from network.availability.models import VariantHold
 from network.availability.services import items_sourcing, publish_changes
 from network.catalog.models import ItemSource, RetailerItem, VendorVariant
-from network.errors import Conflict, NotFound
+from network.errors import Forbidden, NotFound
+from network.orders.models import PurchaseOrder, PurchaseOrderLine
 from network.outbox.events import VariantHoldLifted, VariantHoldPlaced
 from network.outbox.services import record_many
 from network.stock.models import StockPosition, StockSnapshot
@@ -29,7 +30,6 @@ DEFAULT_HOLD = dt.timedelta(hours=24)
 EXPIRED = "expired"
 SNAPSHOT = "snapshot"
 VENDOR = "vendor"
-RETAILER = "retailer"
 ACTIVE = "active"
 LIFTED = "lifted"
 
@@ -168,14 +168,22 @@ def _sourced_by(retailer_id: int) -> sa.ColumnElement[bool]:
     )
 
 
-def lift_for_retailer(session: Session, *, retailer_id: int, hold_id: int, now: dt.datetime) -> HoldView:
-    """A retailer that sources the variant lifts its hold. Raises NotFound, Conflict (not active)."""
-    hold = session.scalar(sa.select(VariantHold).where(VariantHold.id == hold_id, _sourced_by(retailer_id)))
-    if hold is None:
+def refuse_retailer_lift(session: Session, *, retailer_id: int, hold_id: int) -> None:
+    """A retailer cannot lift a hold: it holds the variant at zero for every retailer of the vendor.
+
+    Lifting it would let one retailer expose the others to the oversell the hold guards against
+    (DESIGN.md: an organization touches only its own rows). The vendor lifts it, or its next count.
+    Raises NotFound (not a variant the retailer sources), Forbidden.
+    """
+    if (
+        session.scalar(sa.select(VariantHold.id).where(VariantHold.id == hold_id, _sourced_by(retailer_id)))
+        is None
+    ):
         raise NotFound(f"hold {hold_id} not found")
-    if not is_active(hold, now) or not lift(session, [hold], by=RETAILER, by_org_id=retailer_id, now=now):
-        raise Conflict(f"hold {hold_id} is no longer active")
-    return _view(session, hold, now)
+    raise Forbidden(
+        f"hold {hold_id} protects every retailer of its vendor: only the vendor lifts it "
+        "(DELETE /vendor-api/v1/holds/{variant_id}), or its next stock count does"
+    )
 
 
 def is_active(hold: VariantHold, now: dt.datetime) -> bool:
@@ -187,24 +195,39 @@ class HoldView:
     hold: VariantHold
     vendor_sku: str
     active: bool
+    # What the reader may see of the hold's detail: a retailer sees the vendor's free-text reason
+    # only when the refused line was on its own purchase order.
+    detail: dict
 
 
 def _view(session: Session, hold: VariantHold, now: dt.datetime) -> HoldView:
-    return HoldView(hold, session.get(VendorVariant, hold.variant_id).vendor_sku, is_active(hold, now))
+    sku = session.get(VendorVariant, hold.variant_id).vendor_sku
+    return HoldView(hold, sku, is_active(hold, now), dict(hold.detail or {}))
+
+
+def _detail_for(hold: VariantHold, *, own: bool) -> dict:
+    detail = dict(hold.detail or {})
+    if not own:
+        detail.pop("reason", None)
+    return detail
 
 
 def _list(
     session: Session,
     where: sa.ColumnElement[bool],
     *,
+    retailer_id: int | None,
     status: str | None,
     after_id: int,
     limit: int,
     now: dt.datetime,
 ) -> list[HoldView]:
+    """Holds matching `where`; for a retailer (`retailer_id`), with the detail it may see."""
     query = (
-        sa.select(VariantHold, VendorVariant.vendor_sku)
+        sa.select(VariantHold, VendorVariant.vendor_sku, PurchaseOrder.retailer_id)
         .join(VendorVariant, VendorVariant.id == VariantHold.variant_id)
+        .outerjoin(PurchaseOrderLine, PurchaseOrderLine.id == VariantHold.po_line_id)
+        .outerjoin(PurchaseOrder, PurchaseOrder.id == PurchaseOrderLine.po_id)
         .where(where, VariantHold.id > after_id)
     )
     if status == ACTIVE:
@@ -212,19 +235,36 @@ def _list(
     elif status == LIFTED:
         query = query.where(sa.not_(VariantHold.active_at(now)))
     rows = session.execute(query.order_by(VariantHold.id).limit(limit)).all()
-    return [HoldView(hold, sku, is_active(hold, now)) for hold, sku in rows]
+    return [
+        HoldView(hold, sku, is_active(hold, now), _detail_for(hold, own=retailer_id in (None, po_retailer)))
+        for hold, sku, po_retailer in rows
+    ]
 
 
 def list_for_vendor(
     session: Session, *, vendor_id: int, status: str | None, after_id: int, limit: int, now: dt.datetime
 ) -> list[HoldView]:
     return _list(
-        session, VariantHold.vendor_id == vendor_id, status=status, after_id=after_id, limit=limit, now=now
+        session,
+        VariantHold.vendor_id == vendor_id,
+        retailer_id=None,
+        status=status,
+        after_id=after_id,
+        limit=limit,
+        now=now,
     )
 
 
 def list_for_retailer(
     session: Session, *, retailer_id: int, status: str | None, after_id: int, limit: int, now: dt.datetime
 ) -> list[HoldView]:
-    """Holds on variants the retailer's items source."""
-    return _list(session, _sourced_by(retailer_id), status=status, after_id=after_id, limit=limit, now=now)
+    """Holds on variants the retailer's items source; the reason only of its own refused lines."""
+    return _list(
+        session,
+        _sourced_by(retailer_id),
+        retailer_id=retailer_id,
+        status=status,
+        after_id=after_id,
+        limit=limit,
+        now=now,
+    )

@@ -1,7 +1,7 @@
 """What other areas call, in their own transactions: after a purchase-order transition, after a snapshot.
 
-- `after_transition` (subscribed to network/orders/observers.py, once per transition): a vendor's reject or
-  cancel raises `vendor_rejected` / `vendor_cancelled` (with the lead time of the warnings that
+- `after_transition` (connected to network.orders.services.transitioned, once per transition):
+  a vendor's reject or cancel raises `vendor_rejected` / `vendor_cancelled` (with the lead time of the warnings that
   came before it), puts the variant on hold if the vendor lacked stock the hub had on record,
   and reroutes the refused units where the retailer allows; any transition clears the flags
   its new state answers (acknowledged, shipped, cancelled) and shortfalls it covers.
@@ -22,9 +22,9 @@ from sqlalchemy.orm import Session
 from network.flags import evaluation, holds, reroute
 from network.flags import services as flags
 from network.flags.models import VENDOR_CANCELLED, VENDOR_REJECTED
-from network.orders import observers
 from network.orders import reroute as order_reroute
 from network.orders.models import PurchaseOrder
+from network.orders.services import transitioned
 from network.stock.models import StockPosition
 
 OUT_OF_STOCK = "out_of_stock"
@@ -55,7 +55,7 @@ def hold_period(config: Mapping[str, object]) -> dt.timedelta:
     return dt.timedelta(hours=float(config.get("HUB_OVERSELL_HOLD_HOURS") or 24))
 
 
-@observers.on_transition
+@transitioned.connect
 def after_transition(
     session: Session,
     po: PurchaseOrder,

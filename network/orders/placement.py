@@ -14,6 +14,7 @@ from sqlalchemy.orm.attributes import set_committed_value
 
 from network.availability.services import held_variants, items_sourcing, publish_changes
 from network.catalog.models import ItemSource, RetailerItem, VendorVariant
+from network.catalog.skus import normal_sku
 from network.errors import InvalidInput, OutOfStock
 from network.orders import reserving
 from network.orders.models import (
@@ -58,6 +59,7 @@ def place_order(
     All of the order is reserved, or nothing is (with `allow_partial`, what can be reserved).
     Raises InvalidInput (unknown sku, no lines), OutOfStock (with the shortfall per line).
     """
+    lines = [LineInput(normal_sku(line.retailer_sku), line.quantity) for line in lines]
     if not lines:
         raise InvalidInput("an order needs lines", errors={"lines": ["at least one line"]})
     items, candidates, sourcing = _read(session, retailer_id, lines, now)

@@ -20,7 +20,7 @@ from sqlalchemy.orm import Session
 from network.availability.services import items_sourcing, publish_changes
 from network.db import is_postgres
 from network.errors import IllegalTransition, InvalidInput, NotFound
-from network.orders import inflight, observers
+from network.orders import inflight
 from network.orders.lifecycle import DEAD, line_state, po_state
 from network.orders.models import (
     OPEN,
@@ -41,9 +41,16 @@ from network.outbox.events import (
     PurchaseOrderShipped,
 )
 from network.outbox.services import record_many
+from network.signals import Signal
 
 if TYPE_CHECKING:
     from network.flags.hooks import Refusal
+
+
+# After every transition (session, po, changes, reasons, actor_org_id=, refusal=, now=), in its
+# transaction: flags react (refusals flagged, oversells held, answered flags cleared, reroutes),
+# connected in network/flags/__init__.py. Orders never import flags.
+transitioned = Signal("orders.transitioned")
 
 
 @dataclass(frozen=True, slots=True)
@@ -189,7 +196,7 @@ class _Change:
         if self.moved:
             publish_changes(self.session, items_sourcing(self.session, sorted(self.moved)), now=self.now)
         # Flags (DESIGN §9): refusals flagged, oversells held, answered flags cleared, reroutes.
-        observers.transitioned(
+        transitioned.send(
             self.session,
             self.po,
             self.changed,

@@ -12,7 +12,6 @@ import datetime as dt
 import sqlalchemy as sa
 from sqlalchemy.orm import Session
 
-from network.availability.services import items_of_connection, publish_changes
 from network.errors import Conflict, InvalidInput, NotFound
 from network.mail import Email, render_email
 from network.partners import services as partners
@@ -24,10 +23,14 @@ from network.partners.accounts import (
     register_user,
 )
 from network.partners.models import RETAILER, VENDOR, Connection, Invite, User
+from network.signals import Signal
 
 DEFAULT_TTL = dt.timedelta(days=7)
 PENDING, ACCEPTED, EXPIRED, REVOKED = "pending", "accepted", "expired", "revoked"
 INVITE_PATH = "/portal/invites/"
+# An accepted retailer invite (re)activated a connection (session, conn, now=): the vendor's stock
+# counts again for the retailer's items, so availability publishes them (network/availability/).
+connected_by_invite = Signal("partners.connected_by_invite")
 
 
 def invite_ttl(days: object = None) -> dt.timedelta:
@@ -198,10 +201,7 @@ def _connect(session: Session, invite: Invite, *, vendor_id: int, now: dt.dateti
     conn = partners.connect(
         session, retailer_id=invite.retailer_id, vendor_id=vendor_id, now=now, **invite.terms
     )
-    # A reactivated connection makes the vendor's stock count again for the retailer's items.
-    publish_changes(
-        session, items_of_connection(session, retailer_id=conn.retailer_id, vendor_id=vendor_id), now=now
-    )
+    connected_by_invite.send(session, conn, now=now)
     return conn
 
 

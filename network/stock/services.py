@@ -14,9 +14,9 @@ from sqlalchemy.orm import Session
 from network.catalog.models import VendorVariant
 from network.db import is_postgres
 from network.errors import NotFound
-from network.feeds.parsing import FeedRow
 from network.partners.models import Organization
 from network.stock.models import StockLedgerEntry, StockPosition, StockSnapshot
+from network.stock.rows import FeedRow
 from network.stock.rules import effective_as_of
 from network.stock.snapshot import PositionView, SnapshotPlan, plan_snapshot
 

@@ -6,7 +6,7 @@ import datetime as dt
 from collections.abc import Iterable, Mapping
 from dataclasses import dataclass, field
 
-from network.feeds.parsing import FeedRow, RowError
+from network.stock.rows import FeedRow, RowError
 from network.stock.rules import effective_as_of
 
 REPORTED = ("quantity", "damaged", "pending_inspection", "incoming", "incoming_eta", "basis")

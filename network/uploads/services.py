@@ -227,6 +227,8 @@ class UploadPreview:
     rows_valid: int = 0
     changes: int = 0
     zeroed: int = 0
+    # Rows naming SKUs the vendor has no product for (the portal offers to create them).
+    unknown_skus: int = 0
 
 
 def file_headers(data: bytes, encoding: str = "utf-8") -> list[str]:
@@ -302,6 +304,7 @@ def preview_upload(
         rows_valid=plan.applied,
         changes=sum(1 for _, _, diff in plan.changes if diff),
         zeroed=plan.zeroed,
+        unknown_skus=sum(1 for row in parsed.rows if row.sku not in current),
     )
 
 

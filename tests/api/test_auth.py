@@ -62,7 +62,30 @@ def test_missing_or_bad_token_answers_401_problem(client):
     assert response.status_code == 401
     assert response.mimetype == "application/problem+json"
     assert response.get_json()["status"] == 401
-    assert Api(client, "forged").get("/api/v1/availability").status_code == 401
+    assert response.headers["WWW-Authenticate"].startswith("Bearer ")
+    forged = Api(client, "forged").get("/api/v1/availability")
+    assert forged.status_code == 401
+    assert forged.headers["WWW-Authenticate"].startswith("Bearer ")
+    vendor_side = Api(client, "forged").get("/vendor-api/v1/feed-runs")
+    assert vendor_side.status_code == 401
+    assert vendor_side.headers["WWW-Authenticate"].startswith("Bearer ")
+
+
+def test_a_scope_the_client_does_not_hold_is_invalid_scope_not_a_narrower_token(session, client):
+    party = make_org(session, client, "retailer", scopes=["catalog:read"])
+    for scope in ("catalog:read no-such-scope", "availability:read"):
+        response = client.post(
+            "/oauth/token",
+            data={
+                "grant_type": "client_credentials",
+                "client_id": party.client_id,
+                "client_secret": party.secret,
+                "scope": scope,
+            },
+        )
+        assert response.status_code == 400
+        assert response.get_json()["error"] == "invalid_scope"
+        assert "access_token" not in response.get_json()
 
 
 def test_missing_scope_answers_403(session, client):

@@ -4,6 +4,7 @@ from __future__ import annotations
 
 import datetime as dt
 
+import pytest
 import sqlalchemy as sa
 
 from network.clock import utcnow
@@ -112,6 +113,35 @@ def test_settings_that_cannot_work_are_refused_with_the_field_and_nothing_is_sav
         assert field in response.get_json()["errors"], (body, response.get_json())
     session.rollback()
     assert session.scalar(sa.select(sa.func.count()).select_from(Feed)) == 0
+
+
+@pytest.mark.parametrize(
+    "url",
+    [
+        "http://127.0.0.1/f.csv",
+        "http://localhost:8080/f.csv",
+        "http://feeds.localhost/f.csv",
+        "http://[::1]/f.csv",
+        "http://2130706433/f.csv",
+        "http://127.1/f.csv",
+        "http://0x7f.0.0.1/f.csv",
+        "http://10.0.0.5/f.csv",
+        "http://169.254.169.254/latest/meta-data",
+        "http://0.0.0.0/f.csv",
+    ],
+)
+def test_a_pull_url_on_the_hubs_own_network_is_refused_when_saved(app, session, network, url):
+    response = network.vendor.api.post(FEEDS, json={"name": "x", "transport": "pull", "url": url})
+    assert response.status_code == 422, response.get_data(as_text=True)
+    assert "non-public address" in response.get_json()["errors"]["url"][0]
+    upload = network.vendor.api.post(FEEDS, json={"name": "y", "transport": "upload"}).get_json()
+    changed = network.vendor.api.patch(f"{FEEDS}/{upload['id']}", json={"transport": "pull", "url": url})
+    assert changed.status_code == 422
+    session.rollback()
+    assert session.scalar(sa.select(Feed.transport)) == "upload"
+    app.config["HUB_FEED_ALLOW_PRIVATE"] = True  # development
+    allowed = network.vendor.api.post(FEEDS, json={"name": "x", "transport": "pull", "url": url})
+    assert allowed.status_code == 201
 
 
 def test_another_vendors_feed_answers_404(network):

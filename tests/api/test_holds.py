@@ -91,14 +91,24 @@ def test_the_vendor_lifts_its_hold(network, oversold):
     assert vendor.api.delete(f"/vendor-api/v1/holds/{oversold['variant']}").status_code == 404
 
 
-def test_a_retailer_that_sources_the_variant_lifts_the_hold(network, oversold):
+def test_a_retailer_cannot_lift_a_hold_that_protects_the_vendors_other_retailers(network, oversold):
     retailer = network.retailers[1]
     (hold,) = holds_of(retailer, "/api/v1/holds", "active")
     response = retailer.api.delete(f"/api/v1/holds/{hold['id']}")
-    assert response.status_code == 200 and response.get_json()["lifted_by"] == "retailer"
-    assert availability(network.retailer, oversold["sku"])["available"] == 5
-    again = retailer.api.delete(f"/api/v1/holds/{hold['id']}")
-    assert again.status_code == 409 and again.mimetype == "application/problem+json"
+    assert response.status_code == 403 and response.mimetype == "application/problem+json"
+    assert "only the vendor lifts it" in response.get_json()["detail"]
+    assert len(holds_of(oversold["vendor"], "/vendor-api/v1/holds", "active")) == 1
+    for other in network.retailers:
+        assert availability(other, oversold["sku"])["available"] == 0
+
+
+def test_a_retailer_sees_the_vendors_reason_only_for_its_own_order(network, oversold):
+    (own,) = holds_of(network.retailers[0], "/api/v1/holds")
+    assert own["detail"] == {"reason": "none left", "quantity_on_record": 5}
+    (other,) = holds_of(network.retailers[1], "/api/v1/holds")
+    assert other["id"] == own["id"]
+    assert other["detail"] == {"quantity_on_record": 5}
+    assert "none left" not in str(other)
 
 
 def test_holds_are_seen_and_lifted_only_by_the_vendor_and_retailers_of_the_variant(

@@ -51,7 +51,9 @@ def queue(session) -> list[EdiFile]:
     with transaction(session):
         outbound.queue_purchase_orders(session, now=utcnow())
     return list(
-        session.scalars(sa.select(EdiFile).where(EdiFile.direction == "out", EdiFile.name.like("dropnet_850_%")))
+        session.scalars(
+            sa.select(EdiFile).where(EdiFile.direction == "out", EdiFile.name.like("dropnet_850_%"))
+        )
     )
 
 

@@ -153,3 +153,35 @@ class FeedForm(FlaskForm):
         "Fields: sku, quantity, damaged, pending_inspection, incoming, incoming_eta, gtin, as_of.",
     )
     active = BooleanField("Fetch on schedule", default=True)
+
+
+class ProductForm(FlaskForm):
+    """One product of the vendor's catalog; amounts are read by network.products.imports.parse_decimal."""
+
+    sku = StringField("SKU", validators=[DataRequired(), Length(max=100)])
+    title = StringField("Title", validators=[DataRequired(), Length(max=300)])
+    gtin = StringField("GTIN (UPC / EAN)", validators=[Optional(), Length(max=14)])
+    cost = StringField(
+        "Cost", validators=[Optional(), Length(max=20)], description="what the retailer pays you"
+    )
+    msrp = StringField("MSRP", validators=[Optional(), Length(max=20)])
+    map_price = StringField(
+        "MAP", validators=[Optional(), Length(max=20)], description="minimum advertised price"
+    )
+    weight = StringField("Weight (kg)", validators=[Optional(), Length(max=20)])
+    description = TextAreaField("Description", validators=[Optional(), Length(max=20_000)])
+    image_urls = TextAreaField(
+        "Image URLs", validators=[Optional(), Length(max=45_000)], description="one per line"
+    )
+    attributes = TextAreaField(
+        "Attributes", validators=[Optional(), Length(max=110_000)], description="one per line: name: value"
+    )
+
+
+class CatalogUploadForm(FlaskForm):
+    file = FileField("CSV file", validators=[FileRequired("choose a file")])
+    encoding = SelectField(
+        "Encoding",
+        choices=[SelectChoice("utf-8", "UTF-8"), SelectChoice("cp1252", "Windows / Excel (cp1252)")],
+        default="utf-8",
+    )
