@@ -18,6 +18,7 @@ from network.orders.models import (
     ShipmentLine,
 )
 from network.outbox.models import Event
+from network.partners.guards import VendorGuards
 from network.partners.models import (
     AccessToken,
     ApiClient,
@@ -71,6 +72,7 @@ __all__ = [
     "TradingPartner",
     "UploadDraft",
     "User",
+    "VendorGuards",
     "VariantHold",
     "VendorVariant",
 ]

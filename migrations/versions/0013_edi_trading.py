@@ -1,14 +1,14 @@
 """EDI trading: trading partners, every file exchanged, 850s sent, invoices; two flag kinds
 
 Revision ID: 0013_edi_trading
-Revises: 0011_catalog_imports
+Revises: 0011_vendor_guards
 """
 
 import sqlalchemy as sa
 from alembic import op
 
 revision = "0013_edi_trading"
-down_revision = "0011_catalog_imports"
+down_revision = "0011_vendor_guards"
 branch_labels = None
 depends_on = None
 

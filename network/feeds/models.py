@@ -31,6 +31,9 @@ AUTH_KINDS = ("none", "basic", "bearer", "header")
 # Why a run was held (FeedRun.hold_reason); the run's message says it in words.
 HOLD_MASS_ZERO = "mass_zero"
 HOLD_SHRUNK = "shrunk"
+# Rows whose quantity jumped far beyond the variant's history (a misplaced period: 12 -> 1200),
+# held apart in a run of their own while the rest of the file applies (network/feeds/jumps.py).
+HOLD_QUANTITY_JUMP = "quantity_jump"
 
 
 class Feed(Base):

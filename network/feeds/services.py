@@ -15,13 +15,14 @@ from sqlalchemy.orm import Session
 
 from network.availability.services import items_of_vendor, items_sourcing, publish_changes
 from network.errors import Conflict, InvalidFeed, InvalidInput, NotFound
-from network.feeds import guards
+from network.feeds import guards, jumps
 from network.feeds import models as m
 from network.feeds.parsing import FeedFormat, ParsedFeed, parse_feed, parse_records
 from network.flags import hooks as flag_hooks
 from network.orders import inflight as orders_inflight
 from network.outbox.events import FeedHeld
 from network.outbox.services import record
+from network.partners.guards import guard_limits
 from network.partners.models import Connection
 from network.stock import services as stock
 from network.stock.models import BASES
@@ -182,10 +183,13 @@ def _apply(
     *,
     now: dt.datetime,
     hold_share: float | None,
+    row_guard: bool = True,
 ) -> str:
     """Apply parsed rows to stock and publish what moved; return the run's status.
 
-    REJECTED when a newer count superseded the feed, HELD when a guard held it.
+    REJECTED when a newer count superseded the feed, HELD when a guard held it. Rows whose
+    quantity jumps beyond their history are held apart (network.feeds.jumps) unless `row_guard`
+    is off (the vendor confirmed them).
     """
     full = receipt.mode == "full"
     # A count with no as-of of its own was true when it arrived, not when a queued run got applied.
@@ -213,6 +217,15 @@ def _apply(
         if hold is not None:
             _hold(session, run, receipt, parsed, plan, hold, now=now)
             return m.HELD
+    held_apart = None
+    if row_guard:
+        limits = guard_limits(session, receipt.vendor_id)
+        found = jumps.find_jumps(
+            session, vendor_id=receipt.vendor_id, rows=parsed.rows, plan=plan, limits=limits
+        )
+        if found:
+            jumps.take_out(plan, found)
+            held_apart = (found, limits)
     # Positions with in-flight order lines get their committed units recomputed against the new
     # snapshot (DESIGN §4); they are locked together with the changed ones, in variant order.
     inflight = orders_inflight.variants_in_flight(session, receipt.vendor_id)
@@ -234,6 +247,12 @@ def _apply(
         affected = items_sourcing(session, sorted({*changed, *inflight}))
     publish_changes(session, affected, now=now)
     _count(run, parsed, plan)
+    if held_apart is not None:
+        found, limits = held_apart
+        held = jumps.hold_jumps(session, run, found, limits=limits, now=now)
+        run.message = f"{len(found)} row(s) held for your confirmation in feed run {held.id}: " + "; ".join(
+            jump.reason(limits) for jump in found
+        )
     return _status(run)
 
 
@@ -400,7 +419,7 @@ def apply_held_run(session: Session, run_id: int, *, vendor_id: int, now: dt.dat
     except InvalidFeed as exc:
         raise Conflict(f"feed run {run.id} can no longer be read: {exc.detail}") from None
     held_message = run.message
-    run.status = _apply(session, run, receipt, parsed, now=now, hold_share=None)
+    run.status = _apply(session, run, receipt, parsed, now=now, hold_share=None, row_guard=False)
     run.message = f"applied on the vendor's confirmation; it was {held_message}"
     run.resolved_at = now
     return run

@@ -13,9 +13,9 @@ from sqlalchemy.orm import Session
 from network.catalog.models import VendorVariant
 from network.outbox.events import CatalogHeld
 from network.outbox.services import record_many
+from network.partners.guards import DEFAULT_PRICE_SHARE
 from network.products.models import CatalogImport
 
-DEFAULT_PRICE_SHARE = 0.5
 GUARDED_PRICES = ("cost", "map_price")
 
 

@@ -1,4 +1,4 @@
-"""Per-vendor limits of the guards against slips (DESIGN §15), with the defaults a person would pick."""
+"""Per-vendor limits of the guards against slips, as the catalog guards take them."""
 
 from __future__ import annotations
 
@@ -6,6 +6,7 @@ from dataclasses import dataclass
 
 from sqlalchemy.orm import Session
 
+from network.partners.guards import guard_limits
 from network.products.guards import CatalogLimits
 
 
@@ -15,4 +16,5 @@ class VendorLimits:
 
 
 def limits_for(session: Session, vendor_id: int) -> VendorLimits:
-    return VendorLimits(catalog=CatalogLimits())
+    limits = guard_limits(session, vendor_id)
+    return VendorLimits(catalog=CatalogLimits(price_share=limits.price_share if limits.enabled else None))

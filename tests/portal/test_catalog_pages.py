@@ -222,3 +222,56 @@ def test_a_stock_upload_naming_unknown_skus_offers_to_create_them(session, clien
     fresh(session)
     new_id = _variant(session, vendor.id, "NEW-1").id
     assert [session.get(StockPosition, v).quantity for v in (known, new_id)] == [5, 7]
+
+
+def test_a_held_jump_shows_its_reason_on_the_feed_run_and_the_limits_are_set_in_the_portal(
+    session, client, network
+):
+    vendor = _vendor(session, client, network)
+    variant = make_variant(session, vendor, "A-1")
+    from tests.order_helpers import set_stock
+
+    set_stock(session, vendor, variant, 12)
+    staged = upload(client, "sku,quantity\nA-1,1200\n")
+    draft_id = int(staged.headers["Location"].split("/")[-1].split("?")[0])
+    applied = submit(
+        client,
+        f"/portal/stock/upload/{draft_id}",
+        {
+            "action": "apply",
+            "map_sku": "sku",
+            "map_quantity": "quantity",
+            "mode": "delta",
+            "basis": "available",
+            "encoding": "utf-8",
+        },
+        page=staged.headers["Location"],
+    )
+    parent = client.get(applied.headers["Location"]).get_data(as_text=True)
+    held_id = re.search(r"held for your confirmation in feed run (\d+)", parent).group(1)
+    held = client.get(f"/portal/feed-runs/{held_id}").get_data(as_text=True)
+    assert "misplaced period" in held and "A-1: 1200 is more than 10× its highest count of 12" in held
+    fresh(session)
+    assert session.get(StockPosition, variant).quantity == 12
+    confirmed = submit(client, f"/portal/feed-runs/{held_id}/apply", {}, page=f"/portal/feed-runs/{held_id}")
+    assert confirmed.status_code == 302
+    fresh(session)
+    assert session.get(StockPosition, variant).quantity == 1200
+
+    saved = submit(
+        client,
+        "/portal/guards",
+        {"enabled": "y", "quantity_factor": "20", "quantity_floor": "500", "price_percent": "30"},
+    )
+    assert saved.status_code == 302
+    assert vendor.api.get("/vendor-api/v1/guards").get_json() == {
+        "enabled": True,
+        "quantity_factor": 20,
+        "quantity_floor": 500,
+        "price_share": 0.3,
+    }
+    bad = submit(
+        client, "/portal/guards", {"quantity_factor": "1", "quantity_floor": "-5", "price_percent": "x"}
+    )
+    assert bad.status_code == 422
+    assert vendor.api.get("/vendor-api/v1/guards").get_json()["quantity_factor"] == 20

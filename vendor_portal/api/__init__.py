@@ -6,10 +6,23 @@ from flask_smorest import Blueprint
 
 
 def blueprints() -> list[Blueprint]:
-    from vendor_portal.api import catalog, edi, feeds, holds, inventory, invoices, purchase_orders, returns
+    from vendor_portal.api import (
+        catalog,
+        edi,
+        events,
+        feeds,
+        guards,
+        holds,
+        inventory,
+        invoices,
+        purchase_orders,
+        returns,
+    )
 
     return [
         catalog.blp,
+        guards.blp,
+        events.blp,
         inventory.blp,
         feeds.blp,
         purchase_orders.blp,

@@ -118,7 +118,13 @@ class FeedRunSchema(Schema):
         }
     )
     message = fields.String(allow_none=True)
-    hold_reason = fields.String(allow_none=True, metadata={"description": "held runs: mass_zero or shrunk"})
+    hold_reason = fields.String(
+        allow_none=True,
+        metadata={
+            "description": "held runs: mass_zero or shrunk (the whole file), quantity_jump (rows held "
+            "apart from their file: a count far beyond the variant's history)"
+        },
+    )
     resolved_at = fields.DateTime(
         allow_none=True, metadata={"description": "when a held run was applied or discarded"}
     )

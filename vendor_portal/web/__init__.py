@@ -6,7 +6,7 @@ POST-redirect-GET. Views call one service each inside one transaction; templates
 
 from __future__ import annotations
 
-from vendor_portal.web import auth, common, dashboard, feeds, orders, products, stock, team  # noqa: F401 (views)
+from vendor_portal.web import auth, common, dashboard, feeds, guards, orders, products, stock, team  # noqa: F401 (views)
 from vendor_portal.web.blueprint import portal
 
 __all__ = ["portal"]

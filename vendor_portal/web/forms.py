@@ -185,3 +185,22 @@ class CatalogUploadForm(FlaskForm):
         choices=[SelectChoice("utf-8", "UTF-8"), SelectChoice("cp1252", "Windows / Excel (cp1252)")],
         default="utf-8",
     )
+
+
+class GuardsForm(FlaskForm):
+    enabled = BooleanField("Hold rows that look like a slip")
+    quantity_factor = IntegerField(
+        "Quantity: times the highest count",
+        validators=[InputRequired(), NumberRange(2, 1_000_000)],
+        description="a count more than this many times the product's highest count on record…",
+    )
+    quantity_floor = IntegerField(
+        "Quantity: units above it",
+        validators=[InputRequired(), NumberRange(0, 1_000_000_000)],
+        description="…and more than this many units above it is held",
+    )
+    price_percent = IntegerField(
+        "Cost or MAP change (%)",
+        validators=[InputRequired(), NumberRange(1, 10_000)],
+        description="a cost or MAP moving by more than this share is held",
+    )

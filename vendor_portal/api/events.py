@@ -1,0 +1,62 @@
+"""The vendor's event log by cursor: what the hub told (or would push to) the vendor's systems."""
+
+from __future__ import annotations
+
+from flask_smorest import Blueprint
+from marshmallow import fields, validate
+
+from api_common.edge import Schema
+from api_common.oauth import current_caller
+from api_common.pagination import PageArgs, decode_cursor, feed_page
+from network.extensions import db
+from network.outbox.services import read_events
+from vendor_portal.api.common import vendor as vendor_guard
+
+blp = Blueprint("vendor_events", __name__, url_prefix="/vendor-api/v1", description="Vendor event log")
+
+VENDOR_EVENT_TYPES = (
+    "po.created",
+    "po.cancelled",
+    "po.ack_overdue",
+    "return.opened",
+    "feed.held",
+    "feed.stale",
+    "hold.placed",
+    "catalog.held",
+)
+
+
+class VendorEventSchema(Schema):
+    id = fields.String()
+    type = fields.String(metadata={"description": "e.g. " + ", ".join(VENDOR_EVENT_TYPES)})
+    created_at = fields.DateTime()
+    data = fields.Dict()
+
+
+class VendorEventListSchema(Schema):
+    data = fields.List(fields.Nested(VendorEventSchema))
+    next_cursor = fields.String(metadata={"description": "always given: keep it to resume"})
+
+
+class VendorEventArgs(PageArgs):
+    type = fields.List(
+        fields.String(validate=validate.Length(1, 64)), metadata={"description": "only these types"}
+    )
+
+
+@blp.get("/events")
+@vendor_guard(blp, "purchase_orders:read")
+@blp.arguments(VendorEventArgs, location="query")
+@blp.response(200, VendorEventListSchema)
+def list_events(args: dict):
+    """Events after a cursor, oldest first; keep the returned cursor to resume"""
+    after = decode_cursor(args["cursor"])
+    events = read_events(
+        db.session,
+        org_id=current_caller().org_id,
+        after_seq=after,
+        limit=args["limit"],
+        types=args.get("type"),
+    )
+    data = [{"id": str(e.id), "type": e.type, "created_at": e.created_at, "data": e.data} for e in events]
+    return feed_page(data, last_position=events[-1].seq if events else after)
