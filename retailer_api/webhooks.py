@@ -146,7 +146,7 @@ def list_deliveries(args: dict, endpoint_id: int):
         endpoint_id,
         org_id=current_caller().org_id,
         status=args.get("status"),
-        before_id=decode_cursor(args["cursor"]) or None,
+        before_id=decode_cursor(args["cursor"], bigint=True) or None,
         limit=args["limit"],
     )
     return page(found, last_position=found[-1].id if found else None, full=len(found) == args["limit"])
