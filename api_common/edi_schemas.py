@@ -6,7 +6,7 @@ from marshmallow import RAISE, fields, validate
 
 from api_common.edge import Schema
 from api_common.pagination import PageArgs
-from network.edi.models import AFTER_PULL, DOCUMENTS, VERSIONS
+from network.trading.models import AFTER_PULL, DOCUMENTS, VERSIONS
 
 
 class SftpCredentialsSchema(Schema):

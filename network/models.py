@@ -2,7 +2,6 @@
 
 from network.availability.models import VariantHold
 from network.catalog.models import ItemSource, RetailerItem, VendorVariant
-from network.edi.models import EdiFile, EdiPurchaseOrder, Invoice, InvoiceLine, TradingPartner
 from network.feeds.models import Feed, FeedRun, FeedRunPayload, StaleSource
 from network.flags.models import Flag, NoticeClaim, NoticeCursor
 from network.idempotency.models import IdempotencyRecord
@@ -31,6 +30,7 @@ from network.partners.models import (
 )
 from network.products.models import CatalogImport
 from network.stock.models import StockLedgerEntry, StockPosition, StockSnapshot
+from network.trading.models import EdiFile, EdiPurchaseOrder, Invoice, InvoiceLine, TradingPartner
 from network.uploads.models import UploadDraft
 
 __all__ = [

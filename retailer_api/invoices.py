@@ -8,8 +8,8 @@ from api_common.auth import secured
 from api_common.edi_schemas import InvoiceListArgs, InvoiceListSchema, InvoiceSchema
 from api_common.oauth import current_caller
 from api_common.pagination import decode_cursor, page
-from network.edi import invoices
 from network.extensions import db
+from network.trading import invoices
 
 blp = Blueprint("invoices", __name__, url_prefix="/api/v1/invoices", description="Vendor invoices")
 

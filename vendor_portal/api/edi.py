@@ -10,9 +10,9 @@ from api_common.oauth import current_caller
 from api_common.pagination import decode_cursor, page
 from network.clock import utcnow
 from network.db import transaction
-from network.edi import files, partners
 from network.extensions import db
 from network.feeds.pulling import feed_credentials, pull_settings
+from network.trading import files, partners
 from vendor_portal.api.common import vendor as vendor_guard
 
 blp = Blueprint(

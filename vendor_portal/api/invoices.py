@@ -11,9 +11,9 @@ from api_common.oauth import current_caller
 from api_common.pagination import decode_cursor, page
 from network.clock import utcnow
 from network.db import transaction
-from network.edi import invoices
 from network.errors import InvalidInput
 from network.extensions import db
+from network.trading import invoices
 from vendor_portal.api.common import vendor as vendor_guard
 
 blp = Blueprint("vendor_invoices", __name__, url_prefix="/vendor-api/v1/invoices", description="Invoices")

@@ -25,14 +25,10 @@ from dataclasses import dataclass, field
 import sqlalchemy as sa
 from sqlalchemy.orm import Session
 
-from network.edi import outbound
-from network.edi import partners as setup
 from network.edi.ack855 import BACKORDERED, REJECTED, read_855
 from network.edi.asn856 import read_856
 from network.edi.fa997 import SetOutcome, read_997, write_997
 from network.edi.inv810 import read_810
-from network.edi.invoices import ItemIn, match_line, record_invoice
-from network.edi.models import APPLIED, IN, PARTIALLY_APPLIED, EdiFile, EdiPurchaseOrder, TradingPartner
 from network.edi.x12 import Envelope, SegmentError, TransactionSet, read_envelope, read_interchange
 from network.errors import DomainError, InvalidFeed
 from network.errors import InvalidInput as Refused
@@ -40,6 +36,10 @@ from network.flags.hooks import Refusal
 from network.orders import services
 from network.orders.models import PurchaseOrder
 from network.orders.services import LineQuantity
+from network.trading import outbound
+from network.trading import partners as setup
+from network.trading.invoices import ItemIn, match_line, record_invoice
+from network.trading.models import APPLIED, IN, PARTIALLY_APPLIED, EdiFile, EdiPurchaseOrder, TradingPartner
 
 REJECTED_FILE = "rejected"
 # Sets the hub applies; any other is acknowledged as rejected ("not a document this hub takes").

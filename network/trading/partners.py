@@ -18,11 +18,11 @@ import sqlalchemy as sa
 from sqlalchemy.orm import Session
 
 from network.db import is_postgres
-from network.edi.models import AFTER_PULL, DOCUMENTS, VERSIONS, TradingPartner
 from network.edi.x12 import Party, Separators
 from network.errors import InvalidInput, NotFound
 from network.feeds.credentials import Credentials
 from network.feeds.pull import PullSettings, host_refusal
+from network.trading.models import AFTER_PULL, DOCUMENTS, VERSIONS, TradingPartner
 
 # ISA05/07 qualifiers seen in retail: 01 DUNS, 08 UCC EDI comm id, 12 phone, 14 DUNS+4, 16 DUNS+4
 # (alt.), ZZ mutually defined.

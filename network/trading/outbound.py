@@ -15,8 +15,6 @@ from collections.abc import Sequence
 import sqlalchemy as sa
 from sqlalchemy.orm import Session, selectinload
 
-from network.edi import partners as setup
-from network.edi.models import OUT, PENDING, EdiFile, EdiPurchaseOrder, TradingPartner
 from network.edi.pc860 import ChangeLine, write_860
 from network.edi.po850 import Po850, PoLine, ShipTo, write_850
 from network.edi.x12 import write_interchange
@@ -24,6 +22,8 @@ from network.flags.models import EDI_UNACKNOWLEDGED
 from network.flags.services import line_ref, open_flags, raise_flag, resolve_flags
 from network.orders.models import PurchaseOrder, PurchaseOrderLine, PurchaseOrderTransition
 from network.partners.models import Connection
+from network.trading import partners as setup
+from network.trading.models import OUT, PENDING, EdiFile, EdiPurchaseOrder, TradingPartner
 
 FUNCTIONAL_IDS = {"850": "PO", "860": "PC", "997": "FA"}
 

@@ -5,7 +5,7 @@ from __future__ import annotations
 import sqlalchemy as sa
 from sqlalchemy.orm import Session
 
-from network.edi.models import EdiFile
+from network.trading.models import EdiFile
 
 
 def list_files(session: Session, *, vendor_id: int, after_id: int, limit: int) -> list[EdiFile]:

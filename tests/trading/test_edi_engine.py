@@ -11,14 +11,14 @@ import sqlalchemy as sa
 
 from network.clock import utcnow
 from network.db import transaction
-from network.edi import inbound, outbound, partners
 from network.edi.fa997 import read_997
-from network.edi.models import EdiFile, EdiPurchaseOrder, TradingPartner
 from network.edi.po850 import read_850
 from network.edi.x12 import read_envelope, read_interchange
 from network.flags.models import EDI_UNACKNOWLEDGED, INVOICE_MISMATCH, Flag
-from tests.edi.helpers import SETUP, ack_855, asn_856, fa_997, invoice_810
+from network.trading import inbound, outbound, partners
+from network.trading.models import EdiFile, EdiPurchaseOrder, TradingPartner
 from tests.order_helpers import place, po_of, stocked_item
+from tests.trading.helpers import SETUP, ack_855, asn_856, fa_997, invoice_810
 
 HOLD = dt.timedelta(hours=24)
 

@@ -16,11 +16,11 @@ from decimal import Decimal
 import sqlalchemy as sa
 from sqlalchemy.orm import Session, selectinload
 
-from network.edi.models import Invoice, InvoiceLine
 from network.errors import Conflict, InvalidInput, NotFound
 from network.flags.models import INVOICE_MISMATCH
 from network.flags.services import line_ref, raise_flag
 from network.orders.models import PurchaseOrder, PurchaseOrderLine
+from network.trading.models import Invoice, InvoiceLine
 
 
 @dataclass(frozen=True)
