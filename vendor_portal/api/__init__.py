@@ -6,12 +6,23 @@ from flask_smorest import Blueprint
 
 
 def blueprints() -> list[Blueprint]:
-    from vendor_portal.api import catalog, events, feeds, guards, holds, inventory, purchase_orders, returns
+    from vendor_portal.api import (
+        catalog,
+        events,
+        feeds,
+        guards,
+        holds,
+        inventory,
+        purchase_orders,
+        returns,
+        webhooks,
+    )
 
     return [
         catalog.blp,
         guards.blp,
         events.blp,
+        webhooks.blp,
         inventory.blp,
         feeds.blp,
         purchase_orders.blp,
