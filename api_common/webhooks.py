@@ -147,7 +147,7 @@ def register_webhook_views(blp: Blueprint, *, kind: str) -> None:
             endpoint_id,
             org_id=current_caller().org_id,
             status=args.get("status"),
-            before_id=decode_cursor(args["cursor"]) or None,
+            before_id=decode_cursor(args["cursor"], bigint=True) or None,
             limit=args["limit"],
         )
         return page(found, last_position=found[-1].id if found else None, full=len(found) == args["limit"])

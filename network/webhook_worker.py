@@ -1,4 +1,4 @@
-"""Run the webhook dispatcher inside a worker or web process (the Flask-aware wiring of network/outbox)."""
+"""Run the webhook dispatcher inside a worker or web process (the Flask-aware wiring of network/delivery)."""
 
 from __future__ import annotations
 
@@ -10,9 +10,9 @@ from sqlalchemy.orm import sessionmaker
 
 from network.clock import utcnow
 from network.db import transaction
+from network.delivery.dispatcher import Dispatcher
 from network.extensions import db
 from network.outbox import webhooks
-from network.outbox.dispatcher import Dispatcher
 from network.outbox.settings import WebhookSettings
 from network.outbox.signing import SecretBox
 

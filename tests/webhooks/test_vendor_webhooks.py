@@ -7,13 +7,12 @@ from __future__ import annotations
 import json
 
 import pytest
-
 from pytest_httpserver import HTTPServer
 from werkzeug import Request, Response
 
 from network.extensions import db
 from network.outbox.signing import verify
-from tests.builders import make_org, push_json
+from tests.builders import make_org
 from tests.order_helpers import place, stocked_item
 
 
