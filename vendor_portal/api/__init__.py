@@ -8,11 +8,13 @@ from flask_smorest import Blueprint
 def blueprints() -> list[Blueprint]:
     from vendor_portal.api import (
         catalog,
+        edi,
         events,
         feeds,
         guards,
         holds,
         inventory,
+        invoices,
         purchase_orders,
         returns,
         webhooks,
@@ -28,4 +30,6 @@ def blueprints() -> list[Blueprint]:
         purchase_orders.blp,
         returns.blp,
         holds.blp,
+        edi.blp,
+        invoices.blp,
     ]
