@@ -17,12 +17,14 @@ def blueprints() -> list[Blueprint]:
         invoices,
         purchase_orders,
         returns,
+        webhooks,
     )
 
     return [
         catalog.blp,
         guards.blp,
         events.blp,
+        webhooks.blp,
         inventory.blp,
         feeds.blp,
         purchase_orders.blp,
