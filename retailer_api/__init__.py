@@ -14,6 +14,7 @@ def blueprints() -> list[Blueprint]:
         flags,
         holds,
         invites,
+        invoices,
         orders,
         settings,
         webhooks,
@@ -30,4 +31,5 @@ def blueprints() -> list[Blueprint]:
         flags.blp,
         holds.blp,
         settings.blp,
+        invoices.blp,
     ]

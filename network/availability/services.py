@@ -33,6 +33,9 @@ class SourceAvailability:
     priority: int
     available: int
     stale: bool
+    # On order from the vendor's own supplier: shown ("ships from <eta>"), never sold.
+    incoming: int = 0
+    incoming_eta: dt.date | None = None
 
 
 @dataclass(frozen=True)
@@ -97,6 +100,8 @@ def _source_query(kind: str) -> sa.Select:
             Connection.safety_buffer,
             Connection.stale_after_minutes,
             held.c.variant_id.is_not(None).label("on_hold"),
+            StockPosition.incoming,
+            StockPosition.incoming_eta,
         )
         .join(RetailerItem, RetailerItem.id == ItemSource.item_id)
         .join(VendorVariant, VendorVariant.id == ItemSource.variant_id)
@@ -191,6 +196,8 @@ def _compute(
             safety_buffer,
             stale_after_minutes,
             on_hold,
+            incoming,
+            incoming_eta,
         ) in by_item.get(item_id, ()):
             state = _state(
                 quantity,
@@ -210,6 +217,8 @@ def _compute(
                     priority=priority,
                     available=source_available(state, now),
                     stale=is_stale(state.as_of, state.stale_after, now),
+                    incoming=incoming,
+                    incoming_eta=incoming_eta,
                 )
             )
             if position_updated > updated:

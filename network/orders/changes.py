@@ -176,14 +176,17 @@ class Change:
     def lines_of(self, action: str) -> list[dict]:
         return [{k: v for k, v in c.items() if k != "action"} for c in self.changed if c["action"] == action]
 
-    def finish(self, event: Callable[[], DomainEvent] | None) -> None:
+    def finish(self, event: Callable[[], DomainEvent] | None, *, tell_vendor: bool = False) -> None:
+        """Settle the purchase order's state and publish; `tell_vendor`: the vendor hears the event too
+        (a change it did not make itself, such as the retailer's cancellation)."""
         self.po.status = po_state(line.status for line in self.po.lines)
         self.po.updated_at = self.now
         self.session.flush()
         if event is not None and self.changed:
-            record_many(
-                self.session, [(self.po.retailer_id, f"order:{self.po.order_id}", event())], now=self.now
-            )
+            key = f"order:{self.po.order_id}"
+            built = event()
+            recipients = [self.po.retailer_id, *([self.po.vendor_id] if tell_vendor else [])]
+            record_many(self.session, [(org_id, key, built) for org_id in recipients], now=self.now)
         if self.moved:
             publish_changes(self.session, items_sourcing(self.session, sorted(self.moved)), now=self.now)
         # Flags (DESIGN §9): refusals flagged, oversells held, answered flags cleared, reroutes.

@@ -270,7 +270,8 @@ def _cancel(
     for line, quantity in work:
         change.apply(line, _counter("cancelled", quantity), action="cancel", quantity=quantity, reason=reason)
     change.finish(
-        lambda: PurchaseOrderCancelled(po.id, po.order_id, po.status, by, reason, change.lines_of("cancel"))
+        lambda: PurchaseOrderCancelled(po.id, po.order_id, po.status, by, reason, change.lines_of("cancel")),
+        tell_vendor=by == "retailer",
     )
 
 
