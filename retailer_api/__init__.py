@@ -15,6 +15,7 @@ def blueprints() -> list[Blueprint]:
         holds,
         invites,
         invoices,
+        ledger,
         orders,
         settings,
         webhooks,
@@ -32,4 +33,5 @@ def blueprints() -> list[Blueprint]:
         holds.blp,
         settings.blp,
         invoices.blp,
+        ledger.blp,
     ]
