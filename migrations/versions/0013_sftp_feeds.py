@@ -1,14 +1,14 @@
 """sftp:// pull feeds: feeds.host_key (the server key pinned on the first pull), auth kind ssh_key
 
 Revision ID: 0013_sftp_feeds
-Revises: 0013_edi_trading
+Revises: 0011_ledger_refs
 """
 
 import sqlalchemy as sa
 from alembic import op
 
 revision = "0013_sftp_feeds"
-down_revision = "0013_edi_trading"
+down_revision = "0011_ledger_refs"
 branch_labels = None
 depends_on = None
 
