@@ -207,3 +207,22 @@ def test_a_retailer_cancellation_sends_an_860(edi, session):
     assert segments[1].elements[:4] == ["BCH", "01", "DS", str(edi["po"])]
     assert [s.get(2) for s in segments if s.tag == "POC"] == ["DI", "DI"]
     assert partners  # the module under test
+
+
+def test_the_operator_cli_sets_up_a_partner_and_refuses_a_bad_one(app, session, network, monkeypatch):
+    app.config["HUB_FEED_ALLOW_PRIVATE"] = True
+    vendor = network.vendors[1]
+    monkeypatch.setenv("ACME_SFTP_PASSWORD", "pw-from-env")
+    base = ["hub", "edi-setup", "--vendor", str(vendor.id), "--isa-qualifier", "01", "--host", "127.0.0.1"]
+    good = app.test_cli_runner().invoke(
+        args=[*base, "--isa-id", "123456789", "--username", "acme", "--password-env", "ACME_SFTP_PASSWORD"]
+    )
+    assert good.exit_code == 0, good.output
+    assert "01/123456789" in good.output and "pw-from-env" not in good.output
+    shown = vendor.api.get("/vendor-api/v1/edi").get_json()
+    assert shown["isa_id"] == "123456789" and shown["transport"]["username"] == "acme"
+    bad = app.test_cli_runner().invoke(
+        args=[*base, "--isa-id", "way-too-long-an-isa-id", "--username", "acme", "--password-env", "X"]
+    )
+    assert bad.exit_code != 0 and "isa_id" in bad.output
+    assert vendor.api.get("/vendor-api/v1/edi").get_json()["isa_id"] == "123456789"
