@@ -233,6 +233,8 @@ def test_a_held_jump_shows_its_reason_on_the_feed_run_and_the_limits_are_set_in_
 
     set_stock(session, vendor, variant, 12)
     staged = upload(client, "sku,quantity\nA-1,1200\n")
+    preview = client.get(staged.headers["Location"]).get_data(as_text=True)
+    assert "1 row would be held for your confirmation" in preview
     draft_id = int(staged.headers["Location"].split("/")[-1].split("?")[0])
     applied = submit(
         client,
