@@ -4,7 +4,9 @@ from __future__ import annotations
 
 import logging
 
+import marshmallow
 from flask import Response, json
+from marshmallow import fields
 from werkzeug.exceptions import HTTPException
 
 from network.errors import DomainError
@@ -12,6 +14,28 @@ from network.errors import DomainError
 log = logging.getLogger(__name__)
 
 PROBLEM_TYPE_BASE = "https://dropnet.dev/problems/"
+PROBLEM_CONTENT_TYPE = "application/problem+json"
+
+
+class ProblemSchema(marshmallow.Schema):
+    """How every error answer is documented (the Api's ERROR_SCHEMA): what `problem` writes."""
+
+    class Meta:
+        # Some problems carry more members (`feed_run_id` of a rejected feed, ...): RFC 9457 allows it.
+        unknown = marshmallow.INCLUDE
+
+    type = fields.String(required=True, metadata={"format": "uri"})
+    title = fields.String(required=True)
+    status = fields.Integer(required=True)
+    detail = fields.String(required=True)
+    errors = fields.Dict(
+        keys=fields.String(),
+        metadata={"description": "validation failures (422): field or location → messages"},
+    )
+    lines = fields.List(
+        fields.Dict(),
+        metadata={"description": "order shortfalls (409): [{retailer_sku, requested, available}]"},
+    )
 
 
 def problem(status: int, title: str, detail: str, *, slug: str | None = None, **extra: object) -> Response:
@@ -22,7 +46,7 @@ def problem(status: int, title: str, detail: str, *, slug: str | None = None, **
         "detail": detail,
         **{k: v for k, v in extra.items() if v is not None},
     }
-    response = Response(json.dumps(body), status=status, mimetype="application/problem+json")
+    response = Response(json.dumps(body), status=status, mimetype=PROBLEM_CONTENT_TYPE)
     if status == 401:
         # RFC 6750 §3: a 401 names the scheme that would let the client in.
         response.headers["WWW-Authenticate"] = 'Bearer realm="dropnet"'
@@ -48,6 +72,10 @@ def from_http_exception(error: HTTPException) -> Response:
     response = problem(status, error.name, detail, errors=errors)
     for name, value in (data.get("headers") or {}).items():
         response.headers[name] = value
+    for name, value in error.get_headers():
+        # A 405 says which methods the resource has (RFC 9110 §15.5.6); werkzeug puts them here.
+        if name.lower() == "allow":
+            response.headers["Allow"] = value
     return response
 
 

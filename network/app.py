@@ -117,10 +117,28 @@ def configure_database(app: Flask) -> None:
 
 
 class HubApi(Api):
-    """flask-smorest's Api, answering its errors the hub's way (its handler is app-wide)."""
+    """flask-smorest's Api, answering its errors the hub's way (its handler is app-wide) and
+    documenting them as they are sent: problem details, application/problem+json."""
+
+    def __init__(self, *args: object, **kwargs: object) -> None:
+        from api_common.fields import DecimalString
+        from api_common.problems import ProblemSchema
+
+        self.ERROR_SCHEMA = ProblemSchema
+        super().__init__(*args, **kwargs)
+        self.register_field(DecimalString, "string", "decimal")
 
     def handle_http_exception(self, error: HTTPException) -> Response:
         return handle_http_exception(error)
+
+    def _register_responses(self) -> None:
+        from api_common.problems import PROBLEM_CONTENT_TYPE
+
+        default, self.DEFAULT_RESPONSE_CONTENT_TYPE = self.DEFAULT_RESPONSE_CONTENT_TYPE, PROBLEM_CONTENT_TYPE
+        try:
+            super()._register_responses()
+        finally:
+            self.DEFAULT_RESPONSE_CONTENT_TYPE = default
 
 
 def configure_apis(app: Flask) -> None:

@@ -40,7 +40,7 @@ def get_availability(args: dict):
 @blp.response(200, AvailabilityChangeListSchema)
 def get_changes(args: dict):
     """Availability changes after a cursor, oldest first; keep the returned cursor to resume"""
-    after = decode_cursor(args["cursor"])
+    after = decode_cursor(args["cursor"], bigint=True)  # event sequence numbers
     events = read_events(
         db.session,
         org_id=current_caller().org_id,

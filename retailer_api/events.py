@@ -20,7 +20,7 @@ blp = Blueprint("events", __name__, url_prefix="/api/v1/events", description="Ev
 @blp.response(200, EventListSchema)
 def list_events(args: dict):
     """Events after a cursor, oldest first; keep the returned cursor to resume"""
-    after = decode_cursor(args["cursor"])
+    after = decode_cursor(args["cursor"], bigint=True)  # event sequence numbers
     events = read_events(
         db.session,
         org_id=current_caller().org_id,

@@ -5,6 +5,7 @@ from __future__ import annotations
 from marshmallow import fields, validate
 
 from api_common.edge import Schema
+from api_common.fields import DecimalString
 from api_common.pagination import PageArgs
 
 SKU = validate.Length(1, 100)
@@ -46,12 +47,10 @@ class CatalogVariantSchema(Schema):
     vendor_sku = fields.String()
     gtin = fields.String(allow_none=True)
     title = fields.String()
-    cost = fields.Decimal(as_string=True, allow_none=True)
-    msrp = fields.Decimal(as_string=True, allow_none=True)
-    map_price = fields.Decimal(
-        as_string=True, allow_none=True, metadata={"description": "minimum advertised price"}
-    )
-    weight = fields.Decimal(as_string=True, allow_none=True, metadata={"description": "kilograms"})
+    cost = DecimalString()
+    msrp = DecimalString()
+    map_price = DecimalString(metadata={"description": "minimum advertised price"})
+    weight = DecimalString(metadata={"description": "kilograms"})
     description = fields.String()
     image_urls = fields.List(fields.String())
     attributes = fields.Dict(keys=fields.String(), values=fields.String())
@@ -106,6 +105,12 @@ class SourceAvailabilitySchema(Schema):
     vendor_id = fields.Integer()
     available = fields.Integer()
     stale = fields.Boolean()
+    incoming = fields.Integer(
+        metadata={"description": "units on order from the vendor's own supplier: shown, never sold"}
+    )
+    incoming_eta = fields.Date(
+        allow_none=True, metadata={"description": "when the incoming units are expected (back in stock)"}
+    )
 
 
 class AvailabilitySchema(Schema):

@@ -75,3 +75,45 @@ def test_feed_run_response_matches_its_documented_schema(session, client, networ
     assert set(op["requestBody"]["content"]) == {"application/json", "text/csv"}
     schema = op["responses"]["200"]["content"]["application/json"]["schema"]
     assert set(run) == _properties(spec, schema)
+
+
+def test_money_is_a_decimal_string_in_the_document_and_on_the_wire(client, network):
+    spec = _spec(client)
+    schemas = spec["components"]["schemas"]
+    for name, field in [("VariantPut", "cost"), ("OwnVariant", "cost"), ("CatalogVariant", "msrp")]:
+        prop = schemas[name]["properties"][field]
+        assert (prop["type"], prop["format"]) == ("string", "decimal"), (name, prop)
+        assert "minimum" not in prop and "maximum" not in prop
+    # The pattern is the API's: a value it documents is taken, and answered as the same kind of string.
+    pattern = re.compile(schemas["VariantPut"]["properties"]["cost"]["pattern"])
+    assert pattern.fullmatch("99999999.9999") and not pattern.fullmatch("1e3")
+    body = {"title": "Lamp", "cost": "99999999.9999", "msrp": 12.5}
+    answer = network.vendor.api.put("/vendor-api/v1/variants/MONEY-1", json=body)
+    assert answer.status_code == 201, answer.get_data(as_text=True)
+    assert (answer.get_json()["cost"], answer.get_json()["msrp"]) == ("99999999.9999", "12.5000")
+
+
+def test_errors_are_documented_as_the_problem_details_they_are(client, network):
+    spec = _spec(client)
+    problem = spec["components"]["schemas"]["Problem"]
+    assert set(problem["required"]) == {"type", "title", "status", "detail"}
+    for path, ops in spec["paths"].items():
+        for method, op in ops.items():
+            if method == "parameters":
+                continue
+            default = op["responses"]["default"]
+            ref = default["$ref"].rsplit("/", 1)[-1]
+            assert set(spec["components"]["responses"][ref]["content"]) == {"application/problem+json"}, (
+                method,
+                path,
+            )
+    answer = network.vendor.api.put("/vendor-api/v1/variants/X", json={"title": 5})
+    assert answer.status_code == 422 and answer.mimetype == "application/problem+json"
+    assert set(problem["required"]) <= set(answer.get_json())
+
+
+def test_a_405_says_which_methods_the_resource_has(network):
+    answer = network.retailer.api.delete("/api/v1/availability")
+    assert answer.status_code == 405
+    assert answer.mimetype == "application/problem+json"
+    assert set(answer.headers["Allow"].split(", ")) >= {"GET"}

@@ -5,6 +5,7 @@ from __future__ import annotations
 from marshmallow import RAISE, fields, validate
 
 from api_common.edge import Schema
+from api_common.fields import DecimalString
 from api_common.pagination import PageArgs
 from api_common.schemas import LineQuantityInSchema, ReturnSchema
 from network.flags.hooks import REASON_CODES
@@ -53,7 +54,7 @@ class PurchaseOrderLineSchema(Schema):
     order_line_id = fields.Integer()
     vendor_variant_id = fields.Integer(attribute="variant_id")
     vendor_sku = fields.Function(lambda line: line.variant.vendor_sku)
-    unit_cost = fields.Decimal(as_string=True, allow_none=True)
+    unit_cost = DecimalString()
     quantity = fields.Integer(attribute="ordered")
     cancelled = fields.Integer()
     rejected = fields.Integer()

@@ -7,10 +7,9 @@ import datetime as dt
 from marshmallow import fields, validate
 
 from api_common.edge import Schema
+from api_common.fields import DecimalString
 from api_common.pagination import PageArgs
 from network.feeds.models import RUN_STATUSES
-
-MONEY = {"allow_none": True, "places": 4, "validate": validate.Range(0, 10**8, max_inclusive=False)}
 
 
 class VariantPutSchema(Schema):
@@ -18,10 +17,10 @@ class VariantPutSchema(Schema):
 
     title = fields.String(required=True, validate=validate.Length(max=300))
     gtin = fields.String(allow_none=True, validate=validate.Length(max=14))
-    cost = fields.Decimal(**MONEY)
-    msrp = fields.Decimal(**MONEY)
-    map_price = fields.Decimal(**MONEY, metadata={"description": "minimum advertised price"})
-    weight = fields.Decimal(**MONEY, metadata={"description": "shipping weight in kilograms"})
+    cost = DecimalString(input=True)
+    msrp = DecimalString(input=True)
+    map_price = DecimalString(input=True, metadata={"description": "minimum advertised price"})
+    weight = DecimalString(input=True, metadata={"description": "shipping weight in kilograms"})
     description = fields.String(allow_none=True, validate=validate.Length(max=20_000))
     image_urls = fields.List(
         fields.String(validate=validate.URL(schemes={"http", "https"}, require_tld=False)),
@@ -42,10 +41,10 @@ class OwnVariantSchema(Schema):
     vendor_sku = fields.String()
     gtin = fields.String(allow_none=True)
     title = fields.String()
-    cost = fields.Decimal(as_string=True, allow_none=True)
-    msrp = fields.Decimal(as_string=True, allow_none=True)
-    map_price = fields.Decimal(as_string=True, allow_none=True)
-    weight = fields.Decimal(as_string=True, allow_none=True)
+    cost = DecimalString()
+    msrp = DecimalString()
+    map_price = DecimalString()
+    weight = DecimalString()
     description = fields.String()
     image_urls = fields.List(fields.String())
     attributes = fields.Dict(keys=fields.String(), values=fields.String())
