@@ -215,3 +215,116 @@ def simulate_command(
         )
     except ConfigError as exc:
         raise click.BadParameter(str(exc), param_hint="--config") from None
+
+
+@hub.command("edi-setup")
+@click.option("--vendor", "vendor_id", type=int, required=True, help="The vendor organization's id.")
+@click.option("--isa-qualifier", required=True, help="The vendor's ISA05 qualifier, e.g. ZZ or 01.")
+@click.option("--isa-id", required=True, help="The vendor's ISA06 id (up to 15 characters).")
+@click.option(
+    "--version", "x12_version", default="004010", type=click.Choice(["004010", "004010VICS", "005010"])
+)
+@click.option("--documents", default="850,855,856,810,860,997", help="Comma-separated transaction sets.")
+@click.option("--host", required=True, help="The vendor's (or its VAN's) SFTP host.")
+@click.option("--port", type=int, default=22)
+@click.option("--username", required=True)
+@click.option("--password-env", help="Read the SFTP password from this environment variable.")
+@click.option(
+    "--private-key-file", type=click.Path(exists=True, dir_okay=False), help="An OpenSSH or PEM key."
+)
+@click.option("--inbound-dir", default="in", help="Where the hub drops 850, 860 and 997 files.")
+@click.option("--outbound-dir", default="out", help="Where the hub takes the vendor's files.")
+@click.option("--pattern", default="*", help="File-name glob of the files to take.")
+@click.option("--after-pull", type=click.Choice(["archive", "leave"]), default="archive")
+@click.option("--ack-window-minutes", type=int, default=240, help="How long an 850 may wait for its 997.")
+@with_appcontext
+def edi_setup_command(
+    vendor_id: int,
+    x12_version: str,
+    documents: str,
+    password_env: str | None,
+    private_key_file: str | None,
+    **options: object,
+) -> None:
+    """Set up (or replace) a vendor's X12 trading-partner setup, as PUT /vendor-api/v1/edi does."""
+    import os
+
+    from network.feeds.pulling import feed_credentials, pull_settings
+    from network.trading import partners as trading
+
+    if bool(password_env) == bool(private_key_file):
+        raise click.UsageError("give exactly one of --password-env and --private-key-file")
+    if password_env:
+        secret = {"password": os.environ.get(password_env, "")}
+    else:
+        with open(private_key_file, encoding="utf-8") as handle:
+            secret = {"private_key": handle.read()}
+    values = {
+        "isa_qualifier": options["isa_qualifier"],
+        "isa_id": options["isa_id"],
+        "version": x12_version,
+        "documents": [d.strip() for d in documents.split(",") if d.strip()],
+        "ack_window_minutes": options["ack_window_minutes"],
+        "transport": {
+            "kind": "sftp",
+            "host": options["host"],
+            "port": options["port"],
+            "username": options["username"],
+            "credentials": secret,
+            "inbound_dir": options["inbound_dir"],
+            "outbound_dir": options["outbound_dir"],
+            "pattern": options["pattern"],
+            "after_pull": options["after_pull"],
+        },
+    }
+    vendor = db.session.get(Organization, vendor_id)
+    if vendor is None or vendor.kind != "vendor":
+        raise click.ClickException(f"no vendor {vendor_id}")
+    try:
+        with transaction(db.session):
+            partner = trading.configure(
+                db.session,
+                vendor_id=vendor_id,
+                values=values,
+                credentials=feed_credentials(current_app.config),
+                hub=trading.HubIds.from_config(current_app.config),
+                pull_settings=pull_settings(current_app.config),
+                now=utcnow(),
+            )
+    except DomainError as exc:
+        errors = getattr(exc, "errors", {})
+        raise click.ClickException(
+            f"{exc.detail}: " + "; ".join(f"{k}: {', '.join(v)}" for k, v in errors.items())
+        ) from None
+    click.echo(
+        f"vendor {vendor_id} trades X12 {partner.version} as {partner.isa_qualifier}/{partner.isa_id} with "
+        f"{partner.hub_isa_qualifier}/{partner.hub_isa_id} over sftp://{partner.host}:{partner.port}"
+    )
+
+
+@hub.command("edi-confirm-host-key")
+@click.option("--vendor", "vendor_id", type=int, required=True)
+@with_appcontext
+def edi_confirm_host_key_command(vendor_id: int) -> None:
+    """Trust the changed host key a vendor's SFTP server offered (it is refused until then)."""
+    from network.trading import partners as trading
+
+    try:
+        with transaction(db.session):
+            partner = trading.confirm_host_key(db.session, vendor_id=vendor_id, now=utcnow())
+    except DomainError as exc:
+        raise click.ClickException(exc.detail) from None
+    click.echo(f"vendor {vendor_id}: host key {partner.host_key} is now pinned")
+
+
+@hub.command("edi-exchange")
+@with_appcontext
+def edi_exchange_command() -> None:
+    """Run the worker's EDI round once: write owed 850/860s, visit due mailboxes."""
+    from network.trading import mailbox
+
+    for result in mailbox.exchange_due(db.session, current_app.config):
+        click.echo(
+            f"pushed {len(result.pushed)}, taken {len(result.taken)}, duplicates {len(result.duplicates)}"
+            + (f", error: {result.error}" if result.error else "")
+        )

@@ -19,6 +19,7 @@ from network.feeds import health, pulling, queue
 from network.feeds.models import FeedRun
 from network.flag_jobs import EVALUATE_SECONDS, NOTICES_SECONDS, evaluate_flags, send_vendor_notices
 from network.partners import accounts
+from network.trading import mailbox
 from network.webhook_worker import RETENTION_JOB_SECONDS, prune_old_deliveries, start_dispatcher
 
 log = logging.getLogger(__name__)
@@ -32,6 +33,8 @@ FEED_QUEUE_SECONDS = 2
 # One pull job returns after this long even if feeds are still due, so the next tick (or another
 # worker) carries on and a shutdown is never kept waiting for a long backlog.
 FEED_PULL_BUDGET_SECONDS = 120
+# EDI: 850/860 written and pending files pushed within this long; mailboxes polled per partner.
+EDI_EXCHANGE_SECONDS = 30
 
 
 class StaleSweep:
@@ -82,6 +85,14 @@ def drop_old_feed_files(*, now: dt.datetime | None = None) -> None:
         log.info("feed retention: dropped %d raw files", dropped)
 
 
+def exchange_edi(*, now: dt.datetime | None = None) -> None:
+    """Write owed 850s/860s, flag 850s with no 997, visit due partners' SFTP mailboxes."""
+    rounds = mailbox.exchange_due(db.session, current_app.config, now=now)
+    moved = sum(len(r.pushed) + len(r.taken) for r in rounds)
+    if moved:
+        log.info("EDI: %d files exchanged with %d partners", moved, len(rounds))
+
+
 def prune_login_attempts(*, now: dt.datetime | None = None) -> None:
     """Delete portal sign-in attempts older than HUB_LOGIN_ATTEMPT_RETENTION_DAYS."""
     keep = dt.timedelta(days=float(current_app.config["HUB_LOGIN_ATTEMPT_RETENTION_DAYS"]))
@@ -100,6 +111,7 @@ def jobs() -> list[tuple[str, Callable[[], None], int]]:
         ("feed_health", feed_health, FEED_HEALTH_SECONDS),
         ("feed_raw_retention", drop_old_feed_files, FEED_RETENTION_SECONDS),
         ("evaluate_flags", evaluate_flags, EVALUATE_SECONDS),
+        ("exchange_edi", exchange_edi, EDI_EXCHANGE_SECONDS),
         ("vendor_notices", send_vendor_notices, NOTICES_SECONDS),
         ("webhook_retention", prune_old_deliveries, RETENTION_JOB_SECONDS),
         ("login_attempt_retention", prune_login_attempts, RETENTION_JOB_SECONDS),

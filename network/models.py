@@ -30,6 +30,7 @@ from network.partners.models import (
 )
 from network.products.models import CatalogImport
 from network.stock.models import StockLedgerEntry, StockPosition, StockSnapshot
+from network.trading.models import EdiFile, EdiPurchaseOrder, Invoice, InvoiceLine, TradingPartner
 from network.uploads.models import UploadDraft
 
 __all__ = [
@@ -37,6 +38,8 @@ __all__ = [
     "ApiClient",
     "CatalogImport",
     "Connection",
+    "EdiFile",
+    "EdiPurchaseOrder",
     "Event",
     "Feed",
     "FeedRun",
@@ -44,6 +47,8 @@ __all__ = [
     "Flag",
     "IdempotencyRecord",
     "Invite",
+    "Invoice",
+    "InvoiceLine",
     "ItemSource",
     "LoginAttempt",
     "NoticeClaim",
@@ -64,6 +69,7 @@ __all__ = [
     "StockLedgerEntry",
     "StockPosition",
     "StockSnapshot",
+    "TradingPartner",
     "UploadDraft",
     "User",
     "VendorGuards",

@@ -14,6 +14,8 @@ def blueprints() -> list[Blueprint]:
         flags,
         holds,
         invites,
+        invoices,
+        ledger,
         orders,
         settings,
         webhooks,
@@ -30,4 +32,6 @@ def blueprints() -> list[Blueprint]:
         flags.blp,
         holds.blp,
         settings.blp,
+        invoices.blp,
+        ledger.blp,
     ]

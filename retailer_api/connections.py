@@ -6,7 +6,7 @@ from flask_smorest import Blueprint
 
 from api_common.auth import secured
 from api_common.oauth import current_caller
-from network.availability.services import items_of_connection, publish_changes
+from network.availability.terms import change_terms
 from network.clock import utcnow
 from network.db import transaction
 from network.extensions import db
@@ -33,14 +33,8 @@ def list_connections():
 @blp.response(200, ConnectionSchema)
 def patch_connection(terms: dict, connection_id: int):
     """Change a connection's terms (SLAs, safety buffer, staleness, routing priority, status)"""
-    now = utcnow()
     with transaction(db.session):
-        conn = partners.update_connection_terms(
-            db.session, connection_id, retailer_id=current_caller().org_id, terms=terms, now=now
-        )
-        publish_changes(
-            db.session,
-            items_of_connection(db.session, retailer_id=conn.retailer_id, vendor_id=conn.vendor_id),
-            now=now,
+        conn = change_terms(
+            db.session, connection_id, retailer_id=current_caller().org_id, terms=terms, now=utcnow()
         )
     return conn

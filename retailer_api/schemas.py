@@ -105,6 +105,12 @@ class SourceAvailabilitySchema(Schema):
     vendor_id = fields.Integer()
     available = fields.Integer()
     stale = fields.Boolean()
+    incoming = fields.Integer(
+        metadata={"description": "units on order from the vendor's own supplier: shown, never sold"}
+    )
+    incoming_eta = fields.Date(
+        allow_none=True, metadata={"description": "when the incoming units are expected (back in stock)"}
+    )
 
 
 class AvailabilitySchema(Schema):

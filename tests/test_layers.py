@@ -31,6 +31,7 @@ LAYERS = (
     "flags",  # at-risk lines, oversell holds, reroute policy, vendor notices
     "feeds",  # reading vendor files, pulling, applying counts
     "uploads",  # files and counts a person sends by hand, through the feed pipeline
+    "trading",  # EDI trading partners: 850/860/997 out, 855/856/810 applied, invoices, SFTP
     "products",  # saving a vendor's variant and telling the retailers it concerns
     "delivery",  # sending the outbox to webhook endpoints
     "portal_views",  # read models of the vendor portal's pages

@@ -20,6 +20,7 @@ from network.db import is_postgres
 from network.outbox.events import AvailabilityChanged
 from network.outbox.services import record_many
 from network.partners.models import Connection
+from network.stock import ledger
 from network.stock.models import StockPosition, StockSnapshot
 from network.stock.rules import effective_as_of
 
@@ -33,6 +34,9 @@ class SourceAvailability:
     priority: int
     available: int
     stale: bool
+    # On order from the vendor's own supplier: shown ("ships from <eta>"), never sold.
+    incoming: int = 0
+    incoming_eta: dt.date | None = None
 
 
 @dataclass(frozen=True)
@@ -97,6 +101,8 @@ def _source_query(kind: str) -> sa.Select:
             Connection.safety_buffer,
             Connection.stale_after_minutes,
             held.c.variant_id.is_not(None).label("on_hold"),
+            StockPosition.incoming,
+            StockPosition.incoming_eta,
         )
         .join(RetailerItem, RetailerItem.id == ItemSource.item_id)
         .join(VendorVariant, VendorVariant.id == ItemSource.variant_id)
@@ -191,6 +197,8 @@ def _compute(
             safety_buffer,
             stale_after_minutes,
             on_hold,
+            incoming,
+            incoming_eta,
         ) in by_item.get(item_id, ()):
             state = _state(
                 quantity,
@@ -210,6 +218,8 @@ def _compute(
                     priority=priority,
                     available=source_available(state, now),
                     stale=is_stale(state.as_of, state.stale_after, now),
+                    incoming=incoming,
+                    incoming_eta=incoming_eta,
                 )
             )
             if position_updated > updated:
@@ -300,6 +310,42 @@ def items_of_connection(session: Session, *, retailer_id: int, vendor_id: int) -
             .where(VendorVariant.vendor_id == vendor_id, RetailerItem.retailer_id == retailer_id)
             .distinct()
         )
+    )
+
+
+def variants_of_connection(session: Session, *, retailer_id: int, vendor_id: int) -> list[int]:
+    """Return the vendor's variants that source some item of the retailer."""
+    return sorted(
+        session.scalars(
+            sa.select(ItemSource.variant_id)
+            .join(VendorVariant, VendorVariant.id == ItemSource.variant_id)
+            .join(RetailerItem, RetailerItem.id == ItemSource.item_id)
+            .where(VendorVariant.vendor_id == vendor_id, RetailerItem.retailer_id == retailer_id)
+            .distinct()
+        )
+    )
+
+
+def note_connection_change(
+    session: Session,
+    *,
+    retailer_id: int,
+    vendor_id: int,
+    connection_id: int,
+    reason: str,
+    changes: dict,
+    now: dt.datetime,
+) -> None:
+    """Write the ledger entry of a change that moves what one retailer sees of a vendor's variants
+    (staleness, its safety buffer, the connection's status), on each variant it sources."""
+    ledger.note(
+        session,
+        variant_ids=variants_of_connection(session, retailer_id=retailer_id, vendor_id=vendor_id),
+        reason=reason,
+        changes=changes,
+        ref={"connection_id": connection_id},
+        at=now,
+        retailer_id=retailer_id,
     )
 
 

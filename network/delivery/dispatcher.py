@@ -21,7 +21,8 @@ from sqlalchemy.orm import Session
 
 from network.clock import utcnow
 from network.db import transaction
-from network.delivery.deliveries import Outgoing, claim, record_outcome, send
+from network.delivery.claims import Outgoing, claim
+from network.delivery.sending import record_outcome, send
 from network.outbox import wakeup
 from network.outbox.fanout import FanOut, fan_out
 from network.outbox.models import Delivery, WebhookEndpoint

@@ -18,6 +18,7 @@ from collections.abc import Sequence
 import sqlalchemy as sa
 from sqlalchemy.orm import Session
 
+from network.availability.services import note_connection_change
 from network.feeds import models as m
 from network.outbox.events import DomainEvent, FeedLate, FeedRecovered, FeedStale
 from network.outbox.services import record_many
@@ -87,6 +88,15 @@ def mark_stale_sources(session: Session, *, now: dt.datetime) -> int:
             continue
         transitions += 1
         events += [(conn.vendor_id, key, event), (conn.retailer_id, key, event)]
+        note_connection_change(
+            session,
+            retailer_id=conn.retailer_id,
+            vendor_id=conn.vendor_id,
+            connection_id=conn.id,
+            reason="stale" if stale else "fresh",
+            changes={"stale": [not stale, stale]},
+            now=now,
+        )
     for mark in marks.values():  # connections paused or ended since: their state no longer matters
         session.delete(mark)
     record_many(session, events, now=now)

@@ -21,6 +21,7 @@ from network.errors import Forbidden, NotFound
 from network.orders.models import PurchaseOrder, PurchaseOrderLine
 from network.outbox.events import VariantHoldLifted, VariantHoldPlaced
 from network.outbox.services import record_many
+from network.stock import ledger
 from network.stock.models import StockPosition, StockSnapshot
 from network.stock.rules import effective_as_of
 
@@ -79,6 +80,14 @@ def place_hold(
         quantity_on_record=quantity_on_record,
     )
     record_many(session, [(hold.vendor_id, f"variant:{variant_id}", event)], now=now)
+    ledger.note(
+        session,
+        variant_ids=[variant_id],
+        reason="hold_placed",
+        changes={"on_hold": [False, True]},
+        ref={"hold_id": hold.id, "until": hold.until.isoformat()},
+        at=now,
+    )
     publish_changes(session, items_sourcing(session, [variant_id]), now=now)
     return hold
 
@@ -109,6 +118,15 @@ def lift(
         ],
         now=now,
     )
+    for hold in lifted:
+        ledger.note(
+            session,
+            variant_ids=[hold.variant_id],
+            reason="hold_lifted",
+            changes={"on_hold": [True, False]},
+            ref={"hold_id": hold.id, "lifted_by": by},
+            at=now,
+        )
     publish_changes(session, items_sourcing(session, sorted({hold.variant_id for hold in lifted})), now=now)
     return lifted
 

@@ -1,6 +1,6 @@
 """What other areas call, in their own transactions: after a purchase-order transition, after a snapshot.
 
-- `after_transition` (connected to network.orders.services.transitioned, once per transition):
+- `after_transition` (connected to network.orders.changes.transitioned, once per transition):
   a vendor's reject or cancel raises `vendor_rejected` / `vendor_cancelled` (with the lead time of the warnings that
   came before it), puts the variant on hold if the vendor lacked stock the hub had on record,
   and reroutes the refused units where the retailer allows; any transition clears the flags
@@ -23,8 +23,8 @@ from network.flags import evaluation, holds, reroute
 from network.flags import services as flags
 from network.flags.models import VENDOR_CANCELLED, VENDOR_REJECTED
 from network.orders import reroute as order_reroute
+from network.orders.changes import transitioned
 from network.orders.models import PurchaseOrder
-from network.orders.services import transitioned
 from network.stock.models import StockPosition
 
 OUT_OF_STOCK = "out_of_stock"

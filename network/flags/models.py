@@ -18,7 +18,21 @@ VENDOR_REJECTED = "vendor_rejected"
 VENDOR_CANCELLED = "vendor_cancelled"
 # The vendor discontinued the product while the line was open: it may still ship what it has.
 DISCONTINUED = "discontinued"
-KINDS = (SHORTFALL, ACK_OVERDUE, SHIP_OVERDUE, STALE_FEED, VENDOR_REJECTED, VENDOR_CANCELLED, DISCONTINUED)
+# EDI trading (network/edi): an invoice line that differs from what was ordered or shipped, and
+# an 850 the vendor's translator never acknowledged with a 997 within the partner's window.
+INVOICE_MISMATCH = "invoice_mismatch"
+EDI_UNACKNOWLEDGED = "edi_unacknowledged"
+KINDS = (
+    SHORTFALL,
+    ACK_OVERDUE,
+    SHIP_OVERDUE,
+    STALE_FEED,
+    VENDOR_REJECTED,
+    VENDOR_CANCELLED,
+    DISCONTINUED,
+    INVOICE_MISMATCH,
+    EDI_UNACKNOWLEDGED,
+)
 # Kinds that record a vendor's refusal: each one is a cancellation the stats count.
 REFUSALS = (VENDOR_REJECTED, VENDOR_CANCELLED)
 
@@ -50,7 +64,7 @@ class Flag(Base):
     __table_args__ = (
         sa.CheckConstraint(
             "kind IN ('shortfall', 'ack_overdue', 'ship_overdue', 'stale_feed', 'vendor_rejected',"
-            " 'vendor_cancelled', 'discontinued')",
+            " 'vendor_cancelled', 'discontinued', 'invoice_mismatch', 'edi_unacknowledged')",
             name="kind",
         ),
         sa.Index("ix_flags_retailer_id_id", "retailer_id", "id"),

@@ -1,34 +1,34 @@
 """Purchase-order transitions (acknowledge, reject, ship, cancel) and the reads, with tenant checks.
 
-Every transition locks the purchase order, then its lines, then the positions they draw on (in
-variant order); moves `committed` by exactly the change in the line's unreflected units; writes
-the history, the ledger and the event; and changes nothing if any requested line is illegal.
+Every transition checks every requested line first and changes nothing if one is illegal, then
+applies them through one `Change` (network/orders/changes.py: locks, `committed`, history, ledger,
+event, the `transitioned` signal).
 """
 
 from __future__ import annotations
 
 import datetime as dt
-import functools
 from collections import defaultdict
 from collections.abc import Callable, Sequence
-from dataclasses import dataclass
 from typing import TYPE_CHECKING
 
-import sqlalchemy as sa
 from sqlalchemy.orm import Session
 
-from network.availability.services import items_sourcing, publish_changes
-from network.db import is_postgres
-from network.errors import IllegalTransition, InvalidInput, NotFound
-from network.orders import inflight
-from network.orders.lifecycle import DEAD, line_state, po_state
+from network.errors import IllegalTransition, InvalidInput
+from network.orders.changes import (
+    Change,
+    LineQuantity,
+    is_dead,
+    lock_purchase_order,
+    requested_lines,
+    vendor_po,
+)
 from network.orders.models import (
     OPEN,
     Order,
     OrderLine,
     PurchaseOrder,
     PurchaseOrderLine,
-    PurchaseOrderTransition,
     Shipment,
     ShipmentLine,
 )
@@ -41,195 +41,9 @@ from network.outbox.events import (
     PurchaseOrderShipped,
 )
 from network.outbox.services import record_many
-from network.signals import Signal
 
 if TYPE_CHECKING:
     from network.flags.hooks import Refusal
-
-
-# After every transition (session, po, changes, reasons, actor_org_id=, refusal=, now=), in its
-# transaction: flags react (refusals flagged, oversells held, answered flags cleared, reroutes),
-# connected in network/flags/__init__.py. Orders never import flags.
-transitioned = Signal("orders.transitioned")
-
-
-@dataclass(frozen=True, slots=True)
-class LineQuantity:
-    line_id: int
-    quantity: int
-
-
-# --- locking and the one way a line changes ----------------------------------------------------
-
-
-def lock_purchase_order(session: Session, po_id: int) -> PurchaseOrder | None:
-    """Load a purchase order and its lines with row locks (PostgreSQL), lines in id order."""
-    po_query, lines_query = _lock_queries(is_postgres(session))
-    po = session.scalar(po_query, {"po_id": po_id})
-    if po is None:
-        return None
-    session.scalars(lines_query, {"po_id": po_id}).all()
-    return po
-
-
-@functools.cache
-def _lock_queries(for_update: bool) -> tuple[sa.Select, sa.Select]:
-    """The purchase order at `:po_id` and its lines in id order, row-locked on PostgreSQL; built once."""
-    po = sa.select(PurchaseOrder).where(PurchaseOrder.id == sa.bindparam("po_id"))
-    lines = (
-        sa.select(PurchaseOrderLine)
-        .where(PurchaseOrderLine.po_id == sa.bindparam("po_id"))
-        .order_by(PurchaseOrderLine.id)
-    )
-    if for_update:
-        po, lines = po.with_for_update(), lines.with_for_update()
-    return tuple(query.execution_options(populate_existing=True) for query in (po, lines))
-
-
-def _vendor_po(session: Session, po_id: int, vendor_id: int) -> PurchaseOrder:
-    po = lock_purchase_order(session, po_id)
-    if po is None or po.vendor_id != vendor_id:
-        raise NotFound(f"purchase order {po_id} not found")
-    return po
-
-
-class _Change:
-    """Applies mutations to lines of one purchase order, keeping `committed` exact."""
-
-    def __init__(
-        self,
-        session: Session,
-        po: PurchaseOrder,
-        *,
-        actor_org_id: int,
-        now: dt.datetime,
-        refusal: Refusal | None = None,
-    ) -> None:
-        self.session = session
-        self.po = po
-        self.actor_org_id = actor_org_id
-        self.now = now
-        self.refusal = refusal
-        self.reasons: dict[int, str] = {}
-        self.positions: dict[int, inflight.PositionState] = {}
-        self.moved: set[int] = set()
-        self.changed: list[dict] = []
-
-    def lock_positions(self, lines: Sequence[PurchaseOrderLine]) -> None:
-        for variant_id in sorted({line.variant_id for line in lines} - set(self.positions)):
-            self.positions[variant_id] = inflight.lock_position(self.session, variant_id)
-
-    def apply(
-        self,
-        line: PurchaseOrderLine,
-        mutate: Callable[[PurchaseOrderLine], None],
-        *,
-        action: str,
-        quantity: int,
-        reason: str = "",
-        new_shipment: tuple[dt.datetime, int] | None = None,
-    ) -> None:
-        position = self.positions[line.variant_id]
-        shipments = inflight.line_shipments(self.session, [line.id]).get(line.id, [])
-        before = inflight.unreflected(inflight.line_view(line, shipments), position)
-        from_state = line.status
-        mutate(line)
-        if new_shipment is not None:
-            shipments = [*shipments, new_shipment]
-        view = inflight.line_view(line, shipments)
-        delta = inflight.unreflected(view, position) - before
-        if delta:
-            inflight.move_committed(
-                self.session,
-                variant_id=line.variant_id,
-                delta=delta,
-                reason=action,
-                now=self.now,
-                po_line_id=line.id,
-            )
-            self.moved.add(line.variant_id)
-        inflight.settle_if_reflected(line, view, position)
-        line.status = line_state(
-            ordered=line.ordered,
-            cancelled=line.cancelled,
-            rejected=line.rejected,
-            shipped=line.shipped,
-            acknowledged_at=line.acknowledged_at,
-        )
-        line.updated_at = self.now
-        self.session.add(
-            PurchaseOrderTransition(
-                po_id=self.po.id,
-                po_line_id=line.id,
-                at=self.now,
-                actor="org",
-                actor_org_id=self.actor_org_id,
-                action=action,
-                from_state=from_state,
-                to_state=line.status,
-                quantity=quantity,
-                reason=reason[:500],
-            )
-        )
-        self.reasons[line.id] = reason
-        self.changed.append(
-            {
-                "action": action,
-                "line_id": line.id,
-                "order_line_id": line.order_line_id,
-                "quantity": quantity,
-                "status": line.status,
-            }
-        )
-
-    def lines_of(self, action: str) -> list[dict]:
-        return [{k: v for k, v in c.items() if k != "action"} for c in self.changed if c["action"] == action]
-
-    def finish(self, event: Callable[[], DomainEvent] | None) -> None:
-        self.po.status = po_state(line.status for line in self.po.lines)
-        self.po.updated_at = self.now
-        self.session.flush()
-        if event is not None and self.changed:
-            record_many(
-                self.session, [(self.po.retailer_id, f"order:{self.po.order_id}", event())], now=self.now
-            )
-        if self.moved:
-            publish_changes(self.session, items_sourcing(self.session, sorted(self.moved)), now=self.now)
-        # Flags (DESIGN §9): refusals flagged, oversells held, answered flags cleared, reroutes.
-        transitioned.send(
-            self.session,
-            self.po,
-            self.changed,
-            self.reasons,
-            actor_org_id=self.actor_org_id,
-            refusal=self.refusal,
-            now=self.now,
-        )
-
-
-def _targets(
-    po: PurchaseOrder, lines: Sequence[LineQuantity] | None
-) -> list[tuple[PurchaseOrderLine, int | None]]:
-    """Resolve requested lines (summing repeats); None means every line. Raises InvalidInput."""
-    if lines is None:
-        return [(line, None) for line in po.lines]
-    by_id = {line.id: line for line in po.lines}
-    wanted: dict[int, int] = defaultdict(int)
-    unknown = []
-    for item in lines:
-        if item.line_id not in by_id:
-            unknown.append(item.line_id)
-        wanted[item.line_id] += item.quantity
-    if unknown:
-        raise InvalidInput(
-            f"purchase order {po.id} has no line {unknown[0]}",
-            errors={"lines": [f"unknown line_id {line_id}" for line_id in unknown]},
-        )
-    return [(by_id[line_id], quantity) for line_id, quantity in sorted(wanted.items())]
-
-
-def _dead(line: PurchaseOrderLine) -> bool:
-    return line.status in DEAD
 
 
 # --- vendor transitions ------------------------------------------------------------------------
@@ -242,15 +56,15 @@ def acknowledge(
 
     Acknowledging an acknowledged line again changes nothing. Raises NotFound, IllegalTransition.
     """
-    po = _vendor_po(session, po_id, vendor_id)
-    targets = _targets(po, lines)
+    po = vendor_po(session, po_id, vendor_id)
+    targets = requested_lines(po, lines)
     if lines is None:
-        targets = [(line, None) for line, _ in targets if not _dead(line)]
+        targets = [(line, None) for line, _ in targets if not is_dead(line)]
         if not targets:
             raise IllegalTransition(f"purchase order {po.id} has no live line to acknowledge")
     work = []
     for line, quantity in targets:
-        if _dead(line):
+        if is_dead(line):
             raise IllegalTransition(f"line {line.id} is {line.status}; it cannot be acknowledged")
         if quantity is not None and quantity > line.live:
             raise IllegalTransition(
@@ -265,7 +79,7 @@ def acknowledge(
         if quantity is not None and quantity < 1:
             raise InvalidInput(errors={"lines": ["quantity must be at least 1"]})
         work.append((line, line.live if quantity is None else quantity))
-    change = _Change(session, po, actor_org_id=vendor_id, now=now)
+    change = Change(session, po, actor_org_id=vendor_id, now=now)
     change.lock_positions([line for line, _ in work])
     rejected = []
     for line, quantity in work:
@@ -309,8 +123,8 @@ def reject(
     `refusal` says why (a reason code) and how long an oversell is held (network/flags/hooks.py).
     Raises NotFound, IllegalTransition.
     """
-    po = _vendor_po(session, po_id, vendor_id)
-    targets = _targets(po, lines)
+    po = vendor_po(session, po_id, vendor_id)
+    targets = requested_lines(po, lines)
     if lines is None:
         targets = [(line, None) for line, _ in targets if line.status == OPEN]
         if not targets:
@@ -320,13 +134,13 @@ def reject(
     work = []
     for line, quantity in targets:
         if line.status != OPEN:
-            hint = "" if _dead(line) else "; cancel its unshipped units instead"
+            hint = "" if is_dead(line) else "; cancel its unshipped units instead"
             raise IllegalTransition(f"line {line.id} is {line.status}; only open lines can be rejected{hint}")
         quantity = line.live if quantity is None else quantity
         if quantity > line.live:
             raise IllegalTransition(f"line {line.id} has {line.live} live units; cannot reject {quantity}")
         work.append((line, quantity))
-    change = _Change(session, po, actor_org_id=vendor_id, now=now, refusal=refusal)
+    change = Change(session, po, actor_org_id=vendor_id, now=now, refusal=refusal)
     change.lock_positions([line for line, _ in work])
     for line, quantity in work:
         change.apply(line, _counter("rejected", quantity), action="reject", quantity=quantity, reason=reason)
@@ -347,12 +161,12 @@ def ship(
     now: dt.datetime,
 ) -> Shipment:
     """Record a shipment of some unshipped units. Raises NotFound, IllegalTransition, InvalidInput."""
-    po = _vendor_po(session, po_id, vendor_id)
+    po = vendor_po(session, po_id, vendor_id)
     if not lines:
         raise InvalidInput("a shipment needs lines", errors={"lines": ["at least one line"]})
     work = []
-    for line, quantity in _targets(po, lines):
-        if _dead(line):
+    for line, quantity in requested_lines(po, lines):
+        if is_dead(line):
             raise IllegalTransition(f"line {line.id} is {line.status}; it cannot be shipped")
         if quantity > line.unshipped:
             raise IllegalTransition(
@@ -362,7 +176,7 @@ def ship(
     shipment = Shipment(po_id=po.id, carrier=carrier, tracking_number=tracking_number, shipped_at=now)
     for line, quantity in work:
         shipment.lines.append(ShipmentLine(po_line_id=line.id, quantity=quantity))
-    change = _Change(session, po, actor_org_id=vendor_id, now=now)
+    change = Change(session, po, actor_org_id=vendor_id, now=now)
     change.lock_positions([line for line, _ in work])
     for line, quantity in work:
 
@@ -400,8 +214,8 @@ def cancel_by_vendor(
     refusal: Refusal | None = None,
 ) -> PurchaseOrder:
     """Cancel unshipped units (all of them if no lines are given). Raises NotFound, IllegalTransition."""
-    po = _vendor_po(session, po_id, vendor_id)
-    work = _cancellable(po, _targets(po, lines), every=lines is None)
+    po = vendor_po(session, po_id, vendor_id)
+    work = _cancellable(po, requested_lines(po, lines), every=lines is None)
     _cancel(session, po, work, by="vendor", actor_org_id=vendor_id, reason=reason, now=now, refusal=refusal)
     return po
 
@@ -414,7 +228,7 @@ def cancel_for_reroute(
     Raises IllegalTransition (fewer unshipped units).
     """
     po = lock_purchase_order(session, po_id)
-    work = _cancellable(po, _targets(po, [LineQuantity(po_line_id, quantity)]), every=False)
+    work = _cancellable(po, requested_lines(po, [LineQuantity(po_line_id, quantity)]), every=False)
     reason = "rerouted to another source"
     _cancel(session, po, work, by="hub", actor_org_id=retailer_id, reason=reason, now=now)
     return po
@@ -451,12 +265,13 @@ def _cancel(
     now: dt.datetime,
     refusal: Refusal | None = None,
 ) -> None:
-    change = _Change(session, po, actor_org_id=actor_org_id, now=now, refusal=refusal)
+    change = Change(session, po, actor_org_id=actor_org_id, now=now, refusal=refusal)
     change.lock_positions([line for line, _ in work])
     for line, quantity in work:
         change.apply(line, _counter("cancelled", quantity), action="cancel", quantity=quantity, reason=reason)
     change.finish(
-        lambda: PurchaseOrderCancelled(po.id, po.order_id, po.status, by, reason, change.lines_of("cancel"))
+        lambda: PurchaseOrderCancelled(po.id, po.order_id, po.status, by, reason, change.lines_of("cancel")),
+        tell_vendor=by == "retailer",
     )
 
 

@@ -21,7 +21,7 @@ RETAILER_SCOPES = (
     "webhooks:manage",
     "partners:manage",
 )
-VENDOR_SCOPES = ("inventory:write", "purchase_orders:read", "purchase_orders:write")
+VENDOR_SCOPES = ("inventory:write", "purchase_orders:read", "purchase_orders:write", "webhooks:manage")
 SCOPES_BY_KIND = {RETAILER: RETAILER_SCOPES, VENDOR: VENDOR_SCOPES}
 
 

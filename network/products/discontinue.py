@@ -9,10 +9,9 @@ from sqlalchemy.orm import Session, selectinload
 
 from network.catalog import services as catalog
 from network.catalog.models import VendorVariant
-from network.flags.models import DISCONTINUED
+from network.flags.models import DISCONTINUED, Flag
 from network.flags.services import line_ref, raise_flag
 from network.orders.models import ACKNOWLEDGED, OPEN, PARTIALLY_SHIPPED, PurchaseOrderLine
-from network.products.variants import save_variant
 
 # Line states that still owe units to ship.
 OPEN_STATES = (OPEN, ACKNOWLEDGED, PARTIALLY_SHIPPED)
@@ -26,10 +25,26 @@ def discontinue(
 
     Raises NotFound.
     """
+    from network.products.variants import save_variant  # saving flags the lines (flag_open_lines)
+
     variant = catalog.get_variant(session, vendor_id=vendor_id, vendor_sku=vendor_sku)
     save_variant(
         session, vendor_id=vendor_id, vendor_sku=vendor_sku, values={"active": False}, replace=False, now=now
     )
+    flagged = session.scalar(
+        sa.select(sa.func.count())
+        .select_from(Flag)
+        .join(PurchaseOrderLine, PurchaseOrderLine.id == Flag.po_line_id)
+        .where(
+            PurchaseOrderLine.variant_id == variant.id, Flag.kind == DISCONTINUED, Flag.resolved_at.is_(None)
+        )
+    )
+    return variant, flagged or 0
+
+
+def flag_open_lines(session: Session, variant: VendorVariant, *, now: dt.datetime) -> int:
+    """Flag (`discontinued`) the lines with units still to ship of a variant that was just
+    discontinued, telling each retailer (order.at_risk); return how many were flagged."""
     lines = session.scalars(
         sa.select(PurchaseOrderLine)
         .where(PurchaseOrderLine.variant_id == variant.id, PurchaseOrderLine.status.in_(OPEN_STATES))
@@ -47,4 +62,4 @@ def discontinue(
                 detail={"vendor_sku": variant.vendor_sku, "unshipped": line.unshipped},
             )
             flagged += 1
-    return variant, flagged
+    return flagged

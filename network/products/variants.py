@@ -14,6 +14,7 @@ from network.catalog.models import ItemSource, RetailerItem, VendorVariant
 from network.outbox.events import CatalogChanged
 from network.outbox.services import record_many
 from network.partners.models import Connection
+from network.products.discontinue import flag_open_lines
 
 # Changes a retailer acts on (its listing, its margin); `active` reaches it as availability.
 RETAILER_FACING = tuple(name for name in catalog.CONTENT_FIELDS if name != "active")
@@ -28,14 +29,18 @@ def save_variant(
     replace: bool,
     now: dt.datetime,
 ) -> tuple[VendorVariant, bool, dict]:
-    """Create or update a variant, publish availability if it moved, and send `catalog.changed`
-    to every retailer whose items it sources. Returns (variant, created, diff). Raises InvalidInput.
+    """Create or update a variant, publish availability if it moved, flag its open lines when it is
+    discontinued (active -> false), and send `catalog.changed` to every retailer whose items it
+    sources. Returns (variant, created, diff). Raises InvalidInput.
     """
     variant, created, diff = catalog.write_variant(
         session, vendor_id=vendor_id, vendor_sku=vendor_sku, values=values, replace=replace, now=now
     )
     if "active" in diff:
         publish_changes(session, items_sourcing(session, [variant.id]), now=now)
+        if diff["active"] == [True, False]:
+            # Discontinued (portal or `active: false` by API): the retailers hear of its open lines.
+            flag_open_lines(session, variant, now=now)
     tell_retailers(session, variant, diff, now=now)
     return variant, created, diff
 

@@ -27,6 +27,8 @@ CAUSES = {
     "stale": "staleness",
     "fresh": "staleness",
     "buffer": "buffer",
+    "connection": "connection",
+    "stale_after": "staleness",
 }
 
 
@@ -50,11 +52,8 @@ def _line(entry: StockLedgerEntry) -> LedgerLine:
         reference["purchase_order_line_id"] = entry.po_line_id
     if entry.user_id is not None:
         reference["user_id"] = entry.user_id
-    changes = entry.changes or {}
-    extra = changes.get("_ref")  # references the columns have no place for (a hold, a connection)
-    if isinstance(extra, dict):
-        reference.update(extra)
-    fields = {name: pair for name, pair in changes.items() if not name.startswith("_")}
+    reference.update(entry.ref or {})
+    fields = entry.changes or {}
     return LedgerLine(
         id=entry.id,
         at=entry.at,
@@ -68,12 +67,25 @@ def _line(entry: StockLedgerEntry) -> LedgerLine:
 
 
 def ledger_page(
-    session: Session, *, variant_ids: Sequence[int], after_id: int, limit: int, newest_first: bool = False
+    session: Session,
+    *,
+    variant_ids: Sequence[int],
+    after_id: int,
+    limit: int,
+    newest_first: bool = False,
+    retailer_id: int | None = None,
 ) -> list[LedgerLine]:
-    """Entries of some variants by id (oldest first, or newest first with `after_id` as an upper bound)."""
+    """Entries of some variants by id (oldest first, or newest first with `after_id` as an upper bound).
+
+    With `retailer_id`, entries that concern another retailer only are left out.
+    """
     if not variant_ids:
         return []
     query = sa.select(StockLedgerEntry).where(StockLedgerEntry.variant_id.in_(sorted(set(variant_ids))))
+    if retailer_id is not None:
+        query = query.where(
+            sa.or_(StockLedgerEntry.retailer_id.is_(None), StockLedgerEntry.retailer_id == retailer_id)
+        )
     if newest_first:
         if after_id:
             query = query.where(StockLedgerEntry.id < after_id)
@@ -81,3 +93,33 @@ def ledger_page(
     else:
         query = query.where(StockLedgerEntry.id > after_id).order_by(StockLedgerEntry.id)
     return [_line(entry) for entry in session.scalars(query.limit(limit))]
+
+
+def note(
+    session: Session,
+    *,
+    variant_ids: Sequence[int],
+    reason: str,
+    changes: dict,
+    ref: dict,
+    at: dt.datetime,
+    retailer_id: int | None = None,
+) -> None:
+    """Write one entry per variant for a change that moves its figures without touching its
+    position (a hold, staleness, a retailer's buffer), so that every figure can be explained."""
+    if not variant_ids:
+        return
+    session.execute(
+        StockLedgerEntry.__table__.insert(),
+        [
+            {
+                "variant_id": variant_id,
+                "at": at,
+                "reason": reason,
+                "changes": changes,
+                "ref": ref,
+                "retailer_id": retailer_id,
+            }
+            for variant_id in sorted(set(variant_ids))
+        ],
+    )

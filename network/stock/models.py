@@ -70,3 +70,8 @@ class StockLedgerEntry(Base):
     feed_run_id: Mapped[int | None]
     po_line_id: Mapped[int | None]
     user_id: Mapped[int | None]
+    # What else caused it, by id ({"hold_id": 4}, {"connection_id": 9}), for causes with no column.
+    ref: Mapped[dict | None] = mapped_column(sa.JSON)
+    # Set on entries that concern one retailer only (its connection went stale, its buffer changed):
+    # other retailers never see them.
+    retailer_id: Mapped[int | None]

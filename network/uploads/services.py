@@ -16,10 +16,12 @@ from sqlalchemy.orm import Session
 
 from network.catalog.models import VendorVariant
 from network.errors import InvalidFeed, InvalidInput, NotFound
+from network.feeds import jumps
 from network.feeds.mapping import FIELDS, REQUIRED, normalize_name
 from network.feeds.models import FeedRun
 from network.feeds.parsing import FeedFormat, RowError, decode, parse_feed
 from network.feeds.services import FeedReceipt, receive_feed
+from network.partners.guards import guard_limits
 from network.stock import services as stock
 from network.stock.models import BASES, StockPosition
 from network.stock.snapshot import plan_snapshot
@@ -229,6 +231,8 @@ class UploadPreview:
     zeroed: int = 0
     # Rows naming SKUs the vendor has no product for (the portal offers to create them).
     unknown_skus: int = 0
+    # Why rows would be held apart for confirmation (a count far beyond its history).
+    held: list[str] = field(default_factory=list)
 
 
 def file_headers(data: bytes, encoding: str = "utf-8") -> list[str]:
@@ -286,6 +290,8 @@ def preview_upload(
         return UploadPreview(headers=headers, settings=settings, problem=exc.detail)
     current = stock.current_positions(session, draft.vendor_id)
     plan = plan_snapshot(current, parsed.rows, full=mode == "full", basis=basis, as_of=now)
+    limits = guard_limits(session, draft.vendor_id)
+    jumped = jumps.find_jumps(session, vendor_id=draft.vendor_id, rows=parsed.rows, plan=plan, limits=limits)
     sample = [
         PreviewRow(
             line=row.line,
@@ -305,6 +311,7 @@ def preview_upload(
         changes=sum(1 for _, _, diff in plan.changes if diff),
         zeroed=plan.zeroed,
         unknown_skus=sum(1 for row in parsed.rows if row.sku not in current),
+        held=[jump.reason(limits) for jump in jumped],
     )
 
 

@@ -127,3 +127,38 @@ def test_unconnected_retailer_does_not_see_the_content(session, client, network)
     _put(network.vendor, "LAMP-1", FULL)
     stranger = make_org(session, client, "retailer")
     assert stranger.api.get("/api/v1/catalog/vendor-variants").get_json()["data"] == []
+
+
+def test_active_false_by_api_discontinues_like_the_portal(session, network):
+    from tests.order_helpers import place, stocked_item
+
+    vendor, retailer = network.vendor, network.retailer
+    variant, sku = stocked_item(session, vendor, [retailer], 5, sku="OLD-1", title="Old")
+    assert place(retailer, [(sku, 1)]).status_code == 201
+    assert _put(vendor, "OLD-1", {"title": "Old", "active": False}).status_code == 200
+    listed = retailer.api.get(f"/api/v1/availability?sku={sku}").get_json()["data"][0]
+    assert listed["available"] == 0
+    flags = retailer.api.get("/api/v1/flags?status=open").get_json()["data"]
+    assert [f["kind"] for f in flags] == ["discontinued"]
+    # Saving it inactive again flags nothing twice.
+    _put(vendor, "OLD-1", {"title": "Old", "active": False})
+    assert len(retailer.api.get("/api/v1/flags?status=open").get_json()["data"]) == 1
+
+
+def test_each_new_endpoint_needs_its_scope(session, client, network):
+    readonly = make_org(session, client, "vendor", scopes=["purchase_orders:read"])
+    for method, path in (
+        ("get", "/vendor-api/v1/variants"),
+        ("get", "/vendor-api/v1/variants/X"),
+        ("put", "/vendor-api/v1/variants/X"),
+        ("get", "/vendor-api/v1/ledger?sku=X"),
+        ("get", "/vendor-api/v1/guards"),
+        ("patch", "/vendor-api/v1/guards"),
+        ("get", "/vendor-api/v1/webhook-endpoints"),
+    ):
+        response = getattr(readonly.api, method)(path, json={"title": "t"} if method != "get" else None)
+        assert response.status_code == 403, (method, path, response.status_code)
+    assert readonly.api.get("/vendor-api/v1/events").status_code == 200
+    no_availability = make_org(session, client, "retailer", scopes=["catalog:read"])
+    assert no_availability.api.get("/api/v1/ledger?retailer_sku=X").status_code == 403
+    assert no_availability.api.get("/api/v1/catalog/vendor-variants").status_code == 200

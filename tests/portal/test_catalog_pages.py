@@ -233,6 +233,8 @@ def test_a_held_jump_shows_its_reason_on_the_feed_run_and_the_limits_are_set_in_
 
     set_stock(session, vendor, variant, 12)
     staged = upload(client, "sku,quantity\nA-1,1200\n")
+    preview = client.get(staged.headers["Location"]).get_data(as_text=True)
+    assert "1 row would be held for your confirmation" in preview
     draft_id = int(staged.headers["Location"].split("/")[-1].split("?")[0])
     applied = submit(
         client,
@@ -275,3 +277,16 @@ def test_a_held_jump_shows_its_reason_on_the_feed_run_and_the_limits_are_set_in_
     )
     assert bad.status_code == 422
     assert vendor.api.get("/vendor-api/v1/guards").get_json()["quantity_factor"] == 20
+
+
+def test_the_product_page_shows_its_stock_history(session, client, network):
+    vendor = _vendor(session, client, network)
+    from tests.order_helpers import set_stock
+
+    variant = make_variant(session, vendor, "HIST-1")
+    set_stock(session, vendor, variant, 12)
+    set_stock(session, vendor, variant, 9)
+    page = client.get(f"/portal/products/{variant}").get_data(as_text=True)
+    history = page.split("<h2>History</h2>", 1)[1]
+    assert history.count("feed run") >= 2
+    assert "quantity 12" in history and "quantity 9" in history

@@ -6,15 +6,32 @@ from flask_smorest import Blueprint
 
 
 def blueprints() -> list[Blueprint]:
-    from vendor_portal.api import catalog, events, feeds, guards, holds, inventory, purchase_orders, returns
+    from vendor_portal.api import (
+        catalog,
+        edi,
+        events,
+        feeds,
+        guards,
+        holds,
+        inventory,
+        invoices,
+        ledger,
+        purchase_orders,
+        returns,
+        webhooks,
+    )
 
     return [
         catalog.blp,
         guards.blp,
         events.blp,
+        webhooks.blp,
+        ledger.blp,
         inventory.blp,
         feeds.blp,
         purchase_orders.blp,
         returns.blp,
         holds.blp,
+        edi.blp,
+        invoices.blp,
     ]

@@ -27,6 +27,7 @@ SCOPE_LABELS = {
     "inventory:write": "inventory:write — push stock, manage variants and feeds",
     "purchase_orders:read": "purchase_orders:read — read purchase orders and returns",
     "purchase_orders:write": "purchase_orders:write — acknowledge, reject, ship, cancel, receive returns",
+    "webhooks:manage": "webhooks:manage — register webhook endpoints for your systems",
 }
 
 
