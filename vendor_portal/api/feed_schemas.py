@@ -38,6 +38,13 @@ _AUTH_FIELDS = {
     "token": {**_ONE_LINE, "writeOnly": True},
     "name": {"type": "string", "pattern": "^X-[A-Za-z0-9-]{1,60}$", "description": "e.g. X-Api-Key"},
     "value": {**_ONE_LINE, "writeOnly": True},
+    "private_key": {
+        "type": "string",
+        "maxLength": 16000,
+        "pattern": "PRIVATE KEY",
+        "writeOnly": True,
+        "description": "OpenSSH or PEM",
+    },
 }
 SCHEMA_DOCS["FeedAuth"] = {
     "description": "credentials for a pull feed; stored encrypted and never returned",
