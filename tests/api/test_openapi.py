@@ -4,6 +4,7 @@ from __future__ import annotations
 
 import re
 
+from network.feeds.credentials import AUTH_PARAMETERS
 from tests.builders import make_item, make_variant, push_csv
 
 API_PREFIXES = ("/api/v1/", "/vendor-api/v1/")
@@ -126,12 +127,7 @@ def test_a_nullable_nested_object_admits_only_its_own_shape(client):
     assert "{'type': 'object', 'nullable': True}" not in text
     auth = spec["components"]["schemas"]["FeedAuth"]
     kinds = {shape["properties"]["kind"]["enum"][0]: set(shape["required"]) for shape in auth["oneOf"]}
-    assert kinds == {
-        "none": {"kind"},
-        "basic": {"kind", "username", "password"},
-        "bearer": {"kind", "token"},
-        "header": {"kind", "name", "value"},
-    }
+    assert kinds == {kind: {"kind", *names} for kind, names in AUTH_PARAMETERS.items()}
 
 
 def test_a_body_that_is_not_json_has_errors_by_field_as_documented(network):

@@ -51,6 +51,10 @@ BEYOND_SCHEMA = {
     "POST /vendor-api/v1/feeds": {"url", "format", "auth"},
     "PATCH /vendor-api/v1/feeds/{feed_id}": {"url", "format", "auth"},
     "PUT /vendor-api/v1/variants/{vendor_sku}": {"gtin"},
+    # The EDI setup's transport: which credentials a transport needs, and whether its host is one
+    # the hub may reach (not yet one shape per transport in the document); separators that must
+    # differ from each other.
+    "PUT /vendor-api/v1/edi": {"transport.*", "separators"},
 }
 # Where a body is a stock file: text can match its documented type and still not be one (no
 # `sku` column); the answer is then the documented 422 "Feed rejected" with its feed run.
@@ -123,7 +127,11 @@ def _beyond_the_schema(label: str, response) -> bool:
     if problem.get("title") == "Feed rejected":
         return label in FILES
     fields = set(_paths(problem.get("errors") or {}))
-    return bool(fields) and fields <= BEYOND_SCHEMA.get(label, set())
+    allowed = BEYOND_SCHEMA.get(label, set())
+    return bool(fields) and all(
+        field in allowed or any(a.endswith(".*") and field.startswith(a[:-1]) for a in allowed)
+        for field in fields
+    )
 
 
 def _paths(errors: dict, parents: tuple[str, ...] = ()) -> list[str]:

@@ -100,7 +100,7 @@ class FeedWriteSchema(Schema):
 
 
 class FeedCreateSchema(FeedWriteSchema):
-    name = fields.String(required=True, validate=validate.Length(min=1, max=200))
+    name = fields.String(required=True, validate=validate.Length(min=1, max=200), metadata={"pattern": "\\S"})
     transport = fields.String(required=True, validate=validate.OneOf(FEED_TRANSPORTS))
     interval_minutes = fields.Integer(load_default=60, validate=validate.Range(1, MAX_INTERVAL_MINUTES))
     mode = fields.String(load_default="full", validate=validate.OneOf(["full", "delta"]))
