@@ -31,6 +31,7 @@ from network.trading.models import OUT, PENDING, SENT, EdiFile, TradingPartner
 log = logging.getLogger(__name__)
 
 PUSH_BATCH = 100
+QUEUE_BATCH = 500
 
 
 @dataclass(frozen=True)
@@ -156,11 +157,12 @@ def take_ready(
 
 
 def queue_documents(session: Session, *, now: dt.datetime) -> None:
-    """Write pending 850s and 860s, and flag 850s whose 997 is overdue (one transaction each)."""
-    with transaction(session):
-        outbound.queue_purchase_orders(session, now=now)
-    with transaction(session):
-        outbound.queue_cancellations(session, now=now)
+    """Write every owed 850 and 860 (a batch per transaction), and flag 850s whose 997 is overdue."""
+    for queue in (outbound.queue_purchase_orders, outbound.queue_cancellations):
+        written = QUEUE_BATCH
+        while written == QUEUE_BATCH:
+            with transaction(session):
+                written = queue(session, now=now, limit=QUEUE_BATCH)
     with transaction(session):
         outbound.flag_unacknowledged(session, now=now)
 
