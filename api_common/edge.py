@@ -28,6 +28,10 @@ IN_DB_RANGE = validate.Range(DB_INT_MIN, DB_INT_MAX, error="must be between {min
 # `\u0000` in a JSON text is a NUL in the string it decodes to, unless its backslash is itself
 # escaped (an odd run of backslashes is an escape, an even one is literal backslashes).
 _JSON_NUL = re.compile(rb"(?<!\\)(?:\\\\)*\\u0000", re.IGNORECASE)
+_FORMS = (
+    "application/x-www-form-urlencoded",
+    "multipart/form-data",
+)  # fields only; files are parsed by rules
 _NUL_DETAIL = "text cannot contain the NUL character (U+0000)"
 
 
@@ -69,7 +73,7 @@ def refuse_nul() -> None:
         where.append("path")
     if any("\x00" in key or "\x00" in value for key, value in request.args.items(multi=True)):
         where.append("query")
-    if request.mimetype == "application/x-www-form-urlencoded" and any(
+    if request.mimetype in _FORMS and any(
         "\x00" in key or "\x00" in value for key, value in request.form.items(multi=True)
     ):
         where.append("form")
