@@ -170,6 +170,11 @@ def _process_set(
     savepoint = session.begin_nested()
     try:
         words = _APPLY[tset.kind](session, tset, context)
+    except sa.exc.DBAPIError:
+        # A value the rules let through but a column cannot hold: still this set's fault, not fatal.
+        savepoint.rollback()
+        tset.segment_errors.append(SegmentError(tset.segments[0], 1, "8", text="a value out of range"))
+        return False, "rejected: a value in it is out of range for the hub; nothing of it applied"
     except DomainError as exc:
         savepoint.rollback()
         tset.segment_errors.append(

@@ -279,3 +279,26 @@ def test_the_850_of_any_order_we_can_place_reads_back_as_that_order(
     assert problems == []
     assert back.po_number == expected.po_number and back.lines == expected.lines
     assert back.ship_to == expected.ship_to and back.retailer_reference == expected.retailer_reference
+
+
+def test_an_810_with_figures_beyond_what_the_hub_holds_is_rejected_not_fatal(edi, session):
+    huge_price = drop(
+        session, edi["vendor"], "810_huge.edi", invoice_810(edi["po"], "INV-H", (1, 1, "1E+20"))
+    )
+    huge_qty = drop(
+        session, edi["vendor"], "810_qty.edi", invoice_810(edi["po"], "INV-Q", (1, 10**15, "1.00"))
+    )
+    for got in (huge_price, huge_qty):
+        assert got.edi_file.status == "rejected" and "nothing of it applied" in " ".join(got.edi_file.report)
+        assert read_997(read_envelope(read_interchange(got.reply.raw)).sets[0]).sets == {"0001": "R"}
+    assert edi["retailer"].api.get("/api/v1/invoices").get_json()["data"] == []
+    too_big = edi["vendor"].api.post(
+        "/vendor-api/v1/invoices",
+        json={
+            "purchase_order_id": edi["po"],
+            "number": "API-1",
+            "lines": [{"line_id": edi["lines"][0]["id"], "quantity": 1000000, "unit_price": "99999999.9999"}]
+            * 3,
+        },
+    )
+    assert too_big.status_code == 422
