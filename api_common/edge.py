@@ -23,6 +23,7 @@ from network.errors import InvalidInput
 
 DB_INT_MAX = 2**31 - 1
 DB_INT_MIN = -(2**31)
+BIGINT_MAX = 2**63 - 1
 IN_DB_RANGE = validate.Range(DB_INT_MIN, DB_INT_MAX, error="must be between {min} and {max}")
 
 # `\u0000` in a JSON text is a NUL in the string it decodes to, unless its backslash is itself
@@ -36,14 +37,17 @@ _NUL_DETAIL = "text cannot contain the NUL character (U+0000)"
 
 
 class IdConverter(IntegerConverter):
-    """`<int:…>` in every route: an id past the database's integer range is 404, like an unknown one."""
+    """`<int:…>` in every route: an id past the database's integer range is 404, like an unknown one.
 
-    def __init__(self, map: Map) -> None:  # noqa: A002 (werkzeug's name)
-        super().__init__(map, max=DB_INT_MAX)  # the maximum is also what the OpenAPI document shows
+    A route whose id is a BIGINT column says so: `<int(max=BIGINT_MAX):delivery_id>`.
+    """
+
+    def __init__(self, map: Map, max: int = DB_INT_MAX) -> None:  # noqa: A002 (werkzeug's names)
+        super().__init__(map, max=max)  # the maximum is also what the OpenAPI document shows
 
     def to_python(self, value: str) -> int:
         number = int(value)
-        if number > DB_INT_MAX:
+        if number > self.max:
             # Not werkzeug's ValidationError: with it, a path that other methods also serve
             # would answer 405 instead of 404.
             raise NotFound()

@@ -25,7 +25,7 @@ def _id_paths(app) -> list[tuple[str, str, str]]:
     """(method, path template, rule) for every route with an integer id in its path."""
     found = []
     for rule in app.url_map.iter_rules():
-        if "<int:" not in rule.rule:
+        if "<int" not in rule.rule:
             continue
         for method in sorted(rule.methods - {"HEAD", "OPTIONS"}):
             found.append((method, rule.rule))
