@@ -189,7 +189,11 @@ class InvoiceLineInSchema(Schema):
     line_id = fields.Integer(required=True)
     quantity = fields.Integer(required=True, validate=validate.Range(1, 1_000_000))
     unit_price = fields.Decimal(
-        required=True, places=4, validate=validate.Range(0, 10**8), allow_nan=False, as_string=True
+        required=True,
+        places=4,
+        validate=validate.Range(0, 10**8, max_inclusive=False),
+        allow_nan=False,
+        as_string=True,
     )
 
 
@@ -200,7 +204,9 @@ class InvoiceCreateSchema(Schema):
     purchase_order_id = fields.Integer(required=True)
     number = fields.String(required=True, validate=validate.Length(1, 30))
     invoice_date = fields.Date()
-    total = fields.Decimal(places=4, validate=validate.Range(0, 10**12), allow_nan=False, as_string=True)
+    total = fields.Decimal(
+        places=4, validate=validate.Range(0, 10**10, max_inclusive=False), allow_nan=False, as_string=True
+    )
     lines = fields.List(fields.Nested(InvoiceLineInSchema), required=True, validate=validate.Length(1, 1000))
 
 

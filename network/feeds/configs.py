@@ -44,7 +44,7 @@ def pull_source(feed: m.Feed, credentials: Credentials) -> PullSource:
     Raises CredentialsUnreadable.
     """
     auth = credentials.open(feed.auth_sealed) if feed.auth_sealed else {}
-    return PullSource(url=feed.url or "", auth_kind=feed.auth_kind, auth=auth)
+    return PullSource(url=feed.url or "", auth_kind=feed.auth_kind, auth=auth, host_key=feed.host_key)
 
 
 def create_feed(
@@ -185,6 +185,10 @@ def _check(feed: m.Feed, pull_settings: PullSettings) -> None:
         reason = url_problem(feed.url, pull_settings)
         if reason:
             errors["url"] = [reason]
+        elif str(feed.url).startswith("sftp://") and feed.auth_kind not in ("basic", "ssh_key"):
+            errors["auth"] = ["an sftp:// feed logs in with basic (username, password) or ssh_key auth"]
+        elif not str(feed.url).startswith("sftp://") and feed.auth_kind == "ssh_key":
+            errors["auth"] = ["ssh_key auth is for sftp:// feeds"]
     elif feed.auth_kind != "none":
         errors["auth"] = ["only pull feeds fetch with credentials"]
     if errors:
@@ -200,8 +204,10 @@ def url_problem(url: str | None, pull_settings: PullSettings) -> str | None:
         parts.port  # noqa: B018 - raises ValueError for a bad port
     except ValueError:
         return "not a valid URL"
-    if parts.scheme not in ("http", "https") or not parts.hostname:
-        return "must be an http:// or https:// URL with a host"
+    if parts.scheme not in ("http", "https", "sftp") or not parts.hostname:
+        return "must be an http://, https:// or sftp:// URL with a host"
+    if parts.scheme == "sftp" and parts.path.rstrip("/") in ("", "/"):
+        return "an sftp:// feed names a file or a glob in a folder, e.g. sftp://host/outbound/stock_*.csv"
     if parts.username is not None or parts.password is not None:
         return "put credentials in auth, not in the URL"
     return host_refusal(parts.hostname, pull_settings) or literal_refusal(parts.hostname, pull_settings)

@@ -24,6 +24,8 @@ AUTH_PARAMETERS: dict[str, tuple[str, ...]] = {
     "basic": ("username", "password"),
     "bearer": ("token",),
     "header": ("name", "value"),
+    # sftp:// feeds: a login with a private key (OpenSSH or PEM) instead of a password.
+    "ssh_key": ("username", "private_key"),
 }
 # Headers the hub sets itself; a vendor's custom auth header must not replace them.
 _RESERVED_HEADERS = frozenset(
@@ -76,6 +78,11 @@ def check_auth(kind: str, parameters: Mapping[str, object]) -> dict[str, str]:
         value = parameters.get(name)
         if not isinstance(value, str) or not value:
             errors[f"auth.{name}"] = [f"required for {kind} auth"]
+        elif name == "private_key":
+            if len(value) > 16000 or "PRIVATE KEY" not in value:
+                errors["auth.private_key"] = ["an OpenSSH or PEM private key"]
+            else:
+                values[name] = value
         elif len(value) > 4000 or "\r" in value or "\n" in value:
             errors[f"auth.{name}"] = ["must be one line of at most 4000 characters"]
         else:

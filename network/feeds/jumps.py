@@ -26,6 +26,7 @@ from network.stock.snapshot import SnapshotPlan
 
 # How many of a variant's past counts make its history.
 HISTORY_ENTRIES = 50
+HISTORY_CHUNK = 1000
 HELD_FORMAT = FeedFormat(kind="csv", delimiter=",")
 COLUMNS = ("sku", "quantity", "damaged", "pending_inspection", "incoming", "incoming_eta", "as_of")
 
@@ -66,40 +67,55 @@ def find_jumps(
     if not candidates:
         return []
     history = _highest_counts(session, sorted(candidates))
+    # No count on record yet (a first load): nothing to compare with, so nothing is held.
+    jumped = {
+        variant_id: max(current, history[variant_id])
+        for variant_id, current in candidates.items()
+        if variant_id in history
+    }
+    if not jumped:
+        return []
     skus = dict(
         session.execute(
-            sa.select(VendorVariant.id, VendorVariant.vendor_sku).where(
-                VendorVariant.id.in_(sorted(candidates))
-            )
+            sa.select(VendorVariant.id, VendorVariant.vendor_sku).where(VendorVariant.id.in_(sorted(jumped)))
         ).all()
     )
     by_sku = {row.sku: row for row in rows}
-    jumps = []
-    for variant_id, current in sorted(candidates.items()):
-        reference = max(current, history.get(variant_id, 0))
+    found = []
+    for variant_id, reference in sorted(jumped.items()):
         row = by_sku.get(skus.get(variant_id, ""))
-        if row is None or variant_id not in history and current == 0:
-            continue  # no count on record yet
-        if is_jump(reference, row.quantity, limits):
-            jumps.append(Jump(variant_id, row, reference))
-    return jumps
+        if row is not None and is_jump(reference, row.quantity, limits):
+            found.append(Jump(variant_id, row, reference))
+    return found
 
 
 def _highest_counts(session: Session, variant_ids: list[int]) -> dict[int, int]:
-    """Each variant's highest quantity over its last counts in the ledger (variants with none are absent)."""
+    """Each variant's highest quantity over its last counts in the ledger (variants with none are absent).
+
+    One query per thousand variants (a first load of a big catalog makes every row a candidate,
+    and finds no history at all).
+    """
     highest: dict[int, int] = {}
-    for variant_id in variant_ids:
-        entries = session.scalars(
-            sa.select(StockLedgerEntry.changes)
-            .where(StockLedgerEntry.variant_id == variant_id, StockLedgerEntry.reason == "feed")
-            .order_by(StockLedgerEntry.id.desc())
-            .limit(HISTORY_ENTRIES)
+    for start in range(0, len(variant_ids), HISTORY_CHUNK):
+        chunk = variant_ids[start : start + HISTORY_CHUNK]
+        recent = (
+            sa.select(
+                StockLedgerEntry.variant_id,
+                StockLedgerEntry.changes,
+                sa.func.row_number()
+                .over(partition_by=StockLedgerEntry.variant_id, order_by=StockLedgerEntry.id.desc())
+                .label("n"),
+            )
+            .where(StockLedgerEntry.variant_id.in_(chunk), StockLedgerEntry.reason == "feed")
+            .subquery()
         )
-        counts = [
-            value for changes in entries for value in (changes.get("quantity") or []) if value is not None
-        ]
-        if counts:
-            highest[variant_id] = max(counts)
+        rows = session.execute(
+            sa.select(recent.c.variant_id, recent.c.changes).where(recent.c.n <= HISTORY_ENTRIES)
+        )
+        for variant_id, changes in rows:
+            counts = [value for value in (changes or {}).get("quantity") or [] if value is not None]
+            if counts:
+                highest[variant_id] = max(highest.get(variant_id, 0), *counts)
     return highest
 
 

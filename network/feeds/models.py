@@ -26,7 +26,7 @@ PULL = "pull"
 UPLOAD = "upload"
 PUSH = "push"
 FEED_TRANSPORTS = (PULL, UPLOAD, PUSH)
-AUTH_KINDS = ("none", "basic", "bearer", "header")
+AUTH_KINDS = ("none", "basic", "bearer", "header", "ssh_key")
 
 # Why a run was held (FeedRun.hold_reason); the run's message says it in words.
 HOLD_MASS_ZERO = "mass_zero"
@@ -64,6 +64,8 @@ class Feed(Base):
     # Pull schedule: due when next_run_at <= now; a worker that claims a feed moves it ahead (a lease).
     next_run_at: Mapped[dt.datetime | None]
     etag: Mapped[str | None] = mapped_column(sa.String(500))
+    # An sftp:// feed's server key ("<type> <base64>"), pinned on the first pull (network/feeds/sftp.py).
+    host_key: Mapped[str | None] = mapped_column(sa.Text)
     last_modified: Mapped[str | None] = mapped_column(sa.String(100))
     consecutive_failures: Mapped[int] = mapped_column(default=0)
     last_error: Mapped[str | None] = mapped_column(sa.Text)
@@ -78,7 +80,7 @@ class Feed(Base):
     __table_args__ = (
         sa.Index("ix_feeds_due", "transport", "active", "next_run_at"),
         sa.CheckConstraint("transport IN ('pull', 'upload', 'push')", name="transport"),
-        sa.CheckConstraint("auth_kind IN ('none', 'basic', 'bearer', 'header')", name="auth_kind"),
+        sa.CheckConstraint("auth_kind IN ('none', 'basic', 'bearer', 'header', 'ssh_key')", name="auth_kind"),
         sa.CheckConstraint("interval_minutes > 0", name="interval"),
         sa.CheckConstraint("mode IN ('full', 'delta')", name="mode"),
         sa.CheckConstraint("basis IN ('available', 'on_hand')", name="basis"),

@@ -72,6 +72,7 @@ class PullSource:
     auth: Mapping[str, str] = field(default_factory=dict, repr=False)
     etag: str | None = None
     last_modified: str | None = None
+    host_key: str | None = None  # sftp:// only: the pinned server key
 
 
 @dataclass(frozen=True)
@@ -86,6 +87,7 @@ class PullResult:
     http_status: int | None = None
     reason: str | None = None
     elapsed_ms: int = 0
+    host_key: str | None = None  # sftp:// only: the server key seen
 
 
 class PullFailed(Exception):
@@ -94,6 +96,10 @@ class PullFailed(Exception):
 
 def pull(http: requests.Session, source: PullSource, settings: PullSettings) -> PullResult:
     """Fetch a feed URL once, following redirects; never raises for remote or network trouble."""
+    if source.url.startswith("sftp://"):
+        from network.feeds.sftp import pull_file  # the SFTP client builds on this module's guard
+
+        return pull_file(source, settings)
     started = time.monotonic()
     try:
         response, body = _fetch(http, source, settings, started)

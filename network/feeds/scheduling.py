@@ -38,6 +38,7 @@ class Claim:
     etag: str | None
     last_modified: str | None
     claimed_at: dt.datetime
+    host_key: str | None = None
 
 
 def claim_due_feeds(session: Session, *, now: dt.datetime, limit: int, lease: dt.timedelta) -> list[Claim]:
@@ -79,6 +80,7 @@ def _claim(feed: m.Feed, now: dt.datetime) -> Claim:
         etag=feed.etag,
         last_modified=feed.last_modified,
         claimed_at=now,
+        host_key=feed.host_key,
     )
 
 
@@ -90,6 +92,7 @@ def source_of(claim: Claim, auth: dict[str, str]) -> PullSource:
         auth=auth,
         etag=claim.etag,
         last_modified=claim.last_modified,
+        host_key=claim.host_key,
     )
 
 
@@ -116,6 +119,8 @@ def record_pull(
     interval = dt.timedelta(minutes=feed.interval_minutes)
     same_source = feed.url == claim.url and feed.auth_sealed == claim.auth_sealed
     feed.last_run_at = now
+    if result.host_key and not feed.host_key and same_source:
+        feed.host_key = result.host_key  # an sftp:// feed's first server key, pinned
     if result.outcome == FAILED:
         return _record_failure(session, feed, result, interval=interval, now=now)
     if result.outcome == NOT_MODIFIED:

@@ -15,6 +15,7 @@ import posixpath
 import socket
 import stat
 import time
+import urllib.parse
 from collections.abc import Callable, Mapping
 from dataclasses import dataclass, field
 from fnmatch import fnmatchcase
@@ -22,7 +23,14 @@ from fnmatch import fnmatchcase
 import paramiko
 
 from network.feeds.address_guard import address_refusal, host_refusal
-from network.feeds.pull import PullSettings
+from network.feeds.pull import (
+    FAILED,
+    NOT_MODIFIED,
+    OK,
+    PullResult,
+    PullSettings,
+    PullSource,
+)
 
 
 class SftpFailed(Exception):
@@ -208,3 +216,71 @@ def connect(mailbox: Mailbox, settings: PullSettings) -> Connection:
         transport.close()
         raise SftpFailed(f"SFTP session with {host} failed: {exc}") from None
     return Connection(transport, sftp, seen)
+
+
+# --- sftp:// pull feeds ----------------------------------------------------------------------
+
+# A feed file is taken once its size and time held across two looks this far apart.
+FEED_SETTLE_SECONDS = 1.0
+_CONTENT_TYPES = {
+    ".csv": "text/csv",
+    ".json": "application/json",
+    ".edi": "application/edi-x12",
+    ".x12": "application/edi-x12",
+}
+
+
+def pull_file(
+    source: PullSource, settings: PullSettings, *, settle: float = FEED_SETTLE_SECONDS
+) -> PullResult:
+    """Fetch an sftp:// feed: a file, or the newest settled file matching a glob, as the HTTP pull does.
+
+    The path is taken from the login folder (sftp://host/outbound/stock_*.csv reads outbound/ there).
+    The file's name, size and time act as its ETag: the same file again is `not_modified`.
+    """
+    started = time.monotonic()
+    parts = urllib.parse.urlsplit(source.url)
+    path = urllib.parse.unquote(parts.path).lstrip("/")
+    folder, pattern = posixpath.split(path)
+    mailbox = Mailbox(
+        parts.hostname or "",
+        parts.port or 22,
+        source.auth.get("username", ""),
+        {"private_key": source.auth["private_key"]}
+        if "private_key" in source.auth
+        else {"password": source.auth.get("password", "")},
+        source.host_key,
+    )
+    seen = None
+    try:
+        with connect(mailbox, settings) as conn:
+            seen = conn.seen_key
+            ready = conn.ready(folder, pattern, settle=settle)
+            if not ready:
+                raise SftpFailed(
+                    f"no settled file matching {pattern!r} in {folder or 'the login folder'} on {mailbox.host}"
+                )
+            newest = max(ready, key=lambda f: (f.mtime, f.name))
+            etag = f"{newest.name}:{newest.size}:{newest.mtime}"
+            elapsed = int((time.monotonic() - started) * 1000)
+            if source.etag == etag:
+                return PullResult(NOT_MODIFIED, etag=etag, elapsed_ms=elapsed, host_key=seen)
+            data = conn.read(folder, newest, settings.max_bytes)
+            content_type = _CONTENT_TYPES.get(
+                posixpath.splitext(newest.name)[1].lower(), "application/octet-stream"
+            )
+            return PullResult(
+                OK,
+                data=data,
+                content_type=content_type,
+                etag=etag,
+                elapsed_ms=int((time.monotonic() - started) * 1000),
+                host_key=seen,
+            )
+    except SftpFailed as exc:
+        reason = str(exc)
+    except (OSError, EOFError, paramiko.SSHException) as exc:
+        reason = f"SFTP session with {mailbox.host} failed: {exc}"
+    return PullResult(
+        FAILED, reason=reason, elapsed_ms=int((time.monotonic() - started) * 1000), host_key=seen
+    )

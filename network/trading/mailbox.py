@@ -30,6 +30,9 @@ from network.trading.models import OUT, PENDING, SENT, EdiFile, TradingPartner
 
 log = logging.getLogger(__name__)
 
+PUSH_BATCH = 100
+QUEUE_BATCH = 500
+
 
 @dataclass(frozen=True)
 class MailboxSettings:
@@ -38,6 +41,7 @@ class MailboxSettings:
     hold_for: dt.timedelta
     settle_seconds: float = 2.0
     max_bytes: int = 50 * 1024 * 1024
+    hold_share: float | None = 0.5
 
     @classmethod
     def from_config(cls, config: Mapping[str, Any]) -> MailboxSettings:
@@ -47,6 +51,7 @@ class MailboxSettings:
             hold_for=hold_period(config),
             settle_seconds=float(config.get("HUB_SFTP_SETTLE_SECONDS", 2.0)),
             max_bytes=int(config.get("HUB_FEED_MAX_BYTES", 50 * 1024 * 1024)),
+            hold_share=float(config.get("HUB_FEED_HOLD_SHARE", 0.5)),
         )
 
 
@@ -115,13 +120,21 @@ def push_pending(session: Session, partner: TradingPartner, conn: Connection, re
         .where(EdiFile.vendor_id == partner.vendor_id, EdiFile.direction == OUT, EdiFile.status == PENDING)
         .order_by(EdiFile.id)
     ).all()
+    files = [(f.id, f.name, f.raw.encode()) for f in pending]
     session.commit()
-    for edi_file in pending:
-        conn.put(partner.inbound_dir, edi_file.name, edi_file.raw.encode())
+    # Marked sent a batch at a time: a file put but not yet marked is simply put again next time,
+    # which `put` recognizes (same name, same size) and leaves alone.
+    for start in range(0, len(files), PUSH_BATCH):
+        batch = files[start : start + PUSH_BATCH]
+        for _, name, data in batch:
+            conn.put(partner.inbound_dir, name, data)
         with transaction(session):
-            stored = session.get(EdiFile, edi_file.id)
-            stored.status, stored.sent_at = SENT, utcnow()
-        result.pushed.append(edi_file.name)
+            session.execute(
+                sa.update(EdiFile)
+                .where(EdiFile.id.in_([file_id for file_id, _, _ in batch]))
+                .values(status=SENT, sent_at=utcnow())
+            )
+        result.pushed.extend(name for _, name, _ in batch)
 
 
 def take_ready(
@@ -138,7 +151,13 @@ def take_ready(
         with transaction(session):
             stored = session.get(TradingPartner, partner.id)
             received = inbound.receive(
-                session, stored, remote.name, data, now=now or utcnow(), hold_for=settings.hold_for
+                session,
+                stored,
+                remote.name,
+                data,
+                now=now or utcnow(),
+                hold_for=settings.hold_for,
+                hold_share=settings.hold_share,
             )
         (result.duplicates if received.duplicate else result.taken).append(remote.name)
         if partner.after_pull == "archive":
@@ -146,11 +165,12 @@ def take_ready(
 
 
 def queue_documents(session: Session, *, now: dt.datetime) -> None:
-    """Write pending 850s and 860s, and flag 850s whose 997 is overdue (one transaction each)."""
-    with transaction(session):
-        outbound.queue_purchase_orders(session, now=now)
-    with transaction(session):
-        outbound.queue_cancellations(session, now=now)
+    """Write every owed 850 and 860 (a batch per transaction), and flag 850s whose 997 is overdue."""
+    for queue in (outbound.queue_purchase_orders, outbound.queue_cancellations):
+        written = QUEUE_BATCH
+        while written == QUEUE_BATCH:
+            with transaction(session):
+                written = queue(session, now=now, limit=QUEUE_BATCH)
     with transaction(session):
         outbound.flag_unacknowledged(session, now=now)
 

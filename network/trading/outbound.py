@@ -113,9 +113,16 @@ def _file(
     return edi_file, controls
 
 
-def send_850(session: Session, partner: TradingPartner, po: PurchaseOrder, *, now: dt.datetime) -> EdiFile:
+def send_850(
+    session: Session,
+    partner: TradingPartner,
+    po: PurchaseOrder,
+    *,
+    now: dt.datetime,
+    connection: Connection | None = None,
+) -> EdiFile:
     """Write the 850 of one purchase order and remember its control numbers with it."""
-    connection = session.scalar(
+    connection = connection or session.scalar(
         sa.select(Connection).where(
             Connection.retailer_id == po.retailer_id, Connection.vendor_id == po.vendor_id
         )
@@ -152,14 +159,26 @@ def queue_purchase_orders(session: Session, *, now: dt.datetime, limit: int = 50
             PurchaseOrder.created_at >= TradingPartner.created_at,
             ~sa.exists(sent),
         )
-        .options(selectinload(PurchaseOrder.lines))
+        .options(
+            selectinload(PurchaseOrder.order),
+            selectinload(PurchaseOrder.lines).selectinload(PurchaseOrderLine.variant),
+            selectinload(PurchaseOrder.lines).selectinload(PurchaseOrderLine.order_line),
+        )
         .order_by(PurchaseOrder.id)
         .limit(limit)
     ).all()
     count = 0
+    connections: dict[tuple[int, int], Connection | None] = {}
     for po, partner in rows:
         if "850" in partner.documents:
-            send_850(session, partner, po, now=now)
+            key = (po.retailer_id, po.vendor_id)
+            if key not in connections:
+                connections[key] = session.scalar(
+                    sa.select(Connection).where(
+                        Connection.retailer_id == po.retailer_id, Connection.vendor_id == po.vendor_id
+                    )
+                )
+            send_850(session, partner, po, now=now, connection=connections[key])
             count += 1
     return count
 

@@ -8,17 +8,19 @@ from decimal import Decimal
 
 import pytest
 import sqlalchemy as sa
+from hypothesis import HealthCheck, given, settings
+from hypothesis import strategies as st
 
 from network.clock import utcnow
 from network.db import transaction
 from network.edi.fa997 import read_997
-from network.edi.po850 import read_850
+from network.edi.po850 import cleaned, read_850
 from network.edi.x12 import read_envelope, read_interchange
 from network.flags.models import EDI_UNACKNOWLEDGED, INVOICE_MISMATCH, Flag
 from network.trading import inbound, outbound, partners
 from network.trading.models import EdiFile, EdiPurchaseOrder, TradingPartner
 from tests.order_helpers import place, po_of, stocked_item
-from tests.trading.helpers import SETUP, ack_855, asn_856, fa_997, invoice_810
+from tests.trading.helpers import SETUP, ack_855, advice_846, asn_856, fa_997, invoice_810
 
 HOLD = dt.timedelta(hours=24)
 
@@ -30,12 +32,14 @@ def edi(app, session, network):
     response = vendor.api.put("/vendor-api/v1/edi", json=SETUP)
     assert response.status_code == 200, response.get_data(as_text=True)
     _, desk = stocked_item(
-        session, vendor, [retailer], 10, sku="DESK-1", gtin="0012345678905", cost=Decimal("12.50")
+        session, vendor, [retailer], 1000, sku="DESK-1", gtin="0012345678905", cost=Decimal("12.50")
     )
-    _, lamp = stocked_item(session, vendor, [retailer], 10, sku="LAMP-2", cost=Decimal("4.00"))
+    _, lamp = stocked_item(session, vendor, [retailer], 1000, sku="LAMP-2", cost=Decimal("4.00"))
     order = place(retailer, [(desk, 3), (lamp, 2)], reference="WEB-1001").get_json()
     po_id = order["purchase_orders"][0]["id"]
-    return dict(retailer=retailer, vendor=vendor, po=po_id, lines=po_of(vendor, po_id)["lines"], sku=desk)
+    return dict(
+        retailer=retailer, vendor=vendor, po=po_id, lines=po_of(vendor, po_id)["lines"], sku=desk, lamp=lamp
+    )
 
 
 def partner(session, vendor) -> TradingPartner:
@@ -226,3 +230,86 @@ def test_the_operator_cli_sets_up_a_partner_and_refuses_a_bad_one(app, session, 
     )
     assert bad.exit_code != 0 and "isa_id" in bad.output
     assert vendor.api.get("/vendor-api/v1/edi").get_json()["isa_id"] == "123456789"
+
+
+ship_text = st.text(
+    alphabet=st.characters(codec="utf-8", exclude_categories=("Cs", "Cc")), min_size=1, max_size=30
+)
+
+
+@settings(max_examples=25, deadline=None, suppress_health_check=[HealthCheck.function_scoped_fixture])
+@given(
+    quantities=st.lists(st.integers(1, 3), min_size=1, max_size=2),
+    reference=st.text(
+        alphabet=st.characters(codec="ascii", exclude_categories=("Cc",)), min_size=1, max_size=40
+    ),
+    name=ship_text,
+    city=ship_text,
+)
+def test_the_850_of_any_order_we_can_place_reads_back_as_that_order(
+    edi, session, quantities, reference, name, city
+):
+    """Separators, non-ASCII and odd text in the order never break the 850: it reads back as written."""
+    from network.orders.models import PurchaseOrder
+    from network.trading.models import TradingPartner as Partner
+
+    skus = [edi["sku"], edi["lamp"]]
+    response = place(
+        edi["retailer"],
+        [(skus[i], q) for i, q in enumerate(quantities)],
+        reference=reference,
+        ship_to={
+            "name": name,
+            "address1": "1 * Main ~ St",
+            "city": city,
+            "postal_code": "1>2^3",
+            "country": "US",
+        },
+    )
+    if response.status_code != 201:  # an order the API refuses (e.g. stock used up) is no order we placed
+        return
+    po_id = response.get_json()["purchase_orders"][0]["id"]
+    with transaction(session):
+        stored = session.scalar(sa.select(Partner))
+        edi_file = outbound.send_850(session, stored, session.get(PurchaseOrder, po_id), now=utcnow())
+        expected = cleaned(
+            outbound.to_850(session.get(PurchaseOrder, po_id), None), partners.separators(stored)
+        )
+    back, problems = read_850(read_envelope(read_interchange(edi_file.raw)).sets[0])
+    assert problems == []
+    assert back.po_number == expected.po_number and back.lines == expected.lines
+    assert back.ship_to == expected.ship_to and back.retailer_reference == expected.retailer_reference
+
+
+def test_an_810_with_figures_beyond_what_the_hub_holds_is_rejected_not_fatal(edi, session):
+    huge_price = drop(
+        session, edi["vendor"], "810_huge.edi", invoice_810(edi["po"], "INV-H", (1, 1, "1E+20"))
+    )
+    huge_qty = drop(
+        session, edi["vendor"], "810_qty.edi", invoice_810(edi["po"], "INV-Q", (1, 10**15, "1.00"))
+    )
+    for got in (huge_price, huge_qty):
+        assert got.edi_file.status == "rejected" and "nothing of it applied" in " ".join(got.edi_file.report)
+        assert read_997(read_envelope(read_interchange(got.reply.raw)).sets[0]).sets == {"0001": "R"}
+    assert edi["retailer"].api.get("/api/v1/invoices").get_json()["data"] == []
+    too_big = edi["vendor"].api.post(
+        "/vendor-api/v1/invoices",
+        json={
+            "purchase_order_id": edi["po"],
+            "number": "API-1",
+            "lines": [{"line_id": edi["lines"][0]["id"], "quantity": 1000000, "unit_price": "99999999.9999"}]
+            * 3,
+        },
+    )
+    assert too_big.status_code == 422
+
+
+def test_an_846_in_the_mailbox_is_a_stock_feed_run(edi, session):
+    got = drop(session, edi["vendor"], "846.edi", advice_846(("LAMP-2", 40), ("NOPE-9", 1)))
+    assert got.edi_file.status == "applied", got.edi_file.report
+    assert "stock feed run" in got.edi_file.report[0]
+    runs = edi["vendor"].api.get("/vendor-api/v1/feed-runs").get_json()["data"]
+    assert runs[-1]["status"] in ("applied", "partially_applied") and runs[-1]["rows_applied"] == 1
+    from tests.builders import availability
+
+    assert availability(edi["retailer"], edi["lamp"])["available"] == 38  # 40 less the 2 ordered

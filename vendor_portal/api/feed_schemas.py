@@ -22,6 +22,9 @@ class FeedAuthSchema(Schema):
     token = fields.String(metadata={"description": "bearer"}, load_only=True)
     name = fields.String(metadata={"description": "header: the header's name, e.g. X-Api-Key"})
     value = fields.String(metadata={"description": "header: the header's value"}, load_only=True)
+    private_key = fields.String(
+        metadata={"description": "ssh_key (sftp:// feeds): an OpenSSH or PEM private key"}, load_only=True
+    )
 
 
 class FeedFormatSchema(Schema):
