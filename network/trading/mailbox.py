@@ -41,6 +41,7 @@ class MailboxSettings:
     hold_for: dt.timedelta
     settle_seconds: float = 2.0
     max_bytes: int = 50 * 1024 * 1024
+    hold_share: float | None = 0.5
 
     @classmethod
     def from_config(cls, config: Mapping[str, Any]) -> MailboxSettings:
@@ -50,6 +51,7 @@ class MailboxSettings:
             hold_for=hold_period(config),
             settle_seconds=float(config.get("HUB_SFTP_SETTLE_SECONDS", 2.0)),
             max_bytes=int(config.get("HUB_FEED_MAX_BYTES", 50 * 1024 * 1024)),
+            hold_share=float(config.get("HUB_FEED_HOLD_SHARE", 0.5)),
         )
 
 
@@ -149,7 +151,13 @@ def take_ready(
         with transaction(session):
             stored = session.get(TradingPartner, partner.id)
             received = inbound.receive(
-                session, stored, remote.name, data, now=now or utcnow(), hold_for=settings.hold_for
+                session,
+                stored,
+                remote.name,
+                data,
+                now=now or utcnow(),
+                hold_for=settings.hold_for,
+                hold_share=settings.hold_share,
             )
         (result.duplicates if received.duplicate else result.taken).append(remote.name)
         if partner.after_pull == "archive":
