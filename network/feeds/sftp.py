@@ -16,6 +16,7 @@ import socket
 import stat
 import time
 import urllib.parse
+import uuid
 from collections.abc import Callable, Mapping
 from dataclasses import dataclass, field
 from fnmatch import fnmatchcase
@@ -154,7 +155,8 @@ class Connection:
                 return
         except FileNotFoundError:
             pass
-        temporary = posixpath.join(folder, f".{name}.part")
+        # A name of its own per upload: two workers pushing the same file never share a temporary.
+        temporary = posixpath.join(folder, f".{name}.{uuid.uuid4().hex[:12]}.part")
         self.sftp.putfo(io.BytesIO(data), temporary, file_size=len(data), confirm=True)
         try:
             self.sftp.posix_rename(temporary, final)
