@@ -23,23 +23,31 @@ from network.errors import InvalidInput
 
 DB_INT_MAX = 2**31 - 1
 DB_INT_MIN = -(2**31)
+BIGINT_MAX = 2**63 - 1
 IN_DB_RANGE = validate.Range(DB_INT_MIN, DB_INT_MAX, error="must be between {min} and {max}")
 
 # `\u0000` in a JSON text is a NUL in the string it decodes to, unless its backslash is itself
 # escaped (an odd run of backslashes is an escape, an even one is literal backslashes).
 _JSON_NUL = re.compile(rb"(?<!\\)(?:\\\\)*\\u0000", re.IGNORECASE)
+_FORMS = (
+    "application/x-www-form-urlencoded",
+    "multipart/form-data",
+)  # fields only; files are parsed by rules
 _NUL_DETAIL = "text cannot contain the NUL character (U+0000)"
 
 
 class IdConverter(IntegerConverter):
-    """`<int:…>` in every route: an id past the database's integer range is 404, like an unknown one."""
+    """`<int:…>` in every route: an id past the database's integer range is 404, like an unknown one.
 
-    def __init__(self, map: Map) -> None:  # noqa: A002 (werkzeug's name)
-        super().__init__(map, max=DB_INT_MAX)  # the maximum is also what the OpenAPI document shows
+    A route whose id is a BIGINT column says so: `<int(max=BIGINT_MAX):delivery_id>`.
+    """
+
+    def __init__(self, map: Map, max: int = DB_INT_MAX) -> None:  # noqa: A002 (werkzeug's names)
+        super().__init__(map, max=max)  # the maximum is also what the OpenAPI document shows
 
     def to_python(self, value: str) -> int:
         number = int(value)
-        if number > DB_INT_MAX:
+        if number > self.max:
             # Not werkzeug's ValidationError: with it, a path that other methods also serve
             # would answer 405 instead of 404.
             raise NotFound()
@@ -69,7 +77,7 @@ def refuse_nul() -> None:
         where.append("path")
     if any("\x00" in key or "\x00" in value for key, value in request.args.items(multi=True)):
         where.append("query")
-    if request.mimetype == "application/x-www-form-urlencoded" and any(
+    if request.mimetype in _FORMS and any(
         "\x00" in key or "\x00" in value for key, value in request.form.items(multi=True)
     ):
         where.append("form")

@@ -210,7 +210,7 @@ class InvoiceCreateSchema(Schema):
     purchase_order_id = fields.Integer(required=True)
     number = fields.String(required=True, validate=validate.Length(1, 30))
     invoice_date = fields.Date()
-    total = DecimalString(input=True, integer_digits=12, allow_none=False)
+    total = DecimalString(input=True, integer_digits=10, allow_none=False)
     lines = fields.List(fields.Nested(InvoiceLineInSchema), required=True, validate=validate.Length(1, 1000))
 
 

@@ -152,7 +152,7 @@ def register_webhook_views(blp: Blueprint, *, kind: str) -> None:
         )
         return page(found, last_position=found[-1].id if found else None, full=len(found) == args["limit"])
 
-    @blp.post("/webhook-deliveries/<int:delivery_id>/replay")
+    @blp.post("/webhook-deliveries/<int(max=9223372036854775807):delivery_id>/replay")  # BIGINT ids
     @secured(blp, SCOPE, kind=kind)
     @blp.response(202, DeliverySchema)
     def replay_delivery(delivery_id: int):

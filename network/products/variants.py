@@ -15,6 +15,7 @@ from network.outbox.events import CatalogChanged
 from network.outbox.services import record_many
 from network.partners.models import Connection
 from network.products.discontinue import flag_open_lines
+from network.stock import ledger
 
 # Changes a retailer acts on (its listing, its margin); `active` reaches it as availability.
 RETAILER_FACING = tuple(name for name in catalog.CONTENT_FIELDS if name != "active")
@@ -37,6 +38,15 @@ def save_variant(
         session, vendor_id=vendor_id, vendor_sku=vendor_sku, values=values, replace=replace, now=now
     )
     if "active" in diff:
+        # Inactive counts zero for every retailer: the ledger explains that figure too.
+        ledger.note(
+            session,
+            variant_ids=[variant.id],
+            reason="active",
+            changes={"active": diff["active"]},
+            ref={},
+            at=now,
+        )
         publish_changes(session, items_sourcing(session, [variant.id]), now=now)
         if diff["active"] == [True, False]:
             # Discontinued (portal or `active: false` by API): the retailers hear of its open lines.

@@ -22,6 +22,11 @@ from network.flags.services import line_ref, raise_flag
 from network.orders.models import PurchaseOrder, PurchaseOrderLine
 from network.trading.models import Invoice, InvoiceLine
 
+# What the columns hold (Numeric(12, 4) prices, Numeric(14, 4) totals).
+MAX_QUANTITY = 1_000_000
+MAX_PRICE = Decimal(10**8)
+MAX_TOTAL = Decimal(10**10)
+
 
 @dataclass(frozen=True)
 class ItemIn:
@@ -71,8 +76,15 @@ def record_invoice(
     per_line: dict[int, int] = {}
     for item in items:
         line = item.po_line
-        if item.quantity < 1:
-            raise InvalidInput("invoiced quantities must be at least 1", errors={"lines": ["quantity >= 1"]})
+        if not 1 <= item.quantity <= MAX_QUANTITY:
+            raise InvalidInput(
+                f"invoiced quantities must be 1 to {MAX_QUANTITY}",
+                errors={"lines": ["quantity out of range"]},
+            )
+        if item.unit_price is not None and not (0 <= item.unit_price < MAX_PRICE):
+            raise InvalidInput(
+                f"a unit price must be 0 to below {MAX_PRICE}", errors={"lines": ["unit_price out of range"]}
+            )
         invoice.lines.append(
             InvoiceLine(
                 po_line_id=line.id if line else None,
@@ -144,6 +156,8 @@ def record_invoice(
                 "message": f"stated total {stated_total} but the lines sum to {invoice.total.normalize()}",
             }
         )
+    if invoice.total >= MAX_TOTAL or (stated_total is not None and not 0 <= stated_total < MAX_TOTAL):
+        raise InvalidInput(f"an invoice total must be below {MAX_TOTAL}", errors={"total": ["out of range"]})
     invoice.mismatches = mismatches
     session.add(invoice)
     session.flush()

@@ -6,6 +6,7 @@ Integer ids past PostgreSQL's integer (2**31 - 1; SQLite stops at 2**63 - 1) and
 
 from __future__ import annotations
 
+import io
 import re
 
 import pytest
@@ -24,7 +25,7 @@ def _id_paths(app) -> list[tuple[str, str, str]]:
     """(method, path template, rule) for every route with an integer id in its path."""
     found = []
     for rule in app.url_map.iter_rules():
-        if "<int:" not in rule.rule:
+        if "<int" not in rule.rule:
             continue
         for method in sorted(rule.methods - {"HEAD", "OPTIONS"}):
             found.append((method, rule.rule))
@@ -146,3 +147,13 @@ def test_json_nested_too_deeply_is_a_4xx_problem_and_changes_nothing(
     assert response.status_code in (400, 422), response.get_data(as_text=True)[:300]
     assert response.mimetype == "application/problem+json"
     assert session.query(Order).count() == 0
+
+
+def test_a_nul_in_a_multipart_form_field_is_422(client):
+    response = client.post(
+        "/portal/stock/upload",
+        data={"delimiter": "a\x00b", "file": (io.BytesIO(b"sku,quantity\nA,1\n"), "stock.csv")},
+        content_type="multipart/form-data",
+    )
+    assert response.status_code == 422
+    assert response.mimetype == "text/html"

@@ -20,7 +20,7 @@ from network.flags.models import EDI_UNACKNOWLEDGED, INVOICE_MISMATCH, Flag
 from network.trading import inbound, outbound, partners
 from network.trading.models import EdiFile, EdiPurchaseOrder, TradingPartner
 from tests.order_helpers import place, po_of, stocked_item
-from tests.trading.helpers import SETUP, ack_855, asn_856, fa_997, invoice_810
+from tests.trading.helpers import SETUP, ack_855, advice_846, asn_856, fa_997, invoice_810
 
 HOLD = dt.timedelta(hours=24)
 
@@ -279,3 +279,37 @@ def test_the_850_of_any_order_we_can_place_reads_back_as_that_order(
     assert problems == []
     assert back.po_number == expected.po_number and back.lines == expected.lines
     assert back.ship_to == expected.ship_to and back.retailer_reference == expected.retailer_reference
+
+
+def test_an_810_with_figures_beyond_what_the_hub_holds_is_rejected_not_fatal(edi, session):
+    huge_price = drop(
+        session, edi["vendor"], "810_huge.edi", invoice_810(edi["po"], "INV-H", (1, 1, "1E+20"))
+    )
+    huge_qty = drop(
+        session, edi["vendor"], "810_qty.edi", invoice_810(edi["po"], "INV-Q", (1, 10**15, "1.00"))
+    )
+    for got in (huge_price, huge_qty):
+        assert got.edi_file.status == "rejected" and "nothing of it applied" in " ".join(got.edi_file.report)
+        assert read_997(read_envelope(read_interchange(got.reply.raw)).sets[0]).sets == {"0001": "R"}
+    assert edi["retailer"].api.get("/api/v1/invoices").get_json()["data"] == []
+    too_big = edi["vendor"].api.post(
+        "/vendor-api/v1/invoices",
+        json={
+            "purchase_order_id": edi["po"],
+            "number": "API-1",
+            "lines": [{"line_id": edi["lines"][0]["id"], "quantity": 1000000, "unit_price": "99999999.9999"}]
+            * 3,
+        },
+    )
+    assert too_big.status_code == 422
+
+
+def test_an_846_in_the_mailbox_is_a_stock_feed_run(edi, session):
+    got = drop(session, edi["vendor"], "846.edi", advice_846(("LAMP-2", 40), ("NOPE-9", 1)))
+    assert got.edi_file.status == "applied", got.edi_file.report
+    assert "stock feed run" in got.edi_file.report[0]
+    runs = edi["vendor"].api.get("/vendor-api/v1/feed-runs").get_json()["data"]
+    assert runs[-1]["status"] in ("applied", "partially_applied") and runs[-1]["rows_applied"] == 1
+    from tests.builders import availability
+
+    assert availability(edi["retailer"], edi["lamp"])["available"] == 38  # 40 less the 2 ordered

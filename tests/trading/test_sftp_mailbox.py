@@ -13,6 +13,7 @@ from decimal import Decimal
 import pytest
 import sqlalchemy as sa
 
+from network.db import transaction
 from network.edi.fa997 import read_997
 from network.edi.po850 import read_850
 from network.edi.x12 import read_envelope, read_interchange
@@ -186,7 +187,7 @@ class CuttingProxy:
 
 
 def _through(session, port: int) -> None:
-    with db.session.begin():
+    with transaction(db.session):
         session.scalar(sa.select(TradingPartner)).port = port
 
 
@@ -207,7 +208,7 @@ def test_a_connection_cut_mid_transfer_is_retried_without_duplicates(trading, se
     assert po_of(trading["vendor"], trading["po"])["shipments"] == []
 
     # An upload cut the same way: the partner never sees a partial file under the final name.
-    with db.session.begin():
+    with transaction(db.session):
         vendor_id = session.scalar(sa.select(TradingPartner)).vendor_id
         session.add(
             EdiFile(

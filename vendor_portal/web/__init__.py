@@ -6,7 +6,18 @@ POST-redirect-GET. Views call one service each inside one transaction; templates
 
 from __future__ import annotations
 
-from vendor_portal.web import auth, common, dashboard, feeds, guards, orders, products, stock, team  # noqa: F401 (views)
+from vendor_portal.web import (  # noqa: F401 (views)
+    auth,
+    common,
+    dashboard,
+    feeds,
+    guards,
+    orders,
+    products,
+    stock,
+    team,
+    trading,
+)
 from vendor_portal.web.blueprint import portal
 
 __all__ = ["portal"]

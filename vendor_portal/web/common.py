@@ -154,6 +154,8 @@ NAV = (
     ("portal.feeds_list", "Feeds", "portal.feed"),
     ("portal.purchase_orders", "Purchase orders", "portal.purchase_order"),
     ("portal.returns", "Returns", "portal.return"),
+    ("portal.invoices_list", "Invoices", "portal.invoice"),
+    ("portal.edi", "EDI", "portal.edi"),
     ("portal.api_access", "API access", "portal.api_"),
     ("portal.team", "Team", "portal.team"),
 )
