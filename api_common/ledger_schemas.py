@@ -9,7 +9,7 @@ from api_common.pagination import PageArgs
 
 CAUSE_DOC = (
     "what moved the figures: feed_run, order, cancellation, return, recompute, hold, staleness, "
-    "buffer, connection"
+    "buffer, connection, catalog (discontinued or offered again)"
 )
 
 

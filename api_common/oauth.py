@@ -1,4 +1,8 @@
-"""OAuth2 client credentials (authlib) for the token endpoint, and the bearer check both APIs use."""
+"""OAuth2 client credentials (authlib) for the token endpoint, and the bearer check both APIs use.
+
+The HTTP side only: which client holds which scopes, secrets and tokens are rules of
+`network.partners.services`.
+"""
 
 from __future__ import annotations
 
@@ -33,10 +37,7 @@ class OAuthClient(ClientMixin):
         return None
 
     def get_allowed_scope(self, scope: str | None) -> str:
-        allowed = self.model.scopes.split()
-        if not scope:
-            return " ".join(allowed)
-        return " ".join(s for s in scope.split() if s in allowed)
+        return partners.granted_scopes(self.model, scope)
 
     def check_redirect_uri(self, redirect_uri: str) -> bool:
         return False
@@ -62,8 +63,7 @@ class ClientCredentials(grants.ClientCredentialsGrant):
 
         Dropping it silently gave a token that failed later with a 403 far from the cause.
         """
-        requested = set((self.request.payload.scope or "").split())
-        unknown = requested - set(self.request.client.model.scopes.split())
+        unknown = partners.scopes_not_held(self.request.client.model, self.request.payload.scope)
         if unknown:
             raise InvalidScopeError(
                 description=f"scopes not granted to this client: {' '.join(sorted(unknown))}"

@@ -42,9 +42,10 @@ from network.clock import utcnow
 from network.db import transaction
 from network.extensions import db
 from network.feeds import configs
+from network.feeds.address_guard import http_session
 from network.feeds.credentials import Credentials
 from network.feeds.models import Feed, FeedRun
-from network.feeds.pull import OK, PullSettings, PullSource, http_session, pull
+from network.feeds.pull import OK, PullSettings, PullSource, pull
 
 INTERVAL = dt.timedelta(minutes=15)
 CHANGED_SHARE = 0.05

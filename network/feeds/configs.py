@@ -12,9 +12,10 @@ from sqlalchemy.orm import Session
 from network.db import is_postgres
 from network.errors import InvalidInput, NotFound
 from network.feeds import models as m
+from network.feeds.address_guard import host_refusal, literal_refusal
 from network.feeds.credentials import Credentials, check_auth
 from network.feeds.parsing import FeedFormat
-from network.feeds.pull import PullSettings, PullSource, host_refusal, literal_refusal
+from network.feeds.pull import PullSettings, PullSource
 from network.feeds.services import format_settings
 from network.stock.models import BASES
 

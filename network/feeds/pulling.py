@@ -21,9 +21,10 @@ from network.clock import utcnow
 from network.db import transaction
 from network.errors import Conflict, InvalidInput
 from network.feeds import configs, scheduling
+from network.feeds.address_guard import http_session
 from network.feeds.credentials import Credentials, CredentialsUnreadable
 from network.feeds.models import PULL, FeedRun
-from network.feeds.pull import FAILED, OK, PullResult, PullSettings, http_session, pull
+from network.feeds.pull import FAILED, OK, PullResult, PullSettings, pull
 
 log = logging.getLogger(__name__)
 

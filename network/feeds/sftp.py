@@ -1,7 +1,7 @@
 """An SFTP client (paramiko) for vendors' mailboxes: the address guard, host-key pinning, files
 taken only once they stop growing, and uploads under a temporary name renamed into place.
 
-Address guard: the same rules as HTTP feeds (network/feeds/pull.py): the host passes the
+Address guard: the same rules as HTTP feeds (network/feeds/address_guard.py): the host passes the
 allow-list, every address it resolves to is checked, and the socket connects to a checked address
 (no second lookup). Host keys: the server's key is compared with the pinned one before any
 credential is sent; a different key raises HostKeyChanged carrying the key offered, so it can be
@@ -16,12 +16,14 @@ import socket
 import stat
 import time
 import urllib.parse
+import uuid
 from collections.abc import Callable, Mapping
 from dataclasses import dataclass, field
 from fnmatch import fnmatchcase
 
 import paramiko
 
+from network.feeds.address_guard import address_refusal, host_refusal
 from network.feeds.pull import (
     FAILED,
     NOT_MODIFIED,
@@ -29,8 +31,6 @@ from network.feeds.pull import (
     PullResult,
     PullSettings,
     PullSource,
-    address_refusal,
-    host_refusal,
 )
 
 
@@ -155,7 +155,8 @@ class Connection:
                 return
         except FileNotFoundError:
             pass
-        temporary = posixpath.join(folder, f".{name}.part")
+        # A name of its own per upload: two workers pushing the same file never share a temporary.
+        temporary = posixpath.join(folder, f".{name}.{uuid.uuid4().hex[:12]}.part")
         self.sftp.putfo(io.BytesIO(data), temporary, file_size=len(data), confirm=True)
         try:
             self.sftp.posix_rename(temporary, final)

@@ -209,6 +209,19 @@ def client_secret_matches(client: ApiClient, secret: str) -> bool:
     return hmac.compare_digest(client.secret_hash, hash_secret(secret))
 
 
+def granted_scopes(client: ApiClient, requested: str | None) -> str:
+    """The scopes a token for `client` carries: those requested that it holds, or all it holds."""
+    held = client.scopes.split()
+    if not requested:
+        return " ".join(held)
+    return " ".join(scope for scope in requested.split() if scope in held)
+
+
+def scopes_not_held(client: ApiClient, requested: str | None) -> set[str]:
+    """The requested scopes `client` does not hold (a token request asking for them is refused)."""
+    return set((requested or "").split()) - set(client.scopes.split())
+
+
 def store_token(
     session: Session, *, client: ApiClient, token: str, scopes: str, expires_in: int, now: dt.datetime
 ) -> AccessToken:

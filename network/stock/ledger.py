@@ -29,6 +29,7 @@ CAUSES = {
     "buffer": "buffer",
     "connection": "connection",
     "stale_after": "staleness",
+    "active": "catalog",  # discontinued or offered again
 }
 
 

@@ -16,6 +16,7 @@ of `receive`: the worst file still becomes a kept file with a report.
 
 from __future__ import annotations
 
+import dataclasses
 import datetime as dt
 import hashlib
 from collections import defaultdict
@@ -32,6 +33,10 @@ from network.edi.inv810 import read_810
 from network.edi.x12 import Envelope, SegmentError, TransactionSet, read_envelope, read_interchange
 from network.errors import DomainError, InvalidFeed
 from network.errors import InvalidInput as Refused
+from network.feeds.guards import DEFAULT_HOLD_SHARE
+from network.feeds.mapping import FeedFormat
+from network.feeds.models import GOOD_STATUSES, HELD, PULL
+from network.feeds.services import FeedReceipt, receive_feed
 from network.flags.hooks import Refusal
 from network.orders import services
 from network.orders.models import PurchaseOrder
@@ -43,7 +48,7 @@ from network.trading.models import APPLIED, IN, PARTIALLY_APPLIED, EdiFile, EdiP
 
 REJECTED_FILE = "rejected"
 # Sets the hub applies; any other is acknowledged as rejected ("not a document this hub takes").
-APPLIERS = ("855", "856", "810", "997")
+APPLIERS = ("855", "856", "810", "997", "846")
 
 
 @dataclass(frozen=True)
@@ -54,6 +59,8 @@ class Context:
     now: dt.datetime
     hold_for: dt.timedelta
     file_id: int | None = None
+    element: str = "*"
+    hold_share: float | None = DEFAULT_HOLD_SHARE
 
 
 @dataclass
@@ -80,6 +87,7 @@ def receive(
     *,
     now: dt.datetime,
     hold_for: dt.timedelta,
+    hold_share: float | None = DEFAULT_HOLD_SHARE,
 ) -> Received:
     """Keep and process one inbound file once (name + size + SHA-256); return it with its 997, if any."""
     digest = hashlib.sha256(data).hexdigest()
@@ -109,13 +117,14 @@ def receive(
     )
     session.add(edi_file)
     session.flush()
-    context = Context(partner, now, hold_for, edi_file.id)
+    context = Context(partner, now, hold_for, edi_file.id, hold_share=hold_share)
     report: list[str] = []
     try:
         envelope = read_envelope(read_interchange(text))
     except InvalidFeed as exc:
         edi_file.report = [f"not processed: {exc.detail}"]
         return Received(edi_file, duplicate=False)
+    context = dataclasses.replace(context, element=envelope.interchange.element)
     edi_file.interchange_control = envelope.control[:9]
     edi_file.documents = list(dict.fromkeys(s.kind[:3] for s in envelope.sets))
     report.extend(f"envelope: {note}" for note in envelope.notes[:50])
@@ -352,4 +361,61 @@ def _apply_997(session: Session, tset: TransactionSet, context: Context) -> str:
     return "; ".join(marked)
 
 
-_APPLY: Mapping = {"855": _apply_855, "856": _apply_856, "810": _apply_810, "997": _apply_997}
+def _apply_846(session: Session, tset: TransactionSet, context: Context) -> str:
+    """An 846 (inventory advice) in the mailbox is a stock feed: the feed pipeline reads it, with its
+    guards and history, as if the vendor had pushed it (a run of its own, linked from this report)."""
+    if "846" not in context.partner.documents:
+        raise SetRefused("846 is not among the documents agreed with this partner", tset.segments[0])
+    receipt = FeedReceipt(
+        vendor_id=context.partner.vendor_id,
+        transport=PULL,
+        mode="full",
+        basis="available",
+        data=_standalone(tset, context.element, context.now).encode(),
+        content_type="application/edi-x12",
+        fmt=FeedFormat(kind="x12"),
+    )
+    run = receive_feed(session, receipt, now=context.now, hold_share=context.hold_share)
+    if run.status not in GOOD_STATUSES and run.status != HELD:
+        why = run.message or "; ".join(str(error.get("message", error)) for error in (run.errors or [])[:3])
+        raise SetRefused(f"the 846 was {run.status} by the feed pipeline (feed run {run.id}): {why}")
+    return f"stock feed run {run.id}: {run.status}, {run.rows_applied or 0} rows applied"
+
+
+def _standalone(tset: TransactionSet, element: str, now: dt.datetime) -> str:
+    """One set in an envelope of its own (line breaks end segments), as the 846 feed parser reads files;
+    the GS date and time are the partner's (the count's as-of when the set has no DTM)."""
+    e = element
+    day, clock = tset.gs_date or now.strftime("%Y%m%d"), tset.gs_time or now.strftime("%H%M")
+    isa = [
+        "ISA",
+        "00",
+        " " * 10,
+        "00",
+        " " * 10,
+        "ZZ",
+        "VENDOR".ljust(15),
+        "ZZ",
+        "DROPNET".ljust(15),
+        "000101",
+        "0000",
+        "U",
+        "00401",
+        "000000001",
+        "0",
+        "P",
+        ">",
+    ]
+    lines = [e.join(isa), e.join(["GS", "IB", "VENDOR", "DROPNET", day, clock, "1", "X", "004010"])]
+    lines += [e.join(seg.elements) for seg in tset.segments]
+    lines += [e.join(["GE", "1", "1"]), e.join(["IEA", "1", "000000001"])]
+    return "\n".join(lines) + "\n"
+
+
+_APPLY: Mapping = {
+    "855": _apply_855,
+    "856": _apply_856,
+    "810": _apply_810,
+    "997": _apply_997,
+    "846": _apply_846,
+}

@@ -20,7 +20,7 @@ import sqlalchemy as sa
 from sqlalchemy.orm import Session
 
 from network.clock import utcnow
-from network.db import transaction
+from network.db import is_postgres, transaction
 from network.feeds.credentials import Credentials, CredentialsUnreadable
 from network.feeds.pull import PullSettings
 from network.feeds.sftp import Connection, HostKeyChanged, Mailbox, SftpFailed, connect
@@ -31,6 +31,7 @@ from network.trading.models import OUT, PENDING, SENT, EdiFile, TradingPartner
 log = logging.getLogger(__name__)
 
 PUSH_BATCH = 100
+LEASE = dt.timedelta(minutes=30)
 QUEUE_BATCH = 500
 
 
@@ -41,6 +42,7 @@ class MailboxSettings:
     hold_for: dt.timedelta
     settle_seconds: float = 2.0
     max_bytes: int = 50 * 1024 * 1024
+    hold_share: float | None = 0.5
 
     @classmethod
     def from_config(cls, config: Mapping[str, Any]) -> MailboxSettings:
@@ -50,6 +52,7 @@ class MailboxSettings:
             hold_for=hold_period(config),
             settle_seconds=float(config.get("HUB_SFTP_SETTLE_SECONDS", 2.0)),
             max_bytes=int(config.get("HUB_FEED_MAX_BYTES", 50 * 1024 * 1024)),
+            hold_share=float(config.get("HUB_FEED_HOLD_SHARE", 0.5)),
         )
 
 
@@ -146,12 +149,22 @@ def take_ready(
 ) -> None:
     for remote in conn.ready(partner.outbound_dir, partner.pattern, settle=settings.settle_seconds):
         data = conn.read(partner.outbound_dir, remote, settings.max_bytes)
-        with transaction(session):
-            stored = session.get(TradingPartner, partner.id)
-            received = inbound.receive(
-                session, stored, remote.name, data, now=now or utcnow(), hold_for=settings.hold_for
-            )
-        (result.duplicates if received.duplicate else result.taken).append(remote.name)
+        try:
+            with transaction(session):
+                stored = session.get(TradingPartner, partner.id)
+                received = inbound.receive(
+                    session,
+                    stored,
+                    remote.name,
+                    data,
+                    now=now or utcnow(),
+                    hold_for=settings.hold_for,
+                    hold_share=settings.hold_share,
+                )
+            duplicate = received.duplicate
+        except sa.exc.IntegrityError:
+            duplicate = True  # another worker recorded the same file first (uq_edi_files_seen)
+        (result.duplicates if duplicate else result.taken).append(remote.name)
         if partner.after_pull == "archive":
             conn.archive(partner.outbound_dir, remote.name, partner.archive_dir)
 
@@ -179,15 +192,21 @@ def exchange_due(
             EdiFile.vendor_id == TradingPartner.vendor_id, EdiFile.direction == OUT, EdiFile.status == PENDING
         )
     )
-    due = session.scalars(
-        sa.select(TradingPartner.id).where(
-            TradingPartner.active.is_(True),
-            sa.or_(
-                TradingPartner.next_poll_at.is_(None),
-                TradingPartner.next_poll_at <= moment,
-                sa.and_(pending, TradingPartner.offered_host_key.is_(None)),
-            ),
-        )
-    ).all()
-    session.commit()
+    query = sa.select(TradingPartner).where(
+        TradingPartner.active.is_(True),
+        sa.or_(
+            TradingPartner.next_poll_at.is_(None),
+            TradingPartner.next_poll_at <= moment,
+            sa.and_(pending, TradingPartner.offered_host_key.is_(None)),
+        ),
+    )
+    if is_postgres(session):
+        query = query.with_for_update(skip_locked=True, of=TradingPartner)
+    # Claimed with a lease, as feeds are: another worker skips a mailbox this one is visiting, so
+    # two never take the same file at once; `exchange` sets the real next visit when it is done.
+    with transaction(session):
+        due = []
+        for partner in session.scalars(query).all():
+            partner.next_poll_at = moment + LEASE
+            due.append(partner.id)
     return [exchange(session, partner_id, settings, now=now) for partner_id in due]

@@ -3,7 +3,7 @@ SFTP mailbox; hand out control numbers; pin the mailbox's host key.
 
 Credentials (a password or a private key) are sealed like feed credentials
 (network/feeds/credentials.py) and only the SFTP client opens them. The SFTP host passes the same
-allow-list as HTTP feed hosts (network/feeds/pull.py); the resolved addresses are checked again
+allow-list as HTTP feed hosts (network/feeds/address_guard.py); the resolved addresses are checked again
 when the transport connects.
 """
 
@@ -20,8 +20,9 @@ from sqlalchemy.orm import Session
 from network.db import is_postgres
 from network.edi.x12 import Party, Separators
 from network.errors import InvalidInput, NotFound
+from network.feeds.address_guard import host_refusal
 from network.feeds.credentials import Credentials
-from network.feeds.pull import PullSettings, host_refusal
+from network.feeds.pull import PullSettings
 from network.trading.models import AFTER_PULL, DOCUMENTS, VERSIONS, TradingPartner
 
 # ISA05/07 qualifiers seen in retail: 01 DUNS, 08 UCC EDI comm id, 12 phone, 14 DUNS+4, 16 DUNS+4

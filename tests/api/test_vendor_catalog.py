@@ -140,6 +140,12 @@ def test_active_false_by_api_discontinues_like_the_portal(session, network):
     assert listed["available"] == 0
     flags = retailer.api.get("/api/v1/flags?status=open").get_json()["data"]
     assert [f["kind"] for f in flags] == ["discontinued"]
+    ledger = vendor.api.get("/vendor-api/v1/ledger?sku=OLD-1").get_json()["data"]
+    assert (ledger[-1]["cause"], ledger[-1]["before"], ledger[-1]["after"]) == (
+        "catalog",
+        {"active": True},
+        {"active": False},
+    )
     # Saving it inactive again flags nothing twice.
     _put(vendor, "OLD-1", {"title": "Old", "active": False})
     assert len(retailer.api.get("/api/v1/flags?status=open").get_json()["data"]) == 1

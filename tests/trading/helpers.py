@@ -15,7 +15,7 @@ SETUP = {
     "isa_qualifier": "ZZ",
     "isa_id": VENDOR_ISA,
     "version": "004010",
-    "documents": ["850", "855", "856", "810", "860", "997"],
+    "documents": ["850", "855", "856", "810", "846", "860", "997"],
     "transport": {
         "kind": "sftp",
         "host": "127.0.0.1",
@@ -94,3 +94,14 @@ def fa_997(group_control: int, set_control: int, status: str = "A") -> bytes:
         ["AK9", status, "1", "1", "1"],
     ]
     return vendor_file("FA", "997", body)
+
+
+def advice_846(*items: tuple[str, int]) -> bytes:
+    """items: (vendor part number, units available for sale)."""
+    # The count's as-of, to the second: a second ahead, so it is newer than the counts the test made.
+    counted = dt.datetime.now(dt.UTC) + dt.timedelta(seconds=1)
+    body = [["BIA", "00", "MM", "ADV1", counted.strftime("%Y%m%d"), counted.strftime("%H%M%S")]]
+    for index, (part, quantity) in enumerate(items, start=1):
+        body += [["LIN", str(index), "VN", part], ["QTY", "33", str(quantity), "EA"]]
+    body.append(["CTT", str(len(items))])
+    return vendor_file("IB", "846", body)

@@ -20,7 +20,7 @@ from network.flags.models import EDI_UNACKNOWLEDGED, INVOICE_MISMATCH, Flag
 from network.trading import inbound, outbound, partners
 from network.trading.models import EdiFile, EdiPurchaseOrder, TradingPartner
 from tests.order_helpers import place, po_of, stocked_item
-from tests.trading.helpers import SETUP, ack_855, asn_856, fa_997, invoice_810
+from tests.trading.helpers import SETUP, ack_855, advice_846, asn_856, fa_997, invoice_810
 
 HOLD = dt.timedelta(hours=24)
 
@@ -302,3 +302,28 @@ def test_an_810_with_figures_beyond_what_the_hub_holds_is_rejected_not_fatal(edi
         },
     )
     assert too_big.status_code == 422
+
+
+def test_an_846_in_the_mailbox_is_a_stock_feed_run(edi, session):
+    got = drop(session, edi["vendor"], "846.edi", advice_846(("LAMP-2", 40), ("NOPE-9", 1)))
+    assert got.edi_file.status == "applied", got.edi_file.report
+    assert "stock feed run" in got.edi_file.report[0]
+    runs = edi["vendor"].api.get("/vendor-api/v1/feed-runs").get_json()["data"]
+    assert runs[-1]["status"] in ("applied", "partially_applied") and runs[-1]["rows_applied"] == 1
+    from tests.builders import availability
+
+    assert availability(edi["retailer"], edi["lamp"])["available"] == 38  # 40 less the 2 ordered
+
+
+def test_raw_files_are_dropped_after_the_feed_retention_and_their_reports_kept(edi, session, app):
+    from network.jobs import drop_old_feed_files
+
+    got = drop(session, edi["vendor"], "855_old.edi", ack_855(edi["po"], (1, "IA", 3)))
+    queue(session)  # a pending 850 keeps its bytes until it is sent
+    days = int(app.config["HUB_FEED_RAW_RETENTION_DAYS"])
+    drop_old_feed_files(now=utcnow() + dt.timedelta(days=days + 1))
+    session.expire_all()
+    kept = session.get(EdiFile, got.edi_file.id)
+    assert kept.raw == "" and kept.report == got.edi_file.report and kept.sha256
+    pending = session.scalars(sa.select(EdiFile).where(EdiFile.status == "pending")).all()
+    assert pending and all(f.raw for f in pending)
