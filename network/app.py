@@ -184,7 +184,11 @@ def _security_schemes() -> dict:
         "oauth2": {
             "type": "oauth2",
             "flows": {"clientCredentials": {"tokenUrl": "/oauth/token", "scopes": {}}},
-        }
+        },
+        # The storefront order webhooks (/hooks/...) are signed by the platform instead: base64
+        # HMAC-SHA256 of the raw body with the connector's webhook secret.
+        "shopifyHmac": {"type": "apiKey", "in": "header", "name": "X-Shopify-Hmac-Sha256"},
+        "woocommerceSignature": {"type": "apiKey", "in": "header", "name": "X-WC-Webhook-Signature"},
     }
 
 

@@ -36,6 +36,9 @@ DEFAULTS: dict[str, object] = {
     # Pushes and uploads larger than this (bytes) are kept and answered 202 at once, then applied
     # by the worker (network.feeds.queue), so one vendor's big file never holds a web worker.
     "HUB_ASYNC_PUSH_BYTES": 1024 * 1024,
+    # Storefront connectors: hosts a store may be reached at over plain http (a local store in
+    # development; comma-separated); everywhere else https to a public address.
+    "HUB_CONNECTOR_ALLOW_HTTP_HOSTS": "",
     "HUB_DEMO_SEED": True,
     # Reverse proxies in front of the hub that append to X-Forwarded-For (0: none, the header is
     # ignored, since any client could write it). The portal's sign-in throttle locks addresses.
@@ -52,7 +55,7 @@ DEFAULTS: dict[str, object] = {
 
 ENVIRONMENT = ("DATABASE_URL", "SECRET_KEY", "PUBLIC_URL", "SMTP_URL")
 # HUB_ settings kept as the text given: a secret of digits or "yes" is not a number or a flag.
-TEXT_SETTINGS = frozenset({"HUB_METRICS_TOKEN"})
+TEXT_SETTINGS = frozenset({"HUB_METRICS_TOKEN", "HUB_CONNECTOR_ALLOW_HTTP_HOSTS"})
 
 
 def normalize_database_url(url: str) -> str:

@@ -19,6 +19,7 @@ from network.feeds import health, pulling, queue
 from network.feeds.models import FeedRun
 from network.flag_jobs import EVALUATE_SECONDS, NOTICES_SECONDS, evaluate_flags, send_vendor_notices
 from network.partners import accounts
+from network.trading import files as trading_files
 from network.trading import mailbox
 from network.webhook_worker import RETENTION_JOB_SECONDS, prune_old_deliveries, start_dispatcher
 
@@ -81,6 +82,8 @@ def drop_old_feed_files(*, now: dt.datetime | None = None) -> None:
     days = int(current_app.config["HUB_FEED_RAW_RETENTION_DAYS"])
     with transaction(db.session):
         dropped = health.drop_old_payloads(db.session, before=(now or utcnow()) - dt.timedelta(days=days))
+        # EDI files exchanged with trading partners are kept as long as feed runs' files.
+        dropped += trading_files.drop_old_raw(db.session, before=(now or utcnow()) - dt.timedelta(days=days))
     if dropped:
         log.info("feed retention: dropped %d raw files", dropped)
 

@@ -2,6 +2,7 @@
 
 from network.availability.models import VariantHold
 from network.catalog.models import ItemSource, RetailerItem, VendorVariant
+from network.connectors.models import Connector, ConnectorListing, ConnectorOrder
 from network.feeds.models import Feed, FeedRun, FeedRunPayload, StaleSource
 from network.flags.models import Flag, NoticeClaim, NoticeCursor
 from network.idempotency.models import IdempotencyRecord
@@ -38,6 +39,9 @@ __all__ = [
     "ApiClient",
     "CatalogImport",
     "Connection",
+    "Connector",
+    "ConnectorListing",
+    "ConnectorOrder",
     "EdiFile",
     "EdiPurchaseOrder",
     "Event",

@@ -10,6 +10,7 @@ def blueprints() -> list[Blueprint]:
         availability,
         catalog,
         connections,
+        connectors,
         events,
         flags,
         holds,
@@ -34,4 +35,6 @@ def blueprints() -> list[Blueprint]:
         settings.blp,
         invoices.blp,
         ledger.blp,
+        connectors.blp,
+        connectors.hooks,
     ]

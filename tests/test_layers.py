@@ -33,6 +33,7 @@ LAYERS = (
     "uploads",  # files and counts a person sends by hand, through the feed pipeline
     "trading",  # EDI trading partners: 850/860/997 out, 855/856/810 applied, invoices, SFTP
     "products",  # saving a vendor's variant and telling the retailers it concerns
+    "connectors",  # storefront connectors: store orders in, stock out, tracking back
     "delivery",  # sending the outbox to webhook endpoints
     "portal_views",  # read models of the vendor portal's pages
     "simulation",  # the network simulator, driving the hub as a whole

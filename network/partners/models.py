@@ -20,6 +20,7 @@ RETAILER_SCOPES = (
     "orders:write",
     "webhooks:manage",
     "partners:manage",
+    "connectors:manage",
 )
 VENDOR_SCOPES = ("inventory:write", "purchase_orders:read", "purchase_orders:write", "webhooks:manage")
 SCOPES_BY_KIND = {RETAILER: RETAILER_SCOPES, VENDOR: VENDOR_SCOPES}

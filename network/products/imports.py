@@ -20,12 +20,13 @@ from sqlalchemy.orm import Session
 
 from network.catalog import services as catalog
 from network.catalog.models import VendorVariant
+from network.catalog.skus import normal_sku
 from network.errors import InvalidFeed, InvalidInput, NotFound
 from network.feeds.mapping import normalize_name
 from network.feeds.parsing import RowError, decode
 from network.products import guards
 from network.products import models as m
-from network.products.variants import save_variant
+from network.products.variants import save_many, save_variant
 from network.uploads.services import ENCODINGS, file_headers
 
 # Our fields a person maps columns to, in the order the form shows them.
@@ -164,6 +165,7 @@ def read_rows(data: bytes, settings: CatalogSettings) -> tuple[list[CatalogRow],
                 raise InvalidFeed(f"the file has more than {MAX_ROWS} rows; split it")
             line = reader.line_num
             cells = {ours: _cell(record, i) for ours, i in columns.items()}
+            cells["sku"] = normal_sku(cells.get("sku", ""))  # as stored: a lookup must find it
             row, problems = _row(line, cells, {header[i]: _cell(record, i) for i in extra})
             sku = cells.get("sku", "")
             if row is not None and row.sku in seen:
@@ -322,11 +324,15 @@ def apply_import(
         created_at=now,
         status=m.REJECTED,
     )
-    for row in plan.rows:
-        if row.outcome in ("new", "changed"):
-            save_variant(
-                session, vendor_id=vendor_id, vendor_sku=row.sku, values=row.values, replace=False, now=now
-            )
+    changed = [row for row in plan.rows if row.outcome == "changed"]
+    existing = _existing(session, vendor_id, [row.sku for row in changed])
+    save_many(
+        session,
+        vendor_id=vendor_id,
+        new=[(row.sku, row.values) for row in plan.rows if row.outcome == "new"],
+        changed=[(existing[row.sku], row.values) for row in changed],
+        now=now,
+    )
     applied = record.created + record.updated + record.unchanged
     record.status = (
         m.APPLIED if not plan.errors else m.PARTIALLY_APPLIED if applied or record.held else m.REJECTED

@@ -2,10 +2,12 @@
 
 from __future__ import annotations
 
+import datetime as dt
+
 import sqlalchemy as sa
 from sqlalchemy.orm import Session
 
-from network.trading.models import EdiFile
+from network.trading.models import PENDING, EdiFile
 
 
 def list_files(session: Session, *, vendor_id: int, after_id: int, limit: int) -> list[EdiFile]:
@@ -17,3 +19,14 @@ def list_files(session: Session, *, vendor_id: int, after_id: int, limit: int) -
             .limit(limit)
         )
     )
+
+
+def drop_old_raw(session: Session, *, before: dt.datetime) -> int:
+    """Empty the raw text of files exchanged before `before` (their reports stay), as feed runs'
+    raw files are dropped after HUB_FEED_RAW_RETENTION_DAYS; a file still to be sent keeps it."""
+    result = session.execute(
+        sa.update(EdiFile)
+        .where(EdiFile.created_at < before, EdiFile.status != PENDING, EdiFile.raw != "")
+        .values(raw="")
+    )
+    return result.rowcount or 0

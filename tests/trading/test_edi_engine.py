@@ -313,3 +313,17 @@ def test_an_846_in_the_mailbox_is_a_stock_feed_run(edi, session):
     from tests.builders import availability
 
     assert availability(edi["retailer"], edi["lamp"])["available"] == 38  # 40 less the 2 ordered
+
+
+def test_raw_files_are_dropped_after_the_feed_retention_and_their_reports_kept(edi, session, app):
+    from network.jobs import drop_old_feed_files
+
+    got = drop(session, edi["vendor"], "855_old.edi", ack_855(edi["po"], (1, "IA", 3)))
+    queue(session)  # a pending 850 keeps its bytes until it is sent
+    days = int(app.config["HUB_FEED_RAW_RETENTION_DAYS"])
+    drop_old_feed_files(now=utcnow() + dt.timedelta(days=days + 1))
+    session.expire_all()
+    kept = session.get(EdiFile, got.edi_file.id)
+    assert kept.raw == "" and kept.report == got.edi_file.report and kept.sha256
+    pending = session.scalars(sa.select(EdiFile).where(EdiFile.status == "pending")).all()
+    assert pending and all(f.raw for f in pending)

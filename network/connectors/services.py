@@ -1,0 +1,186 @@
+"""Keeping connectors: create, read, change, pause, delete; their credentials sealed at rest."""
+
+from __future__ import annotations
+
+import datetime as dt
+import ipaddress
+from collections.abc import Mapping
+from types import ModuleType
+from urllib.parse import urlsplit
+
+import sqlalchemy as sa
+from sqlalchemy.orm import Session
+
+from network.connectors import shopify, woocommerce
+from network.connectors.models import PLATFORMS, STATUSES, Connector
+from network.errors import InvalidInput, NotFound
+from network.feeds.credentials import Credentials
+
+MODULES: dict[str, ModuleType] = {shopify.name: shopify, woocommerce.name: woocommerce}
+CHANGEABLE = ("shop_url", "credentials", "location_id", "buffer", "max_quantity", "status")
+
+
+def platform_of(connector: Connector) -> ModuleType:
+    return MODULES[connector.platform]
+
+
+def check_credentials(platform: str, credentials: Mapping[str, object]) -> dict[str, str]:
+    """Return exactly the fields the platform needs, each a non-empty line of text; raises InvalidInput."""
+    fields = MODULES[platform].credential_fields
+    errors: dict[str, list[str]] = {}
+    values: dict[str, str] = {}
+    for name in fields:
+        value = credentials.get(name)
+        if not isinstance(value, str) or not value.strip():
+            errors[f"credentials.{name}"] = [f"required for {platform}"]
+        elif len(value) > 1000 or "\n" in value or "\r" in value:
+            errors[f"credentials.{name}"] = ["one line of at most 1000 characters"]
+        else:
+            values[name] = value
+    for name in sorted(set(credentials) - set(fields)):
+        errors[f"credentials.{name}"] = [f"not used by {platform}; it takes {', '.join(fields)}"]
+    if errors:
+        raise InvalidInput("invalid connector credentials", errors=errors)
+    return values
+
+
+def check_shop_url(url: str, allow_http_hosts: frozenset[str]) -> str:
+    """The store's base URL: https to a public host; plain http (and a private host) only to the
+    hosts HUB_CONNECTOR_ALLOW_HTTP_HOSTS lists, for a local store in development.
+
+    Names are not resolved here (a store's DNS may not answer from every machine that saves the
+    connector): an IP literal or a localhost name is refused at once, like feed URLs.
+    """
+    url = url.strip().rstrip("/")
+    try:
+        parts = urlsplit(url)
+        parts.port  # noqa: B018 - a bad port raises here
+        host = (parts.hostname or "").lower()
+    except ValueError:
+        host, parts = "", None
+    problem = None
+    if parts is None or not host:
+        problem = "not a URL with a host"
+    elif host in allow_http_hosts:
+        if parts.scheme not in ("http", "https"):
+            problem = "use https"
+    elif parts.scheme != "https":
+        problem = "use https (plain http only to hosts HUB_CONNECTOR_ALLOW_HTTP_HOSTS lists)"
+    elif host == "localhost" or host.endswith(".localhost") or _private_ip(host):
+        problem = f"the host {host!r} is a private, loopback or reserved address"
+    elif parts.query or parts.fragment or parts.username:
+        problem = "the store's base URL, without query, fragment or login"
+    if problem:
+        raise InvalidInput(f"the shop URL is refused: {problem}", errors={"shop_url": [problem]})
+    return url
+
+
+def _private_ip(host: str) -> bool:
+    try:
+        address = ipaddress.ip_address(host.strip("[]"))
+    except ValueError:
+        return False
+    return not address.is_global or address.is_multicast
+
+
+def create_connector(
+    session: Session,
+    *,
+    retailer_id: int,
+    platform: str,
+    shop_url: str,
+    credentials: Mapping[str, object],
+    location_id: str | None,
+    buffer: int,
+    max_quantity: int | None,
+    sealer: Credentials,
+    allow_http_hosts: frozenset[str],
+    now: dt.datetime,
+) -> Connector:
+    if platform not in PLATFORMS:
+        raise InvalidInput("unknown platform", errors={"platform": [f"one of {', '.join(PLATFORMS)}"]})
+    connector = Connector(
+        retailer_id=retailer_id,
+        platform=platform,
+        shop_url=check_shop_url(shop_url, allow_http_hosts),
+        credentials_sealed=sealer.seal(check_credentials(platform, credentials)),
+        location_id=location_id,
+        buffer=buffer,
+        max_quantity=max_quantity,
+        status="active",
+        created_at=now,
+        updated_at=now,
+    )
+    session.add(connector)
+    session.flush()
+    return connector
+
+
+def list_connectors(session: Session, *, retailer_id: int) -> list[Connector]:
+    return list(
+        session.scalars(
+            sa.select(Connector).where(Connector.retailer_id == retailer_id).order_by(Connector.id)
+        )
+    )
+
+
+def get_connector(session: Session, connector_id: int, *, retailer_id: int | None) -> Connector:
+    """Another retailer's connector is NotFound, as if it did not exist."""
+    connector = session.get(Connector, connector_id)
+    if connector is None or (retailer_id is not None and connector.retailer_id != retailer_id):
+        raise NotFound(f"no connector {connector_id}")
+    return connector
+
+
+def update_connector(
+    session: Session,
+    connector: Connector,
+    changes: Mapping[str, object],
+    *,
+    sealer: Credentials,
+    allow_http_hosts: frozenset[str],
+    now: dt.datetime,
+) -> Connector:
+    """Change some fields; `status` paused|active pauses or resumes it. Raises InvalidInput."""
+    if "shop_url" in changes:
+        connector.shop_url = check_shop_url(str(changes["shop_url"]), allow_http_hosts)
+    if "credentials" in changes:
+        connector.credentials_sealed = sealer.seal(
+            check_credentials(connector.platform, changes["credentials"])
+        )
+    if "status" in changes:
+        if changes["status"] not in STATUSES:
+            raise InvalidInput("unknown status", errors={"status": [f"one of {', '.join(STATUSES)}"]})
+        connector.status = changes["status"]
+    for name in ("location_id", "buffer", "max_quantity"):
+        if name in changes:
+            setattr(connector, name, changes[name])
+    connector.updated_at = now
+    return connector
+
+
+def delete_connector(session: Session, connector: Connector) -> None:
+    session.delete(connector)
+
+
+def record_success(connector: Connector, now: dt.datetime) -> None:
+    connector.last_success_at = now
+
+
+def record_error(connector: Connector, message: str, now: dt.datetime) -> None:
+    connector.last_error_at = now
+    connector.last_error = message[:500]
+
+
+def open_credentials(connector: Connector, sealer: Credentials) -> dict[str, str]:
+    """The connector's credentials in the clear, for the platform client or the signature check only."""
+    return sealer.open(connector.credentials_sealed)
+
+
+def health(session: Session, connector: Connector) -> dict:
+    return {
+        "last_success_at": connector.last_success_at,
+        "last_error_at": connector.last_error_at,
+        "last_error": connector.last_error,
+        "backlog": 0,
+    }
