@@ -51,6 +51,9 @@ BEYOND_SCHEMA = {
     "POST /vendor-api/v1/feeds": {"url", "format", "auth"},
     "PATCH /vendor-api/v1/feeds/{feed_id}": {"url", "format", "auth"},
     "PUT /vendor-api/v1/variants/{vendor_sku}": {"gtin"},
+    # A storefront's URL (reachable, public) and the credentials its platform takes.
+    "POST /api/v1/connectors": {"shop_url", "credentials", "credentials.*"},
+    "PATCH /api/v1/connectors/{connector_id}": {"shop_url", "credentials", "credentials.*"},
     # The EDI setup's transport: which credentials a transport needs, and whether its host is one
     # the hub may reach (not yet one shape per transport in the document); separators that must
     # differ from each other.
