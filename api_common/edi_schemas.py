@@ -147,6 +147,10 @@ class EdiFileSchema(Schema):
     sent_at = fields.DateTime(allow_none=True)
 
 
+class EdiFileRawSchema(EdiFileSchema):
+    raw = fields.String(metadata={"description": "the file as exchanged; empty once past the retention"})
+
+
 class EdiFileListSchema(Schema):
     data = fields.List(fields.Nested(EdiFileSchema))
     next_cursor = fields.String(allow_none=True)

@@ -7,6 +7,7 @@ import datetime as dt
 import sqlalchemy as sa
 from sqlalchemy.orm import Session
 
+from network.errors import NotFound
 from network.trading.models import PENDING, EdiFile
 
 
@@ -19,6 +20,14 @@ def list_files(session: Session, *, vendor_id: int, after_id: int, limit: int) -
             .limit(limit)
         )
     )
+
+
+def get_file(session: Session, file_id: int, *, vendor_id: int) -> EdiFile:
+    """Raises NotFound for another vendor's file."""
+    found = session.get(EdiFile, file_id)
+    if found is None or found.vendor_id != vendor_id:
+        raise NotFound(f"no EDI file {file_id}")
+    return found
 
 
 def drop_old_raw(session: Session, *, before: dt.datetime) -> int:

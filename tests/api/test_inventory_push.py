@@ -35,7 +35,14 @@ def test_csv_push_is_a_feed_run_and_moves_availability(session, network):
     row = availability(retailer, sku)
     assert row["available"] == 7
     assert row["sources"] == [
-        {"vendor_variant_id": variant, "vendor_id": vendor.id, "available": 7, "stale": False}
+        {
+            "vendor_variant_id": variant,
+            "vendor_id": vendor.id,
+            "available": 7,
+            "stale": False,
+            "incoming": 0,
+            "incoming_eta": None,
+        }
     ]
 
 

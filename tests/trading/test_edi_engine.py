@@ -145,6 +145,10 @@ def test_a_full_cycle_997_855_856_810_reaches_the_hub_state(edi, session):
         "856_1.edi",
         "810_1.edi",
     ]
+    one = edi["vendor"].api.get(f"/vendor-api/v1/edi/files/{files[-1]['id']}").get_json()
+    assert one["raw"].startswith("ISA") and one["report"] == files[-1]["report"]
+    stranger = edi["retailer"].api.get(f"/vendor-api/v1/edi/files/{files[-1]['id']}")
+    assert stranger.status_code in (401, 403)
 
 
 def test_a_set_that_breaks_a_rule_is_rejected_whole_and_the_997_says_so(edi, session):

@@ -5,7 +5,13 @@ from __future__ import annotations
 from flask import current_app
 from flask_smorest import Blueprint
 
-from api_common.edi_schemas import EdiFileListArgs, EdiFileListSchema, EdiPartnerSchema, EdiSetupSchema
+from api_common.edi_schemas import (
+    EdiFileListArgs,
+    EdiFileListSchema,
+    EdiFileRawSchema,
+    EdiPartnerSchema,
+    EdiSetupSchema,
+)
 from api_common.oauth import current_caller
 from api_common.pagination import decode_cursor, page
 from network.clock import utcnow
@@ -72,3 +78,11 @@ def list_files(args: dict):
         limit=args["limit"],
     )
     return page(found, last_position=found[-1].id if found else None, full=len(found) == args["limit"])
+
+
+@blp.get("/files/<int:file_id>")
+@vendor("purchase_orders:read")
+@blp.response(200, EdiFileRawSchema)
+def get_file(file_id: int):
+    """One file exchanged, with its raw text and processing report"""
+    return files.get_file(db.session, file_id, vendor_id=current_caller().org_id)
