@@ -13,6 +13,7 @@ from flask import Flask, current_app
 
 from network.availability.services import items_turning_stale, publish_changes
 from network.clock import utcnow
+from network.connectors import sync as connector_sync
 from network.db import transaction
 from network.extensions import db
 from network.feeds import health, pulling, queue
@@ -36,6 +37,8 @@ FEED_QUEUE_SECONDS = 2
 FEED_PULL_BUDGET_SECONDS = 120
 # EDI: 850/860 written and pending files pushed within this long; mailboxes polled per partner.
 EDI_EXCHANGE_SECONDS = 30
+# Storefront connectors: one coalescing interval (shipments back, figures out).
+CONNECTOR_SYNC_SECONDS = 15
 
 
 class StaleSweep:
@@ -96,6 +99,16 @@ def exchange_edi(*, now: dt.datetime | None = None) -> None:
         log.info("EDI: %d files exchanged with %d partners", moved, len(rounds))
 
 
+def sync_connectors(*, now: dt.datetime | None = None) -> None:
+    """Write shipments and vendor cancellations back to the stores, and set their stock."""
+    reports = connector_sync.sync_due(
+        db.session, connector_sync.config_clients(current_app.config), now=now or utcnow()
+    )
+    for report in reports:
+        if report.fulfillments or report.notes or report.figures_sent:
+            log.info("connector %s: %s", report.connector_id, report)
+
+
 def prune_login_attempts(*, now: dt.datetime | None = None) -> None:
     """Delete portal sign-in attempts older than HUB_LOGIN_ATTEMPT_RETENTION_DAYS."""
     keep = dt.timedelta(days=float(current_app.config["HUB_LOGIN_ATTEMPT_RETENTION_DAYS"]))
@@ -115,6 +128,7 @@ def jobs() -> list[tuple[str, Callable[[], None], int]]:
         ("feed_raw_retention", drop_old_feed_files, FEED_RETENTION_SECONDS),
         ("evaluate_flags", evaluate_flags, EVALUATE_SECONDS),
         ("exchange_edi", exchange_edi, EDI_EXCHANGE_SECONDS),
+        ("sync_connectors", sync_connectors, CONNECTOR_SYNC_SECONDS),
         ("vendor_notices", send_vendor_notices, NOTICES_SECONDS),
         ("webhook_retention", prune_old_deliveries, RETENTION_JOB_SECONDS),
         ("login_attempt_retention", prune_login_attempts, RETENTION_JOB_SECONDS),

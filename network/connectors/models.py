@@ -49,6 +49,11 @@ class Connector(Base):
     last_error: Mapped[str | None] = mapped_column(sa.String(500))
     # Where the polling fallback resumes: the platform's updated_at of the last order it read.
     orders_cursor: Mapped[str | None] = mapped_column(sa.String(64))
+    # How far the sync has read the retailer's outbox (an Event.seq): shipments, cancellations and
+    # availability changes after it are still to be written to the store.
+    events_seq: Mapped[int] = mapped_column(sa.BigInteger().with_variant(sa.Integer, "sqlite"), default=0)
+    # One worker syncs a connector at a time: it holds this lease while it talks to the store.
+    sync_lease_until: Mapped[dt.datetime | None]
     created_at: Mapped[dt.datetime]
     updated_at: Mapped[dt.datetime]
 
@@ -76,6 +81,8 @@ class ConnectorOrder(Base):
     unfilled_lines: Mapped[list] = mapped_column(sa.JSON, default=list)
     # Order line id -> platform line id, for writing shipments back line by line.
     line_map: Mapped[dict] = mapped_column(sa.JSON, default=dict)
+    # Outbox events already written to the store (ids), so a retried sync never writes one twice.
+    written_back: Mapped[list] = mapped_column(sa.JSON, default=list)
     received_at: Mapped[dt.datetime]
     updated_at: Mapped[dt.datetime]
 
@@ -92,6 +99,12 @@ class ConnectorListing(Base):
     retailer_sku: Mapped[str] = mapped_column(sa.String(100))
     platform_variant_id: Mapped[str | None] = mapped_column(sa.String(64))
     inventory_item_id: Mapped[str | None] = mapped_column(sa.String(100))
+    # WooCommerce: the parent product of a variation (its stock is set through the parent's batch).
+    platform_product_id: Mapped[str | None] = mapped_column(sa.String(64))
+    # The figure the store was last sent, and when; `pending` when a newer one is owed.
+    last_sent: Mapped[int | None]
+    last_sent_at: Mapped[dt.datetime | None]
+    pending: Mapped[bool] = mapped_column(default=False)
 
     __table_args__ = (
         sa.UniqueConstraint("connector_id", "retailer_sku"),

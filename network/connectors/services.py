@@ -12,12 +12,15 @@ import sqlalchemy as sa
 from sqlalchemy.orm import Session
 
 from network.connectors import shopify, woocommerce
-from network.connectors.models import PLATFORMS, STATUSES, Connector
+from network.connectors.models import PLATFORMS, STATUSES, Connector, ConnectorListing
 from network.errors import InvalidInput, NotFound
 from network.feeds.credentials import Credentials
+from network.outbox.models import Event
 
 MODULES: dict[str, ModuleType] = {shopify.name: shopify, woocommerce.name: woocommerce}
 CHANGEABLE = ("shop_url", "credentials", "location_id", "buffer", "max_quantity", "status")
+# The retailer's outbox events a connector writes to its store (network.connectors.sync).
+TYPES = ("po.shipped", "po.cancelled", "availability.changed")
 
 
 def platform_of(connector: Connector) -> ModuleType:
@@ -178,9 +181,25 @@ def open_credentials(connector: Connector, sealer: Credentials) -> dict[str, str
 
 
 def health(session: Session, connector: Connector) -> dict:
+
     return {
         "last_success_at": connector.last_success_at,
         "last_error_at": connector.last_error_at,
         "last_error": connector.last_error,
-        "backlog": 0,
+        "backlog": backlog(session, connector),
     }
+
+
+def backlog(session: Session, connector: Connector) -> int:
+    """Store updates owed: figures not yet sent, plus outbox events the sync has not read."""
+    owed = session.scalar(
+        sa.select(sa.func.count())
+        .select_from(ConnectorListing)
+        .where(ConnectorListing.connector_id == connector.id, ConnectorListing.pending)
+    )
+    unread = session.scalar(
+        sa.select(sa.func.count())
+        .select_from(Event)
+        .where(Event.org_id == connector.retailer_id, Event.seq > connector.events_seq, Event.type.in_(TYPES))
+    )
+    return int(owed or 0) + int(unread or 0)

@@ -1,0 +1,231 @@
+"""Tracking back and stock out, against local Shopify- and WooCommerce-shaped stores."""
+
+from __future__ import annotations
+
+import pytest
+
+from network.clock import utcnow
+from network.connectors.http import Transport
+from network.connectors.sync import Clients, sync_connector
+from network.extensions import db
+from network.feeds.credentials import Credentials
+from tests.builders import make_item, make_variant
+from tests.connectors.fake_stores import FakeShopify, FakeWoo
+from tests.connectors.helpers import connect_store, deliver, map_listing
+from tests.order_helpers import set_stock
+from tests.samples import fixture
+
+ORDER = "820982911946154508"
+NANO_LINE, GREEN_LINE = "866550311766439020", "141249953214522975"
+
+
+@pytest.fixture
+def shopify():
+    store = FakeShopify()
+    store.url = store.start()
+    yield store
+    store.stop()
+
+
+@pytest.fixture
+def woo():
+    store = FakeWoo()
+    store.url = store.start()
+    yield store
+    store.stop()
+
+
+@pytest.fixture
+def local_stores(app):
+    app.config["HUB_CONNECTOR_ALLOW_HTTP_HOSTS"] = "127.0.0.1"
+
+
+class Waits(list):
+    """A sleep that records the waits instead of sleeping (the fake stores count in real time)."""
+
+    def __call__(self, seconds: float) -> None:
+        self.append(round(seconds, 3))
+
+
+def sync(connector: dict, waits: Waits | None = None):
+    clients = Clients(
+        Credentials("test-secret"), transport=lambda: Transport(sleep=waits if waits is not None else Waits())
+    )
+    return sync_connector(db.session, clients, connector["id"], now=utcnow())
+
+
+def _po_lines(retailer, order_id: int) -> dict[str, dict]:
+    order = retailer.api.get(f"/api/v1/orders/{order_id}").get_json()
+    return {line["retailer_sku"]: line["purchase_order_lines"][0] for line in order["lines"]}
+
+
+def _vendor(vendor, po_line: dict, action: str, body: dict):
+    response = vendor.api.post(
+        f"/vendor-api/v1/purchase-orders/{po_line['purchase_order_id']}/{action}", json=body
+    )
+    assert response.status_code in (200, 201), response.get_data(as_text=True)
+
+
+def test_shopify_order_shipped_in_parts_and_stock_reach_the_store(
+    network, session, client, shopify, local_stores
+):
+    retailer, vendor = network.retailer, network.vendor
+    nano, green = make_variant(session, vendor), make_variant(session, vendor)
+    set_stock(session, vendor, nano, 10)
+    set_stock(session, vendor, green, 4)
+    make_item(session, retailer, [nano], sku="NANO-8GB")
+    make_item(session, retailer, [green], sku="FIX-GREEN-2008")
+    shopify.add_variant("NANO-8GB", 1, available=99)
+    shopify.add_variant("FIX-GREEN-2008", 2, available=99)
+    shopify.add_order(ORDER, {NANO_LINE: 2, GREEN_LINE: 1})
+    connector = connect_store(retailer, shop_url=shopify.url, location_id="1", buffer=1, max_quantity=6)
+    map_listing(session, connector["id"], "NANO-8GB", "808950810")
+
+    answer = deliver(
+        client, connector, "orders/create", fixture("shopify/orders_create_empty_sku_draft.json")
+    )
+    order_id = answer.get_json()["order_id"]
+    report = sync(connector)
+    assert report.error is None, report
+    # Availability after buffer and cap: NANO 10 - 2 ordered = 8 -> min(8 - 1, 6); GREEN 4 - 1 - 1.
+    assert (shopify.available_of("NANO-8GB"), shopify.available_of("FIX-GREEN-2008")) == (6, 2)
+    # The inventory item ids were found by SKU and kept: the next round asks nothing.
+    before = shopify.requests
+    assert sync(connector).figures_sent == 0 and shopify.requests == before
+
+    lines = _po_lines(retailer, order_id)
+    _vendor(vendor, lines["NANO-8GB"], "acknowledge", {})
+    _vendor(
+        vendor,
+        lines["NANO-8GB"],
+        "shipments",
+        {
+            "carrier": "UPS",
+            "tracking_number": "1Z999",
+            "lines": [{"line_id": lines["NANO-8GB"]["id"], "quantity": 1}],
+        },
+    )
+    assert sync(connector).fulfillments == 1
+    (first,) = shopify.fulfillments
+    assert first["trackingInfo"] == {
+        "company": "UPS",
+        "number": "1Z999",
+        "url": "https://www.ups.com/track?tracknum=1Z999",
+    }
+    assert first["lineItemsByFulfillmentOrder"] == [
+        {
+            "fulfillmentOrderId": f"gid://shopify/FulfillmentOrder/{ORDER}",
+            "fulfillmentOrderLineItems": [
+                {"id": f"gid://shopify/FulfillmentOrderLineItem/{NANO_LINE}", "quantity": 1}
+            ],
+        }
+    ]
+    assert shopify.orders[f"gid://shopify/Order/{ORDER}"]["fulfillment_orders"][0]["status"] == "IN_PROGRESS"
+    # A second round writes nothing twice.
+    assert sync(connector).fulfillments == 0 and len(shopify.fulfillments) == 1
+
+    _vendor(
+        vendor,
+        lines["NANO-8GB"],
+        "shipments",
+        {
+            "carrier": "FedEx",
+            "tracking_number": "7777",
+            "lines": [{"line_id": lines["NANO-8GB"]["id"], "quantity": 1}],
+        },
+    )
+    _vendor(vendor, lines["FIX-GREEN-2008"], "cancel", {"reason": "water damage", "reason_code": "other"})
+    report = sync(connector)
+    assert (report.fulfillments, report.notes) == (1, 1)
+    assert shopify.fulfillments[1]["trackingInfo"]["number"] == "7777"
+    note = shopify.orders[f"gid://shopify/Order/{ORDER}"]["note"]
+    assert "vendor cancelled 1 × FIX-GREEN-2008: water damage" in note
+    health = retailer.api.get(f"/api/v1/connectors/{connector['id']}").get_json()["health"]
+    assert health["last_success_at"] and health["last_error"] is None and health["backlog"] == 0
+
+
+def test_shopify_429_is_waited_out_and_the_store_ends_exact(network, session, shopify, local_stores):
+    retailer, vendor = network.retailer, network.vendor
+    variant = make_variant(session, vendor)
+    make_item(session, retailer, [variant], sku="LAMP")
+    shopify.add_variant("LAMP", 7)
+    connector = connect_store(retailer, shop_url=shopify.url, location_id="gid://shopify/Location/1")
+    set_stock(session, vendor, variant, 3)
+    set_stock(session, vendor, variant, 12)
+    shopify.force_429 = 2
+    waits = Waits()
+    report = sync(connector, waits)
+    assert report.error is None and report.refused_for_rate == 2
+    assert waits[:2] == [1.0, 1.0]  # Retry-After honoured
+    assert shopify.available_of("LAMP") == 12  # the newest figure only, once
+    assert shopify.set_calls == [[("gid://shopify/InventoryItem/7", 12)]]
+
+
+def test_store_refusals_are_recorded_as_the_connector_s_last_error(network, session, shopify, local_stores):
+    variant = make_variant(session, network.vendor)
+    make_item(session, network.retailer, [variant], sku="LAMP")
+    shopify.add_variant("LAMP", 7)
+    connector = connect_store(network.retailer, shop_url=shopify.url, location_id="gid://shopify/Location/1")
+    shopify.token = "rotated"
+    set_stock(session, network.vendor, variant, 3)
+    report = sync(connector)
+    assert "access token" in report.error
+    health = network.retailer.api.get(f"/api/v1/connectors/{connector['id']}").get_json()["health"]
+    assert "access token" in health["last_error"] and health["backlog"] >= 1
+    shopify.token = "shpat_test_token"
+    assert sync(connector).error is None and shopify.available_of("LAMP") == 3
+
+
+def test_woocommerce_shipment_and_stock_reach_the_store(network, session, client, woo, local_stores):
+    retailer, vendor = network.retailer, network.vendor
+    single, black = make_variant(session, vendor), make_variant(session, vendor)
+    set_stock(session, vendor, single, 10)
+    set_stock(session, vendor, black, 5)
+    make_item(session, retailer, [single], sku="WOO-SINGLE")
+    make_item(session, retailer, [black], sku="FIX-WOO-BLK")
+    woo.products = {
+        93: {"id": 93, "sku": "WOO-SINGLE", "parent_id": 0, "stock_quantity": 0},
+        23: {"id": 23, "sku": "FIX-WOO-BLK", "parent_id": 22, "stock_quantity": 0},
+    }
+    woo.orders = {9727: {"id": 9727, "status": "processing", "meta_data": [], "notes": []}}
+    connector = connect_store(retailer, "woocommerce", shop_url=woo.url)
+    map_listing(session, connector["id"], "WOO-SINGLE", "93")
+    order_id = deliver(
+        client, connector, "order.created", fixture("woocommerce/order_created_empty_sku.json")
+    ).get_json()["order_id"]
+
+    assert sync(connector).error is None
+    assert (woo.products[93]["stock_quantity"], woo.products[23]["stock_quantity"]) == (8, 4)
+
+    lines = _po_lines(retailer, order_id)
+    for sku in ("WOO-SINGLE", "FIX-WOO-BLK"):
+        _vendor(vendor, lines[sku], "acknowledge", {})
+    _vendor(
+        vendor,
+        lines["WOO-SINGLE"],
+        "shipments",
+        {
+            "carrier": "USPS",
+            "tracking_number": "9400",
+            "lines": [{"line_id": lines["WOO-SINGLE"]["id"], "quantity": 2}],
+        },
+    )
+    assert sync(connector).fulfillments == 1
+    order = woo.orders[9727]
+    assert order["status"] == "processing"  # partly shipped: not completed yet
+    (tracking,) = [m["value"] for m in order["meta_data"] if m["key"] == "_wc_shipment_tracking_items"]
+    assert tracking[0]["tracking_number"] == "9400" and tracking[0]["tracking_provider"] == "USPS"
+    assert order["notes"][0]["customer_note"] is True
+
+    _vendor(
+        vendor,
+        lines["FIX-WOO-BLK"],
+        "shipments",
+        {
+            "carrier": "DHL",
+            "tracking_number": "JD1",
+            "lines": [{"line_id": lines["FIX-WOO-BLK"]["id"], "quantity": 1}],
+        },
+    )
+    assert sync(connector).fulfillments == 1
+    assert woo.orders[9727]["status"] == "completed"
