@@ -5,8 +5,10 @@ from __future__ import annotations
 from marshmallow import RAISE, fields, validate
 
 from api_common.edge import Schema
+from api_common.fields import DecimalString
 from api_common.pagination import PageArgs
 from network.trading.models import AFTER_PULL, DOCUMENTS, VERSIONS
+from network.trading.partners import QUALIFIERS
 
 
 class SftpCredentialsSchema(Schema):
@@ -46,14 +48,18 @@ class TransportSchema(Schema):
     )
 
 
+SYMBOL = "^[!-/:-@\\[-`{-~]$"
+
+
 class SeparatorsSchema(Schema):
     class Meta:
         unknown = RAISE
 
-    element = fields.String(validate=validate.Length(equal=1))
-    component = fields.String(validate=validate.Length(equal=1))
-    terminator = fields.String(validate=validate.Length(equal=1))
-    repetition = fields.String(validate=validate.Length(equal=1))
+    # One symbol each (network.trading.partners: not a letter, digit, space or line break).
+    element = fields.String(validate=validate.Length(equal=1), metadata={"pattern": SYMBOL})
+    component = fields.String(validate=validate.Length(equal=1), metadata={"pattern": SYMBOL})
+    terminator = fields.String(validate=validate.Length(equal=1), metadata={"pattern": SYMBOL})
+    repetition = fields.String(validate=validate.Length(equal=1), metadata={"pattern": SYMBOL})
 
 
 class EdiSetupSchema(Schema):
@@ -62,8 +68,14 @@ class EdiSetupSchema(Schema):
     class Meta:
         unknown = RAISE
 
-    isa_qualifier = fields.String(required=True, validate=validate.Length(2, 2))
-    isa_id = fields.String(required=True, validate=validate.Length(1, 15))
+    isa_qualifier = fields.String(
+        required=True, validate=validate.Length(2, 2), metadata={"enum": list(QUALIFIERS)}
+    )
+    isa_id = fields.String(
+        required=True,
+        validate=validate.Length(1, 15),
+        metadata={"pattern": "^[A-Za-z0-9._/&-][A-Za-z0-9 ._/&-]{0,14}$"},  # network.trading.partners
+    )
     version = fields.String(load_default="004010", validate=validate.OneOf(VERSIONS))
     documents = fields.List(
         fields.String(validate=validate.OneOf(DOCUMENTS)), validate=validate.Length(max=10)
@@ -149,10 +161,10 @@ class InvoiceLineSchema(Schema):
     line_id = fields.Integer(attribute="po_line_id", allow_none=True)
     vendor_sku = fields.String()
     quantity = fields.Integer()
-    unit_price = fields.Decimal(as_string=True, allow_none=True)
+    unit_price = DecimalString()
     ordered = fields.Integer(allow_none=True)
     shipped = fields.Integer(allow_none=True)
-    unit_cost = fields.Decimal(as_string=True, allow_none=True)
+    unit_cost = DecimalString()
 
 
 class MismatchSchema(Schema):
@@ -174,8 +186,8 @@ class InvoiceSchema(Schema):
     number = fields.String()
     invoice_date = fields.Date(allow_none=True)
     source = fields.String(metadata={"description": "edi (an 810) or manual"})
-    total = fields.Decimal(as_string=True)
-    stated_total = fields.Decimal(as_string=True, allow_none=True)
+    total = DecimalString(allow_none=False)
+    stated_total = DecimalString()
     mismatches = fields.List(fields.Nested(MismatchSchema))
     lines = fields.List(fields.Nested(InvoiceLineSchema))
     created_at = fields.DateTime()
@@ -192,13 +204,7 @@ class InvoiceLineInSchema(Schema):
 
     line_id = fields.Integer(required=True)
     quantity = fields.Integer(required=True, validate=validate.Range(1, 1_000_000))
-    unit_price = fields.Decimal(
-        required=True,
-        places=4,
-        validate=validate.Range(0, 10**8, max_inclusive=False),
-        allow_nan=False,
-        as_string=True,
-    )
+    unit_price = DecimalString(input=True, required=True, allow_none=False)
 
 
 class InvoiceCreateSchema(Schema):
@@ -208,9 +214,7 @@ class InvoiceCreateSchema(Schema):
     purchase_order_id = fields.Integer(required=True)
     number = fields.String(required=True, validate=validate.Length(1, 30))
     invoice_date = fields.Date()
-    total = fields.Decimal(
-        places=4, validate=validate.Range(0, 10**10, max_inclusive=False), allow_nan=False, as_string=True
-    )
+    total = DecimalString(input=True, integer_digits=10, allow_none=False)
     lines = fields.List(fields.Nested(InvoiceLineInSchema), required=True, validate=validate.Length(1, 1000))
 
 

@@ -66,6 +66,8 @@ def from_http_exception(error: HTTPException) -> Response:
     if isinstance(messages, dict):
         # webargs keys messages by location (json, query, ...); one location is the usual case.
         errors = next(iter(messages.values())) if len(messages) == 1 else messages
+        if not isinstance(errors, dict):  # a body that is not JSON at all: ["Invalid JSON body."]
+            errors = {"_body": errors}
     detail = error.description or error.name
     if status == 422 and errors:
         detail = "the request has invalid fields; see errors"

@@ -127,6 +127,9 @@ class HubApi(Api):
         self.ERROR_SCHEMA = ProblemSchema
         super().__init__(*args, **kwargs)
         self.register_field(DecimalString, "string", "decimal")
+        from api_common.openapi import finishing
+
+        self.spec.to_dict = finishing(self.spec.to_dict)
 
     def handle_http_exception(self, error: HTTPException) -> Response:
         return handle_http_exception(error)

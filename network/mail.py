@@ -115,8 +115,8 @@ class Mailer:
     def compose(self, email: Email) -> EmailMessage:
         message = EmailMessage()
         message["From"] = self.sender
-        message["To"] = email.to
-        message["Subject"] = email.subject
+        message["To"] = _one_line(email.to)
+        message["Subject"] = _one_line(email.subject)
         message["Date"] = formatdate(localtime=False, usegmt=True)
         message["Message-ID"] = make_msgid(domain=self.sender.rpartition("@")[2].strip(">") or None)
         message.set_content(email.text)
@@ -150,3 +150,9 @@ class Mailer:
         path = self.outbox_dir / f"{stamp}-{uuid.uuid4().hex[:8]}.eml"
         path.write_bytes(bytes(message))
         return path
+
+
+def _one_line(value: str) -> str:
+    """A header value on one line: names typed by users (a vendor's name in a subject) may hold
+    line breaks, \u2028 or \x85 included, which the email package refuses (a 500 on invites)."""
+    return " ".join(value.splitlines())

@@ -64,8 +64,9 @@ class InviteListSchema(Schema):
 IDEMPOTENCY_HEADER = {
     "name": "Idempotency-Key",
     "in": "header",
-    "required": False,
-    "schema": {"type": "string", "maxLength": 255},
+    "required": True,
+    # Not blank (network.idempotency.services.check_key): at least one non-space character.
+    "schema": {"type": "string", "minLength": 1, "maxLength": 255, "pattern": "\\S"},
     "description": "a repeat with the same key and body returns the first answer (without `email_sent`) "
     "and neither creates nor emails anything",
 }

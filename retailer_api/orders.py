@@ -36,7 +36,8 @@ IDEMPOTENCY_HEADER = {
     "name": "Idempotency-Key",
     "in": "header",
     "required": True,
-    "schema": {"type": "string", "maxLength": 255},
+    # Not blank (network.idempotency.services.check_key): at least one non-space character.
+    "schema": {"type": "string", "minLength": 1, "maxLength": 255, "pattern": "\\S"},
     "description": "a repeat with the same key and body returns the first answer and creates nothing",
 }
 

@@ -4,6 +4,7 @@ from __future__ import annotations
 
 import re
 
+from network.feeds.credentials import AUTH_PARAMETERS
 from tests.builders import make_item, make_variant, push_csv
 
 API_PREFIXES = ("/api/v1/", "/vendor-api/v1/")
@@ -117,3 +118,21 @@ def test_a_405_says_which_methods_the_resource_has(network):
     assert answer.status_code == 405
     assert answer.mimetype == "application/problem+json"
     assert set(answer.headers["Allow"].split(", ")) >= {"GET"}
+
+
+def test_a_nullable_nested_object_admits_only_its_own_shape(client):
+    spec = _spec(client)
+    text = str(spec)
+    # apispec's rendering let any object through in place of the nested one.
+    assert "{'type': 'object', 'nullable': True}" not in text
+    auth = spec["components"]["schemas"]["FeedAuth"]
+    kinds = {shape["properties"]["kind"]["enum"][0]: set(shape["required"]) for shape in auth["oneOf"]}
+    assert kinds == {kind: {"kind", *names} for kind, names in AUTH_PARAMETERS.items()}
+
+
+def test_a_body_that_is_not_json_has_errors_by_field_as_documented(network):
+    answer = network.retailer.api.patch(
+        "/api/v1/settings", data=b"{nope", headers={"Content-Type": "application/json"}
+    )
+    assert answer.status_code == 400
+    assert answer.get_json()["errors"] == {"_body": ["Invalid JSON body."]}

@@ -5,8 +5,10 @@ from __future__ import annotations
 from marshmallow import fields, validate
 
 from api_common.edge import Schema
+from api_common.openapi import SCHEMA_DOCS
 from api_common.pagination import PageArgs
 from network.feeds.credentials import AUTH_PARAMETERS
+from network.feeds.mapping import FIELDS
 from network.feeds.models import FEED_TRANSPORTS
 from vendor_portal.api.schemas import RowErrorSchema
 
@@ -27,15 +29,55 @@ class FeedAuthSchema(Schema):
     )
 
 
+# One shape per kind, as network.feeds.credentials.check_auth takes them: exactly that kind's
+# parameters, each one line; a basic username without ':'; a header name as HTTP allows.
+_ONE_LINE = {"type": "string", "minLength": 1, "maxLength": 4000, "pattern": "^[^\\r\\n]+$"}
+_AUTH_FIELDS = {
+    "username": {**_ONE_LINE, "pattern": "^[^:\\r\\n]+$"},
+    "password": {**_ONE_LINE, "writeOnly": True},
+    "token": {**_ONE_LINE, "writeOnly": True},
+    "name": {"type": "string", "pattern": "^X-[A-Za-z0-9-]{1,60}$", "description": "e.g. X-Api-Key"},
+    "value": {**_ONE_LINE, "writeOnly": True},
+    "private_key": {
+        "type": "string",
+        "maxLength": 16000,
+        "pattern": "PRIVATE KEY",
+        "writeOnly": True,
+        "description": "OpenSSH or PEM",
+    },
+}
+SCHEMA_DOCS["FeedAuth"] = {
+    "description": "credentials for a pull feed; stored encrypted and never returned",
+    "oneOf": [
+        {
+            "type": "object",
+            "required": ["kind", *names],
+            "properties": {"kind": {"type": "string", "enum": [kind]}, **{n: _AUTH_FIELDS[n] for n in names}},
+            "additionalProperties": False,
+        }
+        for kind, names in sorted(AUTH_PARAMETERS.items())
+    ],
+}
+
+
 class FeedFormatSchema(Schema):
     kind = fields.String(validate=validate.OneOf(["csv", "json", "x12"]))
     mapping = fields.Dict(
         keys=fields.String(),
         values=fields.String(),
-        metadata={"description": "our field -> their column or key, e.g. {'quantity': 'QTY AVAIL'}"},
+        metadata={
+            "description": "our field -> their column or key, e.g. {'quantity': 'QTY AVAIL'} "
+            "(x12 feeds map only sku and gtin)",
+            "properties": {name: {"type": "string", "minLength": 1} for name in FIELDS},
+            "additionalProperties": False,
+        },
     )
     delimiter = fields.String(allow_none=True, validate=validate.Length(equal=1))
-    encoding = fields.String(validate=validate.Length(min=1, max=32))
+    # Any Python text codec name is taken; the document lists the ones vendors' files use.
+    encoding = fields.String(
+        validate=validate.Length(min=1, max=32),
+        metadata={"enum": ["utf-8", "utf-8-sig", "latin-1", "iso-8859-15", "cp1252", "utf-16"]},
+    )
     filter = fields.Dict(
         keys=fields.String(),
         values=fields.String(),
@@ -58,7 +100,7 @@ class FeedWriteSchema(Schema):
 
 
 class FeedCreateSchema(FeedWriteSchema):
-    name = fields.String(required=True, validate=validate.Length(min=1, max=200))
+    name = fields.String(required=True, validate=validate.Length(min=1, max=200), metadata={"pattern": "\\S"})
     transport = fields.String(required=True, validate=validate.OneOf(FEED_TRANSPORTS))
     interval_minutes = fields.Integer(load_default=60, validate=validate.Range(1, MAX_INTERVAL_MINUTES))
     mode = fields.String(load_default="full", validate=validate.OneOf(["full", "delta"]))

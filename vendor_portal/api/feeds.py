@@ -31,7 +31,7 @@ blp = Blueprint("vendor_feeds", __name__, url_prefix="/vendor-api/v1/feeds", des
 
 FILE_BODY = {
     "content": {
-        kind: {"schema": {"type": "string", "format": "binary"}}
+        kind: {"schema": {"type": "string", "minLength": 1, "description": "the file's bytes"}}
         for kind in ("text/csv", "application/json", "application/edi-x12", "application/octet-stream")
     },
 }

@@ -7,7 +7,7 @@ import datetime as dt
 from marshmallow import fields, validate
 
 from api_common.edge import Schema
-from api_common.fields import DecimalString
+from api_common.fields import URL_PATTERN, DecimalString
 from api_common.pagination import PageArgs
 from network.feeds.models import RUN_STATUSES
 
@@ -16,14 +16,24 @@ class VariantPutSchema(Schema):
     """The whole variant: a field left out is reset (to empty, or `active: true`)."""
 
     title = fields.String(required=True, validate=validate.Length(max=300))
-    gtin = fields.String(allow_none=True, validate=validate.Length(max=14))
+    gtin = fields.String(
+        allow_none=True,
+        validate=validate.Length(max=14),
+        metadata={
+            "pattern": "^([0-9]{8}|[0-9]{12,14})$",
+            "description": "GTIN-8, -12, -13 or -14 with its check digit",
+        },
+    )
     cost = DecimalString(input=True)
     msrp = DecimalString(input=True)
     map_price = DecimalString(input=True, metadata={"description": "minimum advertised price"})
     weight = DecimalString(input=True, metadata={"description": "shipping weight in kilograms"})
     description = fields.String(allow_none=True, validate=validate.Length(max=20_000))
     image_urls = fields.List(
-        fields.String(validate=validate.URL(schemes={"http", "https"}, require_tld=False)),
+        fields.String(
+            validate=validate.URL(schemes={"http", "https"}, require_tld=False),
+            metadata={"format": "uri", "pattern": URL_PATTERN},
+        ),
         allow_none=True,
         validate=validate.Length(max=20),
     )

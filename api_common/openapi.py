@@ -1,0 +1,104 @@
+"""Finishing touches on the OpenAPI document, for what flask-smorest and apispec cannot say alone.
+
+- A nullable nested object comes out of apispec as `anyOf: [{type: object, nullable}, {$ref}]`,
+  whose first branch admits any object at all; it is rewritten `{nullable: true, allOf: [{$ref}]}`.
+- SKUs in paths carry the rule of network/catalog/skus.py as a pattern: no control, format,
+  surrogate, private-use or line/paragraph-separator character, and not blank.
+- Schemas listed in SCHEMA_DOCS replace apispec's rendering (FeedAuth: one shape per kind).
+- The document says, once, that no text may hold NUL (U+0000): the edge refuses it everywhere.
+"""
+
+from __future__ import annotations
+
+import functools
+import sys
+import unicodedata
+from collections.abc import Callable
+from typing import Any
+
+from network.catalog.skus import _REFUSED
+
+SKU_PARAMETERS = {"retailer_sku": 100, "vendor_sku": 100}
+# Component schemas whose rule marshmallow cannot express (one shape per kind, say), documented
+# by the module that owns the rule: name -> the schema to publish instead of apispec's.
+SCHEMA_DOCS: dict[str, dict[str, Any]] = {}
+NO_NUL = (
+    "Text never contains NUL (U+0000): a request carrying one, anywhere, is answered 422. "
+    'Money and other decimal amounts are strings ("12.50").'
+)
+
+
+def _refused_class() -> str:
+    """A regex character class body listing every character a SKU may not hold, as ranges.
+
+    Surrogates are left out: no UTF-8 text holds one, and a surrogate range in a pattern makes
+    schemathesis (hypothesis' regex strategy) ignore the whole pattern.
+    """
+    ranges: list[tuple[int, int]] = []
+    for code in range(sys.maxunicode + 1):
+        if unicodedata.category(chr(code)) in _REFUSED - {"Cs"}:
+            if ranges and ranges[-1][1] == code - 1:
+                ranges[-1] = (ranges[-1][0], code)
+            else:
+                ranges.append((code, code))
+    return "".join(_escape(a) if a == b else f"{_escape(a)}-{_escape(b)}" for a, b in ranges)
+
+
+def _escape(code: int) -> str:
+    # JSON Schema patterns are ECMA-262, which has no \U escape: astral characters go in as such.
+    return f"\\u{code:04x}" if code <= 0xFFFF else chr(code)
+
+
+@functools.cache
+def sku_pattern(max_length: int) -> str:
+    """1 to `max_length` allowed characters, the first and last not white space (built once, on use).
+
+    The length is in the pattern rather than in maxLength: schemathesis cannot combine the two.
+    """
+    refused = _refused_class()
+    inner = f"[^{refused}]{{0,{max_length - 2}}}"
+    return f"^ *[^{refused}\\s](?:{inner}[^{refused}\\s])? *$"
+
+
+def finishing(to_dict: Callable[[], dict[str, Any]]) -> Callable[[], dict[str, Any]]:
+    """Wrap apispec's `to_dict` so that every rendering of the document is finished the same way."""
+
+    def finished() -> dict[str, Any]:
+        document = to_dict()
+        _rewrite_nullable_refs(document)
+        document.get("components", {}).get("schemas", {}).update(SCHEMA_DOCS)
+        for ops in document.get("paths", {}).values():
+            for method, op in ops.items():
+                if method != "parameters":
+                    _pattern_skus(op.get("parameters", []))
+            _pattern_skus(ops.get("parameters", []))
+        info = document.setdefault("info", {})
+        info["description"] = (info.get("description", "") + "\n\n" + NO_NUL).strip()
+        return document
+
+    return finished
+
+
+def _pattern_skus(parameters: list[dict[str, Any]]) -> None:
+    for parameter in parameters:
+        if parameter.get("in") == "path" and parameter.get("name") in SKU_PARAMETERS:
+            schema = parameter.setdefault("schema", {"type": "string"})
+            schema["pattern"] = sku_pattern(SKU_PARAMETERS[parameter["name"]])
+
+
+def _rewrite_nullable_refs(node: Any) -> None:
+    if isinstance(node, dict):
+        branches = node.get("anyOf")
+        if (
+            isinstance(branches, list)
+            and len(branches) == 2
+            and branches[0] == {"type": "object", "nullable": True}
+            and set(branches[1]) == {"$ref"}
+        ):
+            del node["anyOf"]
+            node.update(nullable=True, allOf=[branches[1]])
+        for value in node.values():
+            _rewrite_nullable_refs(value)
+    elif isinstance(node, list):
+        for value in node:
+            _rewrite_nullable_refs(value)
