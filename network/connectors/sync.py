@@ -25,9 +25,10 @@ import sqlalchemy as sa
 from sqlalchemy.orm import Session
 
 from network.availability.services import read_availability
+from network.connectors import drift
 from network.connectors.http import StoreError, Transport
 from network.connectors.models import ACTIVE, SHOPIFY, Connector, ConnectorListing, ConnectorOrder
-from network.connectors.services import TYPES, record_error, record_success
+from network.connectors.services import TYPES, figure, record_error, record_success
 from network.connectors.shopify_client import ShopifyClient
 from network.connectors.woocommerce_client import WooClient
 from network.db import transaction
@@ -51,12 +52,6 @@ TRACKING_URLS = {
 def tracking_url(carrier: str, number: str) -> str | None:
     template = TRACKING_URLS.get(carrier.strip().lower())
     return template.format(number) if template else None
-
-
-def figure(available: int, buffer: int, cap: int | None) -> int:
-    """What the store shows: the retailer's availability after the connector's buffer and cap."""
-    shown = max(0, available - buffer)
-    return shown if cap is None else min(shown, cap)
 
 
 @dataclass
@@ -307,3 +302,24 @@ def _push_stock(session: Session, connector: Connector, client, report: Report, 
 
 def config_clients(config: Mapping[str, object]) -> Clients:
     return Clients(Credentials(str(config["SECRET_KEY"])))
+
+
+def repair_drift(session: Session, clients: Clients, *, now: dt.datetime) -> dict[int, int]:
+    """For every active connector: listings whose store figure drifted are owed it again, and set."""
+    repaired: dict[int, int] = {}
+    ids = session.scalars(
+        sa.select(Connector.id).where(Connector.status == ACTIVE).order_by(Connector.id)
+    ).all()
+    for connector_id in ids:
+        connector = session.get(Connector, connector_id)
+        try:
+            found = drift.drift(session, connector, clients(connector), now=now)
+        except StoreError as exc:
+            with transaction(session):
+                record_error(session.get(Connector, connector_id), f"drift check: {exc}", now)
+            continue
+        session.rollback()
+        if count := drift.repair(session, connector_id, found):
+            repaired[connector_id] = count
+            sync_connector(session, clients, connector_id, now=now)
+    return repaired

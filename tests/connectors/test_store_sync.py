@@ -229,3 +229,37 @@ def test_woocommerce_shipment_and_stock_reach_the_store(network, session, client
     )
     assert sync(connector).fulfillments == 1
     assert woo.orders[9727]["status"] == "completed"
+
+
+def test_drift_lists_store_figures_changed_behind_the_hub_and_the_job_repairs_them(
+    network, session, shopify, local_stores
+):
+    from network.connectors.sync import repair_drift
+
+    retailer, vendor = network.retailer, network.vendor
+    lamp, desk = make_variant(session, vendor), make_variant(session, vendor)
+    make_item(session, retailer, [lamp], sku="LAMP")
+    make_item(session, retailer, [desk], sku="DESK")
+    shopify.add_variant("LAMP", 7)
+    shopify.add_variant("DESK", 8)
+    connector = connect_store(retailer, shop_url=shopify.url, location_id="1")
+    set_stock(session, vendor, lamp, 5)
+    set_stock(session, vendor, desk, 3)
+    sync(connector)
+    url = f"/api/v1/connectors/{connector['id']}/drift"
+    assert retailer.api.get(url).get_json()["data"] == []
+
+    shopify.levels["gid://shopify/InventoryItem/7"] = 40  # the merchant typed a figure in the admin
+    assert retailer.api.get(url).get_json()["data"] == [
+        {"retailer_sku": "LAMP", "platform": 40, "published": 5, "expected": 5}
+    ]
+    assert network.retailers[1].api.get(url).status_code == 404
+
+    clients = Clients(Credentials("test-secret"), transport=lambda: Transport(sleep=Waits()))
+    assert repair_drift(db.session, clients, now=utcnow()) == {connector["id"]: 1}
+    assert shopify.available_of("LAMP") == 5
+    assert retailer.api.get(url).get_json()["data"] == []
+
+    shopify.token = "revoked"
+    refused = retailer.api.get(url)
+    assert refused.status_code == 502 and refused.mimetype == "application/problem+json"

@@ -113,7 +113,7 @@ def test_a_failed_test_fetch_says_why_and_changes_nothing(session, client, vendo
 @pytest.mark.parametrize(
     "overrides, message",
     [
-        ({"url": "ftp://files.example/stock.csv"}, "must be an http:// or https:// URL"),
+        ({"url": "ftp://files.example/stock.csv"}, "must be an http://, https:// or sftp:// URL"),
         ({"auth_secret": ""}, "required for basic auth"),
         ({"mapping": "quantity Qty"}, "write field = column"),
         ({"mapping": "colour = Qty"}, "cannot map"),
