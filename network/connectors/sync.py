@@ -25,9 +25,10 @@ import sqlalchemy as sa
 from sqlalchemy.orm import Session
 
 from network.availability.services import read_availability
-from network.connectors import drift
+from network.connectors import drift, intake, shopify, woocommerce
 from network.connectors.http import StoreError, Transport
 from network.connectors.models import ACTIVE, SHOPIFY, Connector, ConnectorListing, ConnectorOrder
+from network.connectors.platform import UPDATE
 from network.connectors.services import TYPES, figure, record_error, record_success
 from network.connectors.shopify_client import ShopifyClient
 from network.connectors.woocommerce_client import WooClient
@@ -323,3 +324,42 @@ def repair_drift(session: Session, clients: Clients, *, now: dt.datetime) -> dic
             repaired[connector_id] = count
             sync_connector(session, clients, connector_id, now=now)
     return repaired
+
+
+def poll_orders(session: Session, clients: Clients, connector_id: int, *, now: dt.datetime) -> int:
+    """The polling fallback: take in the orders updated on the store since the connector's cursor
+    (webhooks the platform never delivered). The same intake as a webhook, so an order the webhook
+    already brought creates nothing. Returns how many orders this created or cancelled."""
+    connector = session.get(Connector, connector_id)
+    if connector is None or connector.status != ACTIVE:
+        return 0
+    cursor = connector.orders_cursor or connector.created_at.strftime("%Y-%m-%dT%H:%M:%SZ")
+    client = clients(connector)
+    session.rollback()  # no transaction held while the store answers
+    try:
+        found = client.orders_since(cursor)
+    except StoreError as exc:
+        with transaction(session):
+            record_error(session.get(Connector, connector_id), f"order polling: {exc}", now)
+        return 0
+    changed = 0
+    for raw in found:
+        with transaction(session):
+            connector = session.get(Connector, connector_id)
+            if connector.platform == SHOPIFY:
+                order, updated = shopify.parse_graphql_order(raw), raw.get("updatedAt")
+            else:
+                order, updated = woocommerce.parse_order(raw), raw.get("date_modified_gmt")
+            outcome = intake.receive(session, connector, UPDATE, order, now=now)
+            changed += outcome.created
+            if updated and (connector.orders_cursor or "") < updated:
+                connector.orders_cursor = str(updated)[:64]
+    return changed
+
+
+def poll_due(session: Session, clients: Clients, *, now: dt.datetime) -> int:
+    ids = session.scalars(
+        sa.select(Connector.id).where(Connector.status == ACTIVE).order_by(Connector.id)
+    ).all()
+    session.rollback()
+    return sum(poll_orders(session, clients, connector_id, now=now) for connector_id in ids)
