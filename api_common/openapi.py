@@ -19,6 +19,26 @@ from typing import Any
 from network.catalog.skus import _REFUSED
 
 SKU_PARAMETERS = {"retailer_sku": 100, "vendor_sku": 100}
+# Links (OpenAPI 3 `links`): where a created resource's id goes next, so that clients and
+# stateful testers can follow them: (path, method, status) -> {name: (target path, method, parameters)}.
+LINKS: dict[tuple[str, str, str], dict[str, tuple[str, str, dict[str, str]]]] = {}
+for _base, _param in (
+    ("/vendor-api/v1/feeds", "feed_id"),
+    ("/api/v1/webhook-endpoints", "endpoint_id"),
+    ("/vendor-api/v1/webhook-endpoints", "endpoint_id"),
+):
+    LINKS[(_base, "post", "201")] = {
+        f"{verb.title()}{_param.split('_')[0].title()}": (
+            f"{_base}/{{{_param}}}",
+            verb,
+            {_param: "$response.body#/id"},
+        )
+        for verb in ("get", "patch", "delete")
+    }
+LINKS[("/api/v1/orders", "post", "201")] = {
+    "GetOrder": ("/api/v1/orders/{order_id}", "get", {"order_id": "$response.body#/id"}),
+    "CancelOrder": ("/api/v1/orders/{order_id}/cancel", "post", {"order_id": "$response.body#/id"}),
+}
 # Component schemas whose rule marshmallow cannot express (one shape per kind, say), documented
 # by the module that owns the rule: name -> the schema to publish instead of apispec's.
 SCHEMA_DOCS: dict[str, dict[str, Any]] = {}
@@ -67,6 +87,7 @@ def finishing(to_dict: Callable[[], dict[str, Any]]) -> Callable[[], dict[str, A
         document = to_dict()
         _rewrite_nullable_refs(document)
         document.get("components", {}).get("schemas", {}).update(SCHEMA_DOCS)
+        _add_links(document.get("paths", {}))
         for ops in document.get("paths", {}).values():
             for method, op in ops.items():
                 if method != "parameters":
@@ -77,6 +98,22 @@ def finishing(to_dict: Callable[[], dict[str, Any]]) -> Callable[[], dict[str, A
         return document
 
     return finished
+
+
+def _add_links(paths: dict[str, Any]) -> None:
+    for (path, method, status), links in LINKS.items():
+        response = paths.get(path, {}).get(method, {}).get("responses", {}).get(status)
+        if response is None:
+            continue
+        response["links"] = {
+            name: {"operationRef": f"#/paths/{_pointer(target)}/{verb}", "parameters": parameters}
+            for name, (target, verb, parameters) in links.items()
+            if verb in paths.get(target, {})
+        }
+
+
+def _pointer(path: str) -> str:
+    return path.replace("~", "~0").replace("/", "~1")
 
 
 def _pattern_skus(parameters: list[dict[str, Any]]) -> None:

@@ -39,6 +39,10 @@ FEED_PULL_BUDGET_SECONDS = 120
 EDI_EXCHANGE_SECONDS = 30
 # Storefront connectors: one coalescing interval (shipments back, figures out).
 CONNECTOR_SYNC_SECONDS = 15
+# Storefront connectors: compare the stores' figures with the hub's and set the drifted ones again.
+CONNECTOR_DRIFT_SECONDS = 15 * 60
+# The polling fallback for store order webhooks that never came.
+CONNECTOR_POLL_SECONDS = 5 * 60
 
 
 class StaleSweep:
@@ -109,6 +113,23 @@ def sync_connectors(*, now: dt.datetime | None = None) -> None:
             log.info("connector %s: %s", report.connector_id, report)
 
 
+def poll_connector_orders(*, now: dt.datetime | None = None) -> None:
+    """Take in store orders whose webhook never came (the same intake: nothing twice)."""
+    taken = connector_sync.poll_due(
+        db.session, connector_sync.config_clients(current_app.config), now=now or utcnow()
+    )
+    if taken:
+        log.info("connector polling: %d orders taken in or cancelled", taken)
+
+
+def repair_connector_drift(*, now: dt.datetime | None = None) -> None:
+    """Set again the store figures that drifted from what the hub set (a merchant's edit, a lost call)."""
+    clients = connector_sync.config_clients(current_app.config)
+    repaired = connector_sync.repair_drift(db.session, clients, now=now or utcnow())
+    if repaired:
+        log.info("connector drift repaired: %s", repaired)
+
+
 def prune_login_attempts(*, now: dt.datetime | None = None) -> None:
     """Delete portal sign-in attempts older than HUB_LOGIN_ATTEMPT_RETENTION_DAYS."""
     keep = dt.timedelta(days=float(current_app.config["HUB_LOGIN_ATTEMPT_RETENTION_DAYS"]))
@@ -129,6 +150,8 @@ def jobs() -> list[tuple[str, Callable[[], None], int]]:
         ("evaluate_flags", evaluate_flags, EVALUATE_SECONDS),
         ("exchange_edi", exchange_edi, EDI_EXCHANGE_SECONDS),
         ("sync_connectors", sync_connectors, CONNECTOR_SYNC_SECONDS),
+        ("repair_connector_drift", repair_connector_drift, CONNECTOR_DRIFT_SECONDS),
+        ("poll_connector_orders", poll_connector_orders, CONNECTOR_POLL_SECONDS),
         ("vendor_notices", send_vendor_notices, NOTICES_SECONDS),
         ("webhook_retention", prune_old_deliveries, RETENTION_JOB_SECONDS),
         ("login_attempt_retention", prune_login_attempts, RETENTION_JOB_SECONDS),

@@ -79,3 +79,19 @@ class HookAnswerSchema(Schema):
     status = fields.String(metadata={"description": "placed, unfilled, ignored, cancelled, duplicate"})
     created = fields.Boolean(metadata={"description": "false for a redelivery: nothing changed"})
     order_id = fields.Integer(allow_none=True, validate=IN_DB_RANGE)
+
+
+class DriftSchema(Schema):
+    retailer_sku = fields.String()
+    platform = fields.Integer(
+        allow_none=True, metadata={"description": "what the store shows (null: listing gone)"}
+    )
+    published = fields.Integer(
+        allow_none=True, metadata={"description": "what the hub last set on the store"}
+    )
+    expected = fields.Integer(metadata={"description": "what the hub would set now (after buffer and cap)"})
+
+
+class DriftListSchema(Schema):
+    data = fields.List(fields.Nested(DriftSchema))
+    next_cursor = fields.String(allow_none=True)

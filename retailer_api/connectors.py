@@ -12,8 +12,10 @@ from api_common.auth import secured
 from api_common.oauth import current_caller
 from api_common.problems import problem
 from network.clock import utcnow
-from network.connectors import intake, services
+from network.connectors import drift, intake, services
+from network.connectors.http import StoreError
 from network.connectors.models import PAUSED, Connector
+from network.connectors.sync import config_clients
 from network.db import transaction
 from network.extensions import db
 from network.feeds.credentials import Credentials
@@ -22,6 +24,7 @@ from retailer_api.connector_schemas import (
     ConnectorListSchema,
     ConnectorPatchSchema,
     ConnectorSchema,
+    DriftListSchema,
     HookAnswerSchema,
 )
 
@@ -110,6 +113,22 @@ def delete_connector(connector_id: int):
     with transaction(db.session):
         connector = services.get_connector(db.session, connector_id, retailer_id=current_caller().org_id)
         services.delete_connector(db.session, connector)
+
+
+@blp.get("/<int:connector_id>/drift")
+@secured(blp, SCOPE)
+@blp.response(200, DriftListSchema)
+@blp.alt_response(502, description="The store could not be read (the problem says why)")
+def get_drift(connector_id: int):
+    """Listings whose figure on the store differs from the one the hub last set there"""
+    connector = services.get_connector(db.session, connector_id, retailer_id=current_caller().org_id)
+    try:
+        found = drift.drift(
+            db.session, connector, config_clients(current_app.config)(connector), now=utcnow()
+        )
+    except StoreError as exc:
+        return problem(502, "Bad Gateway", f"the store could not be read: {exc}")
+    return {"data": found, "next_cursor": None}
 
 
 def _hook(platform: str, connector_id: int):

@@ -203,3 +203,9 @@ def backlog(session: Session, connector: Connector) -> int:
         .where(Event.org_id == connector.retailer_id, Event.seq > connector.events_seq, Event.type.in_(TYPES))
     )
     return int(owed or 0) + int(unread or 0)
+
+
+def figure(available: int, buffer: int, cap: int | None) -> int:
+    """What the store shows: the retailer's availability after the connector's buffer and cap."""
+    shown = max(0, available - buffer)
+    return shown if cap is None else min(shown, cap)

@@ -143,6 +143,26 @@ class ShopifyClient:
 
     # --- orders -----------------------------------------------------------------------------
 
+    def orders_since(self, cursor: str | None, *, limit: int = 250) -> list[dict]:
+        """Order nodes updated after `cursor` (an RFC 3339 time), oldest first, page by page."""
+        search = f"updated_at:>'{cursor}'" if cursor else None
+        nodes: list[dict] = []
+        after = None
+        while len(nodes) < limit:
+            data = self.graphql(
+                "query($q: String, $after: String) { orders(first: 50, after: $after, query: $q, sortKey: UPDATED_AT) {"
+                " pageInfo { hasNextPage endCursor } nodes { legacyResourceId name updatedAt cancelledAt"
+                " shippingAddress { name address1 city zip countryCodeV2 }"
+                " lineItems(first: 100) { nodes { id sku name quantity variant { legacyResourceId } } } } } }",
+                {"q": search, "after": after},
+            )
+            page = data["orders"]
+            nodes.extend(page["nodes"])
+            if not page["pageInfo"]["hasNextPage"]:
+                break
+            after = page["pageInfo"]["endCursor"]
+        return nodes
+
     def fulfill(
         self, order_id: str, lines: Sequence[tuple[str, int]], *, carrier: str, number: str, url: str | None
     ) -> str:

@@ -25,9 +25,11 @@ import sqlalchemy as sa
 from sqlalchemy.orm import Session
 
 from network.availability.services import read_availability
+from network.connectors import drift, intake, shopify, woocommerce
 from network.connectors.http import StoreError, Transport
 from network.connectors.models import ACTIVE, SHOPIFY, Connector, ConnectorListing, ConnectorOrder
-from network.connectors.services import TYPES, record_error, record_success
+from network.connectors.platform import UPDATE
+from network.connectors.services import TYPES, figure, record_error, record_success
 from network.connectors.shopify_client import ShopifyClient
 from network.connectors.woocommerce_client import WooClient
 from network.db import transaction
@@ -51,12 +53,6 @@ TRACKING_URLS = {
 def tracking_url(carrier: str, number: str) -> str | None:
     template = TRACKING_URLS.get(carrier.strip().lower())
     return template.format(number) if template else None
-
-
-def figure(available: int, buffer: int, cap: int | None) -> int:
-    """What the store shows: the retailer's availability after the connector's buffer and cap."""
-    shown = max(0, available - buffer)
-    return shown if cap is None else min(shown, cap)
 
 
 @dataclass
@@ -307,3 +303,63 @@ def _push_stock(session: Session, connector: Connector, client, report: Report, 
 
 def config_clients(config: Mapping[str, object]) -> Clients:
     return Clients(Credentials(str(config["SECRET_KEY"])))
+
+
+def repair_drift(session: Session, clients: Clients, *, now: dt.datetime) -> dict[int, int]:
+    """For every active connector: listings whose store figure drifted are owed it again, and set."""
+    repaired: dict[int, int] = {}
+    ids = session.scalars(
+        sa.select(Connector.id).where(Connector.status == ACTIVE).order_by(Connector.id)
+    ).all()
+    for connector_id in ids:
+        connector = session.get(Connector, connector_id)
+        try:
+            found = drift.drift(session, connector, clients(connector), now=now)
+        except StoreError as exc:
+            with transaction(session):
+                record_error(session.get(Connector, connector_id), f"drift check: {exc}", now)
+            continue
+        session.rollback()
+        if count := drift.repair(session, connector_id, found):
+            repaired[connector_id] = count
+            sync_connector(session, clients, connector_id, now=now)
+    return repaired
+
+
+def poll_orders(session: Session, clients: Clients, connector_id: int, *, now: dt.datetime) -> int:
+    """The polling fallback: take in the orders updated on the store since the connector's cursor
+    (webhooks the platform never delivered). The same intake as a webhook, so an order the webhook
+    already brought creates nothing. Returns how many orders this created or cancelled."""
+    connector = session.get(Connector, connector_id)
+    if connector is None or connector.status != ACTIVE:
+        return 0
+    cursor = connector.orders_cursor or connector.created_at.strftime("%Y-%m-%dT%H:%M:%SZ")
+    client = clients(connector)
+    session.rollback()  # no transaction held while the store answers
+    try:
+        found = client.orders_since(cursor)
+    except StoreError as exc:
+        with transaction(session):
+            record_error(session.get(Connector, connector_id), f"order polling: {exc}", now)
+        return 0
+    changed = 0
+    for raw in found:
+        with transaction(session):
+            connector = session.get(Connector, connector_id)
+            if connector.platform == SHOPIFY:
+                order, updated = shopify.parse_graphql_order(raw), raw.get("updatedAt")
+            else:
+                order, updated = woocommerce.parse_order(raw), raw.get("date_modified_gmt")
+            outcome = intake.receive(session, connector, UPDATE, order, now=now)
+            changed += outcome.created
+            if updated and (connector.orders_cursor or "") < updated:
+                connector.orders_cursor = str(updated)[:64]
+    return changed
+
+
+def poll_due(session: Session, clients: Clients, *, now: dt.datetime) -> int:
+    ids = session.scalars(
+        sa.select(Connector.id).where(Connector.status == ACTIVE).order_by(Connector.id)
+    ).all()
+    session.rollback()
+    return sum(poll_orders(session, clients, connector_id, now=now) for connector_id in ids)

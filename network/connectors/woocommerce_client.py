@@ -63,6 +63,28 @@ class WooClient:
                 if refused:
                     raise StoreError(f"WooCommerce refused the stock of products {refused[:10]}")
 
+    def orders_since(self, cursor: str | None, *, limit: int = 500) -> list[dict]:
+        """Orders modified after `cursor` (GMT, as date_modified_gmt), oldest first, page by page."""
+        orders: list[dict] = []
+        page = 1
+        while len(orders) < limit:
+            params = {"orderby": "modified", "order": "asc", "per_page": 100, "page": page}
+            if cursor:
+                params |= {"modified_after": cursor, "dates_are_gmt": "true"}
+            response = self.transport.send(
+                "GET",
+                f"{self.shop_url}/wp-json/wc/v3/orders",
+                params=params,
+                auth=(self.consumer_key, self.consumer_secret),
+            )
+            if response.status_code >= 400:
+                raise StoreError(f"WooCommerce answered {response.status_code} listing orders")
+            orders.extend(response.json())
+            if page >= int(response.headers.get("X-WP-TotalPages", "1") or 1):
+                break
+            page += 1
+        return orders
+
     def stock_of(self, product_id: str, parent: str | None) -> int | None:
         path = f"/products/{parent}/variations/{product_id}" if parent else f"/products/{product_id}"
         return self._call("GET", path).get("stock_quantity")

@@ -184,3 +184,42 @@ def _exercise(operation, mode: GenerationMode, headers: dict[str, str]) -> list[
     except Unsatisfiable:  # nothing to make invalid (no parameters, no body)
         assert mode is GenerationMode.NEGATIVE
     return list(found.values())
+
+
+def test_following_the_documents_links_keeps_to_the_document(hub):
+    """Stateful: create, then read, change and delete through the links the document declares."""
+    app, network = hub
+    schema = schemathesis.openapi.from_wsgi("/api/v1/openapi.json", app)
+    schema.config.generation.update(allow_x00=False)
+    failures: list[str] = []
+
+    class Links(schema.as_state_machine()):
+        def get_call_kwargs(self, case) -> dict:
+            party = network.vendor if case.path.startswith("/vendor-api/") else network.retailer
+            return {"headers": dict(party.api.headers)}
+
+        def validate_response(self, response, case, additional_checks=None, **kwargs) -> None:
+            try:
+                case.validate_response(response, checks=CHECKS, headers=kwargs.get("headers"))
+            except (Exception, BaseExceptionGroup) as exc:
+                for failure in getattr(exc, "exceptions", [exc]):
+                    title = getattr(failure, "title", type(failure).__name__)
+                    if title == REJECTED and _beyond_the_schema(case.operation.label, response):
+                        continue
+                    failures.append(
+                        f"{case.operation.label}: {title}: {failure}\n{_request(case)}\n"
+                        f"-> {response.status_code} {response.text[:600]}"
+                    )
+
+    Links.run(
+        settings=settings(
+            max_examples=25,
+            stateful_step_count=6,
+            derandomize=True,
+            deadline=None,
+            database=None,
+            suppress_health_check=list(HealthCheck),
+            phases=[Phase.explicit, Phase.generate],
+        )
+    )
+    assert not failures, f"{len(failures)} steps break the document:\n" + "\n\n".join(failures[:10])

@@ -60,6 +60,7 @@ class FakeShopify(_Served):
     refused_429: int = 0
     throttled: int = 0
     set_calls: list = field(default_factory=list)
+    order_nodes: list = field(default_factory=list)  # what the `orders` query lists (polling)
     lock: threading.Lock = field(default_factory=threading.Lock)
 
     def __post_init__(self) -> None:
@@ -169,6 +170,8 @@ class FakeShopify(_Served):
                 }
             order["note"] = variables["input"]["note"]
             return {"orderUpdate": {"order": {"id": variables["input"]["id"]}, "userErrors": []}}
+        if "orders(first" in query:
+            return self._orders(variables)
         if "fulfillmentOrders" in query:
             order = self.orders.get(variables["id"])
             if order is None:
@@ -196,6 +199,23 @@ class FakeShopify(_Served):
                 ]
             }
         raise ValueError("Field doesn't exist on type 'QueryRoot'")
+
+    def _orders(self, variables: dict) -> dict:
+        query = variables.get("q") or ""
+        match = re.fullmatch(r"updated_at:>'([^']+)'", query) if query else None
+        if query and not match:
+            raise ValueError(f"Invalid search query: {query}")
+        since = match.group(1) if match else ""
+        nodes = sorted((n for n in self.order_nodes if n["updatedAt"] > since), key=lambda n: n["updatedAt"])
+        start = int(variables.get("after") or 0)
+        page = nodes[start : start + self.page_size]
+        more = start + self.page_size < len(nodes)
+        return {
+            "orders": {
+                "nodes": page,
+                "pageInfo": {"hasNextPage": more, "endCursor": str(start + self.page_size) if more else None},
+            }
+        }
 
     def _variants(self, variables: dict) -> dict:
         wanted = re.findall(r'sku:"([^"]*)"', variables.get("q") or "")
@@ -346,6 +366,8 @@ class FakeWoo(_Served):
             return _json({"code": "too_many_requests"}, 429, {"Retry-After": "1"})
         path = request.path.removeprefix("/wp-json/wc/v3")
         body = request.get_json(silent=True) if request.method in ("POST", "PUT") else None
+        if path == "/orders" and request.method == "GET":
+            return self._list_orders(request)
         if path == "/products" and request.method == "GET":
             sku = request.args.get("sku")
             return _json([p for p in self.products.values() if p["sku"] == sku])
@@ -385,6 +407,19 @@ class FakeWoo(_Served):
             order["notes"].append(body)
             return _json({"id": len(order["notes"]), **body}, 201)
         return _json({"code": "rest_no_route"}, 404)
+
+    def _list_orders(self, request: Request) -> Response:
+        per_page = int(request.args.get("per_page", 10))
+        if per_page > 100:
+            return _json({"code": "rest_invalid_param", "message": "Invalid parameter(s): per_page"}, 400)
+        since = request.args.get("modified_after", "")
+        listed = sorted(
+            (o for o in self.orders.values() if "line_items" in o and o["date_modified_gmt"] > since),
+            key=lambda o: o["date_modified_gmt"],
+        )
+        page = int(request.args.get("page", 1))
+        pages = max(1, -(-len(listed) // per_page))
+        return _json(listed[(page - 1) * per_page : page * per_page], headers={"X-WP-TotalPages": str(pages)})
 
     def _batch(self, body, parent) -> Response:
         updates = (body or {}).get("update") or []

@@ -229,3 +229,135 @@ def test_woocommerce_shipment_and_stock_reach_the_store(network, session, client
     )
     assert sync(connector).fulfillments == 1
     assert woo.orders[9727]["status"] == "completed"
+
+
+def test_drift_lists_store_figures_changed_behind_the_hub_and_the_job_repairs_them(
+    network, session, shopify, local_stores
+):
+    from network.connectors.sync import repair_drift
+
+    retailer, vendor = network.retailer, network.vendor
+    lamp, desk = make_variant(session, vendor), make_variant(session, vendor)
+    make_item(session, retailer, [lamp], sku="LAMP")
+    make_item(session, retailer, [desk], sku="DESK")
+    shopify.add_variant("LAMP", 7)
+    shopify.add_variant("DESK", 8)
+    connector = connect_store(retailer, shop_url=shopify.url, location_id="1")
+    set_stock(session, vendor, lamp, 5)
+    set_stock(session, vendor, desk, 3)
+    sync(connector)
+    url = f"/api/v1/connectors/{connector['id']}/drift"
+    assert retailer.api.get(url).get_json()["data"] == []
+
+    shopify.levels["gid://shopify/InventoryItem/7"] = 40  # the merchant typed a figure in the admin
+    assert retailer.api.get(url).get_json()["data"] == [
+        {"retailer_sku": "LAMP", "platform": 40, "published": 5, "expected": 5}
+    ]
+    assert network.retailers[1].api.get(url).status_code == 404
+
+    clients = Clients(Credentials("test-secret"), transport=lambda: Transport(sleep=Waits()))
+    assert repair_drift(db.session, clients, now=utcnow()) == {connector["id"]: 1}
+    assert shopify.available_of("LAMP") == 5
+    assert retailer.api.get(url).get_json()["data"] == []
+
+    shopify.token = "revoked"
+    refused = retailer.api.get(url)
+    assert refused.status_code == 502 and refused.mimetype == "application/problem+json"
+
+
+def _node(
+    order_id: str, updated: str, lines: list[tuple[str, str, int]], cancelled: str | None = None
+) -> dict:
+    return {
+        "legacyResourceId": order_id,
+        "name": f"#{order_id}",
+        "updatedAt": updated,
+        "cancelledAt": cancelled,
+        "shippingAddress": {
+            "name": "Ada",
+            "address1": "1 Main St",
+            "city": "Ghent",
+            "zip": "9000",
+            "countryCodeV2": "BE",
+        },
+        "lineItems": {
+            "nodes": [
+                {"id": f"gid://shopify/LineItem/{i}", "sku": sku, "name": sku, "quantity": q, "variant": None}
+                for i, sku, q in lines
+            ]
+        },
+    }
+
+
+def test_polling_takes_in_orders_whose_webhook_never_came_once(
+    network, session, client, shopify, local_stores
+):
+    from network.connectors.models import Connector
+    from network.connectors.sync import poll_orders
+
+    retailer, vendor = network.retailer, network.vendor
+    lamp = make_variant(session, vendor)
+    set_stock(session, vendor, lamp, 10)
+    make_item(session, retailer, [lamp], sku="LAMP")
+    connector = connect_store(retailer, shop_url=shopify.url, location_id="1")
+    shopify.page_size = 1  # two pages
+    shopify.order_nodes = [
+        _node("5001", "2099-01-01T10:00:00Z", [("11", "LAMP", 2)]),
+        _node("5002", "2099-01-01T10:05:00Z", [("12", "UNKNOWN", 1)]),
+    ]
+    clients = Clients(Credentials("test-secret"), transport=lambda: Transport(sleep=Waits()))
+    assert poll_orders(db.session, clients, connector["id"], now=utcnow()) == 2
+    orders = retailer.api.get("/api/v1/orders").get_json()["data"]
+    assert [(o["reference"], o["lines"][0]["accepted"]) for o in orders] == [("shopify:#5001", 2)]
+    assert session.get(Connector, connector["id"]).orders_cursor == "2099-01-01T10:05:00Z"
+
+    # The same order later cancelled on the store, and the webhook the store retried: nothing twice.
+    shopify.order_nodes.append(
+        _node("5001", "2099-01-01T11:00:00Z", [("11", "LAMP", 2)], cancelled="2099-01-01T11:00:00Z")
+    )
+    assert poll_orders(db.session, clients, connector["id"], now=utcnow()) == 1
+    order = retailer.api.get(f"/api/v1/orders/{orders[0]['id']}").get_json()
+    assert order["lines"][0]["cancelled"] == 2
+    assert poll_orders(db.session, clients, connector["id"], now=utcnow()) == 0
+    assert len(retailer.api.get("/api/v1/orders").get_json()["data"]) == 1
+
+
+def test_polling_reads_woocommerce_pages(network, session, woo, local_stores):
+    import json
+
+    from network.connectors.sync import poll_orders
+
+    retailer, vendor = network.retailer, network.vendor
+    black = make_variant(session, vendor)
+    set_stock(session, vendor, black, 10)
+    make_item(session, retailer, [black], sku="FIX-WOO-BLK")
+    base = json.loads(fixture("woocommerce/order_created_empty_sku.json"))
+    for n in range(150):  # two pages of 100
+        woo.orders[n + 1] = {
+            **base,
+            "id": n + 1,
+            "number": str(n + 1),
+            "date_modified_gmt": f"2099-01-01T10:{n // 60:02d}:{n % 60:02d}",
+        }
+    connector = connect_store(retailer, "woocommerce", shop_url=woo.url)
+    clients = Clients(Credentials("test-secret"), transport=lambda: Transport(sleep=Waits()))
+    assert poll_orders(db.session, clients, connector["id"], now=utcnow()) == 150
+    assert len(retailer.api.get("/api/v1/orders?limit=1000").get_json()["data"]) == 10  # the stock ran out
+    assert poll_orders(db.session, clients, connector["id"], now=utcnow()) == 0
+
+
+def test_graphql_orders_listing_of_a_real_store_is_read(network, session):
+    """The real `orders` query answer of an EU store: every node reads as an order (no lines were
+    asked for in that query, so none is placed), and its throttle status is understood."""
+    import json
+
+    from network.connectors import shopify as shopify_module
+    from network.connectors.shopify_client import ShopifyClient
+    from tests.samples import sample
+
+    body = json.loads(sample("shopify/graphql_orders_query_response_real_eu_store.json"))
+    orders = [shopify_module.parse_graphql_order(edge["node"]) for edge in body["data"]["orders"]["edges"]]
+    assert [(o.platform_order_id, o.name, o.lines) for o in orders][-1] == ("4670269816904", "WEB1349", ())
+    client = ShopifyClient("https://x.myshopify.com", "t", Transport(sleep=Waits()))
+    client._note_cost(body)
+    assert client._bucket[:2] == (986.0, 50.0)
