@@ -52,6 +52,7 @@ def demo_command(as_json: bool, if_empty: bool) -> None:
     for org in result["retailers"]:
         click.echo(
             f"  retailer {org['id']} {org['name']}: client {org['client_id']} secret {org['client_secret']}"
+            f" console {org['console_email']} / {org['console_password']}"
         )
     for org in result["vendors"]:
         click.echo(

@@ -7,6 +7,7 @@ retailer's exceptions, and a vendor's credentials do not open it.
 from __future__ import annotations
 
 import datetime as dt
+import json
 
 import sqlalchemy as sa
 
@@ -163,3 +164,18 @@ def test_the_cli_creates_a_vendor_whose_owner_activates_in_the_portal(app, clien
     landed = submit(client, path, {"password": PASSWORD, "confirm": PASSWORD})
     assert landed.status_code == 302
     assert "Maker Co" in client.get("/portal/dashboard").get_data(as_text=True)
+
+
+def test_the_demo_retailers_sign_in_to_the_console_with_the_printed_credentials(app):
+    result = app.test_cli_runner().invoke(args=["hub", "demo", "--json"])
+    assert result.exit_code == 0, result.output
+    demo = json.loads(result.output)
+    for retailer in demo["retailers"]:
+        browser = app.test_client()
+        response = submit(
+            browser,
+            "/console/login",
+            {"email": retailer["console_email"], "password": retailer["console_password"]},
+        )
+        assert response.status_code == 302, retailer["name"]
+        assert retailer["name"] in browser.get("/console").get_data(as_text=True)
