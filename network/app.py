@@ -35,7 +35,7 @@ log = logging.getLogger(__name__)
 
 REQUESTS = Counter("dropnet_http_requests_total", "HTTP requests", ["endpoint", "method", "status"])
 LATENCY = Histogram("dropnet_http_request_seconds", "HTTP request latency", ["endpoint"])
-PORTAL_BLUEPRINTS = ("portal",)
+PORTAL_BLUEPRINTS = ("portal", "console")
 
 
 def create_app(config: Mapping[str, object] | None = None) -> Flask:
@@ -174,9 +174,12 @@ def configure_mail(app: Flask) -> None:
 
 def configure_portal(app: Flask) -> None:
     """The vendor portal's pages under /portal (HTML errors: see PORTAL_BLUEPRINTS)."""
+    from console import console
     from vendor_portal.web import portal
 
     app.register_blueprint(portal)
+    # The retailer console (/console) stands on the portal's machinery (sign-in, CSRF, CSP).
+    app.register_blueprint(console)
 
 
 def _security_schemes() -> dict:
@@ -193,8 +196,8 @@ def _security_schemes() -> dict:
 
 
 def _wants_html() -> bool:
-    # A URL under /portal/ that matches no page has no blueprint, yet a person typed it.
-    return request.blueprint in PORTAL_BLUEPRINTS or request.path.startswith("/portal/")
+    # A URL under /portal/ or /console/ that matches no page has no blueprint, yet a person typed it.
+    return request.blueprint in PORTAL_BLUEPRINTS or request.path.startswith(("/portal/", "/console/"))
 
 
 def handle_domain_error(error: DomainError) -> Response:

@@ -52,6 +52,7 @@ def demo_command(as_json: bool, if_empty: bool) -> None:
     for org in result["retailers"]:
         click.echo(
             f"  retailer {org['id']} {org['name']}: client {org['client_id']} secret {org['client_secret']}"
+            f" console {org['console_email']} / {org['console_password']}"
         )
     for org in result["vendors"]:
         click.echo(
@@ -74,6 +75,47 @@ def create_client_command(org_id: int, name: str, scopes: tuple[str, ...]) -> No
             db.session, org_id=org_id, name=name, scopes=list(scopes) or None, now=utcnow()
         )
     click.echo(json.dumps({"client_id": client.client_id, "client_secret": secret, "scope": client.scopes}))
+
+
+def _create_with_owner(kind: str, name: str, owner_email: str) -> None:
+    from network.mail import MailNotSent
+    from network.partners import invites, onboarding
+
+    now, ttl = utcnow(), invites.invite_ttl(current_app.config.get("HUB_INVITE_TTL_DAYS"))
+    try:
+        with transaction(db.session):
+            org, user, token = onboarding.create_with_owner(
+                db.session, kind=kind, name=name, owner_email=owner_email, ttl=ttl, now=now
+            )
+            message = onboarding.activation_email(
+                org, user, token, public_url=current_app.config["PUBLIC_URL"], expires_at=now + ttl
+            )
+    except DomainError as exc:
+        raise click.ClickException(_explain(exc)) from None
+    try:
+        current_app.extensions["hub_mailer"].send(message)
+    except MailNotSent as exc:
+        click.echo(f"{kind} {org.id} created, but the activation email was not sent: {exc}", err=True)
+        raise SystemExit(1) from None
+    click.echo(json.dumps({"id": org.id, "kind": kind, "owner_email": user.email, "email_sent": True}))
+
+
+@hub.command("create-retailer")
+@click.option("--name", required=True, help="The retailer's name.")
+@click.option("--owner-email", required=True, help="Its owner, who gets the activation link.")
+@with_appcontext
+def create_retailer_command(name: str, owner_email: str) -> None:
+    """Create a retailer and its owner, and email the owner a link to activate the console."""
+    _create_with_owner("retailer", name, owner_email)
+
+
+@hub.command("create-vendor")
+@click.option("--name", required=True, help="The vendor's name.")
+@click.option("--owner-email", required=True, help="Its owner, who gets the activation link.")
+@with_appcontext
+def create_vendor_command(name: str, owner_email: str) -> None:
+    """Create a vendor without an invite, and email its owner a link to activate the portal."""
+    _create_with_owner("vendor", name, owner_email)
 
 
 @hub.command("worker")

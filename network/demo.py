@@ -121,7 +121,20 @@ def seed_demo(session: Session, *, now: dt.datetime) -> dict:
             )
             item_ids.append(item.id)
         publish_changes(session, item_ids, now=now)
+        # A console user per retailer, as each vendor has a portal user.
+        email = f"{retailer_name.split()[0].lower()}-{tag}@retailers.example"
+        password = secrets.token_urlsafe(12)
+        partners.create_user(
+            session, org_id=org.id, email=email, password=password, name="Demo user", now=now
+        )
         result["retailers"].append(
-            {"id": org.id, "name": retailer_name, "client_id": client.client_id, "client_secret": secret}
+            {
+                "id": org.id,
+                "name": retailer_name,
+                "client_id": client.client_id,
+                "client_secret": secret,
+                "console_email": email,
+                "console_password": password,
+            }
         )
     return result

@@ -109,8 +109,11 @@ def list_users(session: Session, *, org_id: int) -> list[User]:
 # --- signing in ------------------------------------------------------------------------------
 
 
-def sign_in(session: Session, *, email: str, password: str, ip: str, now: dt.datetime) -> User | None:
-    """Check a vendor user's credentials and record the attempt; None when they are wrong.
+def sign_in(
+    session: Session, *, email: str, password: str, ip: str, now: dt.datetime, kind: str = VENDOR
+) -> User | None:
+    """Check the credentials of a user of a `kind` of organization (the portal's vendors, the
+    console's retailers) and record the attempt; None when they are wrong.
 
     The throttle is checked before the password, so a locked-out guesser learns nothing.
     Raises Throttled.
@@ -123,7 +126,7 @@ def sign_in(session: Session, *, email: str, password: str, ip: str, now: dt.dat
         sa.select(User).join(Organization, Organization.id == User.org_id).where(User.email == email)
     )
     matches = check_password_hash(user.password_hash if user else _DUMMY_HASH, password)
-    ok = user is not None and matches and user.organization.kind == VENDOR
+    ok = user is not None and matches and user.organization.kind == kind
     session.add(LoginAttempt(email=email, ip=ip, at=now, success=ok))
     session.flush()
     return user if ok else None
@@ -203,12 +206,13 @@ class SessionUser:
     org_name: str
 
 
-def session_user(session: Session, *, user_id: int, version: int) -> SessionUser | None:
-    """Return the vendor user of a session cookie, or None if the session was ended by a reset."""
+def session_user(session: Session, *, user_id: int, version: int, kind: str = VENDOR) -> SessionUser | None:
+    """Return the user (of a `kind` of organization) of a session cookie, or None if the session
+    was ended by a reset or sign-out, or the user is of the other side."""
     row = session.execute(
         sa.select(User.id, User.org_id, User.email, User.name, User.session_version, Organization.name)
         .join(Organization, Organization.id == User.org_id)
-        .where(User.id == user_id, Organization.kind == VENDOR)
+        .where(User.id == user_id, Organization.kind == kind)
     ).first()
     if row is None or row.session_version != version:
         return None

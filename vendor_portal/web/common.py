@@ -86,14 +86,15 @@ def login_required(view: Callable) -> Callable:
     return wrapper
 
 
-def safe_next(target: str | None) -> str:
-    """Only ever redirect to a path of this portal after sign-in (never another site)."""
+def safe_next(target: str | None, *, prefix: str = "/portal/", home: str = "portal.dashboard") -> str:
+    """Only ever redirect to a path of this portal (or the console: `prefix`, `home`) after
+    sign-in, never to another site."""
     # A control character (CR/LF above all) would split the Location header: never a path of ours.
     if target and target.isprintable():
         parts = urlsplit(target)
-        if not parts.scheme and not parts.netloc and target.startswith("/portal/") and "\\" not in target:
+        if not parts.scheme and not parts.netloc and target.startswith(prefix) and "\\" not in target:
             return target
-    return url_for("portal.dashboard")
+    return url_for(home)
 
 
 def client_ip() -> str:

@@ -1,0 +1,1 @@
+"""Read models for the retailer console's pages: bounded queries (limited, indexed, no N+1)."""
