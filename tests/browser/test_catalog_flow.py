@@ -12,7 +12,7 @@ import re
 import pytest
 
 from network.extensions import db
-from tests.browser.test_portal_flow import ARGS, SHIP_TO, _chromium, live_hub, shots  # noqa: F401 (fixtures)
+from tests.browser.test_portal_flow import ARGS, SHIP_TO, _chromium
 from tests.builders import Party, connect, make_org
 from tests.portal.conftest import body
 

@@ -11,15 +11,11 @@ from __future__ import annotations
 
 import os
 import re
-import threading
-from pathlib import Path
 
 import pytest
-from werkzeug.serving import make_server
 
 from network.extensions import db
 from tests.builders import Api, issue_token, make_org
-from tests.conftest import make_app
 from tests.portal.conftest import body
 
 pytestmark = pytest.mark.browser
@@ -51,35 +47,6 @@ def _chromium() -> str:
     if os.environ.get("REQUIRE_BROWSER") == "1" or os.environ.get("CI"):
         pytest.fail(message)
     pytest.skip(message)
-
-
-@pytest.fixture
-def live_hub(tmp_path, smtp_server):
-    """The hub on SQLite behind a real threaded HTTP server on 127.0.0.1, mailing to aiosmtpd."""
-    controller, mailbox = smtp_server
-    with mailbox.lock:
-        mailbox.messages.clear()
-    app = make_app(
-        f"sqlite:///{tmp_path / 'hub.sqlite3'}", {}, SMTP_URL=f"smtp://127.0.0.1:{controller.port}"
-    )
-    server = make_server("127.0.0.1", 0, app, threaded=True)
-    base = f"http://127.0.0.1:{server.server_port}"
-    app.config["PUBLIC_URL"] = base  # links in emails point at this server
-    thread = threading.Thread(target=server.serve_forever, daemon=True)
-    thread.start()
-    with app.app_context():
-        yield app, base, mailbox
-        server.shutdown()
-        thread.join(5)
-        db.session.remove()
-        db.engine.dispose()
-
-
-@pytest.fixture
-def shots(tmp_path) -> Path:
-    target = Path(os.environ.get("PORTAL_SCREENSHOTS") or tmp_path / "screenshots")
-    target.mkdir(parents=True, exist_ok=True)
-    return target
 
 
 def test_a_vendor_signs_up_from_the_email_uploads_stock_and_ships_the_order(live_hub, shots, tmp_path):
