@@ -32,11 +32,18 @@ class ShopifyClient:
     transport: Transport = field(default_factory=Transport)
     # The last throttle status the store reported: (available, restore rate per second, when).
     _bucket: tuple[float, float, float] | None = None
+    # What each query text cost when last sent (its requestedQueryCost).
+    _costs: dict[str, float] = field(default_factory=dict)
+    throttled: int = 0
 
-    def graphql(self, query: str, variables: dict | None = None, *, cost: float = ESTIMATED_COST) -> dict:
-        """Run one query; returns `data`. Raises StoreError on refusal or GraphQL errors."""
-        self._wait_for(cost)
+    def graphql(self, query: str, variables: dict | None = None) -> dict:
+        """Run one query; returns `data`. Raises StoreError on refusal or GraphQL errors.
+
+        Before sending, waits until the bucket holds what this query cost last time (Shopify
+        reports `requestedQueryCost`), or ESTIMATED_COST for a query not sent yet.
+        """
         for _ in range(4):
+            self._wait_for(self._costs.get(query, ESTIMATED_COST))
             response = self.transport.send(
                 "POST",
                 f"{self.shop_url}/admin/api/{API_VERSION}/graphql.json",
@@ -48,10 +55,10 @@ class ShopifyClient:
             if response.status_code >= 400:
                 raise StoreError(f"Shopify answered {response.status_code}")
             body = response.json()
-            self._note_cost(body)
+            self._note_cost(query, body)
             errors = body.get("errors") or []
             if any((e.get("extensions") or {}).get("code") == "THROTTLED" for e in errors):
-                self._wait_for(cost)  # the bucket was shared with another app: wait and retry
+                self.throttled += 1  # the bucket was shared with another app: wait and retry
                 continue
             if errors:
                 raise StoreError(
@@ -60,8 +67,11 @@ class ShopifyClient:
             return body.get("data") or {}
         raise StoreError("Shopify kept answering THROTTLED")
 
-    def _note_cost(self, body: dict) -> None:
-        status = ((body.get("extensions") or {}).get("cost") or {}).get("throttleStatus")
+    def _note_cost(self, query: str, body: dict) -> None:
+        cost = (body.get("extensions") or {}).get("cost") or {}
+        if cost.get("requestedQueryCost") is not None:
+            self._costs[query] = float(cost["requestedQueryCost"])
+        status = cost.get("throttleStatus")
         if status:
             self._bucket = (
                 float(status["currentlyAvailable"]),

@@ -2,6 +2,8 @@
 
 from __future__ import annotations
 
+import time
+
 import pytest
 
 from network.clock import utcnow
@@ -359,5 +361,26 @@ def test_graphql_orders_listing_of_a_real_store_is_read(network, session):
     orders = [shopify_module.parse_graphql_order(edge["node"]) for edge in body["data"]["orders"]["edges"]]
     assert [(o.platform_order_id, o.name, o.lines) for o in orders][-1] == ("4670269816904", "WEB1349", ())
     client = ShopifyClient("https://x.myshopify.com", "t", Transport(sleep=Waits()))
-    client._note_cost(body)
+    client._note_cost("query", body)
     assert client._bucket[:2] == (986.0, 50.0)
+
+
+def test_shopify_cost_throttle_is_waited_for_instead_of_refused(shopify):
+    """A bucket of 100 points refilled at 200/s and 50-point calls: from the second call on, the
+    client waits for the points the store's throttleStatus says are missing, and is never refused."""
+    from network.connectors.shopify_client import ShopifyClient
+
+    shopify.bucket_max, shopify.restore_rate, shopify.query_cost = 100.0, 200.0, 50.0
+    shopify._available = 100.0
+    shopify.add_variant("LAMP", 7)
+    waited: list[float] = []
+
+    def sleep(seconds: float) -> None:
+        waited.append(seconds)
+        time.sleep(seconds)
+
+    client = ShopifyClient(shopify.url, "shpat_test_token", Transport(sleep=sleep))
+    for _ in range(8):
+        client.set_available("1", [("gid://shopify/InventoryItem/7", 3)])
+    assert shopify.throttled == 0 and shopify.refused_429 == 0
+    assert waited and sum(waited) > 0.5  # 400 points past the bucket, at 200 points/s
