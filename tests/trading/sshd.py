@@ -1,8 +1,10 @@
 """A real OpenSSH server for the SFTP tests: `/usr/sbin/sshd` on a free port of 127.0.0.1.
 
 Choice (documented in README "EDI trading"): the server runs as the current user and the hub logs
-in as that same user with a key (creating system users from a test is not something CI should
-do, so password logins are not exercised against the real server). Running as root, the session is
+in as that same user with a key. Password logins need a real account with a password, which a
+test should not create: `.ci/run` makes one (`dropnet-sftp`, a fresh random password each run)
+and names it in SFTP_TEST_USER / SFTP_TEST_PASSWORD; `password_login()` skips without them and
+fails under REQUIRE_SFTP=1. Running as root, the session is
 chrooted into a temporary folder (ChrootDirectory needs every path component owned by root and
 not writable by others, so it is made under the home folder rather than /tmp); as another user,
 sshd cannot chroot and internal-sftp starts in that folder instead. `UsePAM no` and
@@ -62,7 +64,7 @@ class SshServer:
                     "UsePAM no",
                     "StrictModes no",
                     f"AuthorizedKeysFile {self.config_dir / 'authorized_keys'}",
-                    "PasswordAuthentication no",
+                    "PasswordAuthentication yes",
                     "KbdInteractiveAuthentication no",
                     "PermitRootLogin prohibit-password",
                     "Subsystem sftp internal-sftp",
@@ -112,6 +114,26 @@ class SshServer:
         path = self.root / name
         path.mkdir(exist_ok=True)
         return path
+
+
+def password_login() -> tuple[str, str]:
+    """The account `.ci/run` made for password logins, as (username, password)."""
+    user, password = os.environ.get("SFTP_TEST_USER"), os.environ.get("SFTP_TEST_PASSWORD")
+    if not (user and password and os.geteuid() == 0):
+        reason = (
+            "password logins need root and the account .ci/run makes (SFTP_TEST_USER, SFTP_TEST_PASSWORD)"
+        )
+        if os.environ.get("REQUIRE_SFTP") == "1":
+            pytest.fail(f"REQUIRE_SFTP=1 but {reason}")
+        pytest.skip(reason)
+    return user, password
+
+
+def open_to_others(server: SshServer) -> None:
+    """Let another account than the server's use the SFTP root (the chroot itself stays root's)."""
+    server.root.chmod(0o755)
+    for name in ("in", "out", "archive"):
+        server.folder(name).chmod(0o777)
 
 
 def sshd_server(tmp_path: Path):

@@ -22,6 +22,7 @@ from network.trading import mailbox
 from network.trading.models import EdiFile, EdiPurchaseOrder, TradingPartner
 from tests.order_helpers import place, po_of, stocked_item
 from tests.trading.helpers import SETUP, ack_855, asn_856, fa_997, invoice_810
+from tests.trading.sshd import open_to_others, password_login
 
 
 @pytest.fixture
@@ -239,3 +240,25 @@ def test_a_connection_cut_mid_transfer_is_retried_without_duplicates(trading, se
     assert len(po_of(trading["vendor"], trading["po"])["shipments"]) == 1
     [again] = run(trading, now=dt.datetime.now(dt.UTC) + dt.timedelta(hours=4))
     assert again.pushed == [] and again.taken == []
+
+
+def test_a_partner_set_up_with_a_password_trades_over_a_password_login(trading, session, sshd):
+    user, password = password_login()
+    open_to_others(sshd)
+    setup = {**trading["setup"], "transport": {**trading["setup"]["transport"], "username": user}}
+    setup["transport"]["credentials"] = {"password": "not-the-password"}
+    assert trading["vendor"].api.put("/vendor-api/v1/edi", json=setup).status_code == 200
+    [refused] = run(trading)
+    assert refused.error is not None and refused.pushed == []
+    assert not list((sshd.root / "in").iterdir())
+
+    setup["transport"]["credentials"] = {"password": password}
+    assert trading["vendor"].api.put("/vendor-api/v1/edi", json=setup).status_code == 200
+    [first] = run(trading, now=dt.datetime.now(dt.UTC) + dt.timedelta(hours=1))
+    assert first.error is None, first.error
+    [dropped] = (sshd.root / "in").iterdir()
+    assert dropped.owner() == user  # written by the password login, not the key one
+    (sshd.root / "out" / "asn.edi").write_bytes(asn_856(trading["po"], "1ZPASS", (1, 3)))
+    [second] = run(trading, now=dt.datetime.now(dt.UTC) + dt.timedelta(hours=2))
+    assert second.error is None and second.taken == ["asn.edi"]
+    assert po_of(trading["vendor"], trading["po"])["shipments"][0]["tracking_number"] == "1ZPASS"
