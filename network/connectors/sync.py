@@ -33,7 +33,7 @@ from network.connectors.services import TYPES, figure, record_error, record_succ
 from network.connectors.shopify_client import ShopifyClient
 from network.connectors.woocommerce_client import WooClient
 from network.db import transaction
-from network.feeds.credentials import Credentials
+from network.feeds.credentials import Credentials, CredentialsUnreadable
 from network.orders.models import Order, OrderLine
 from network.outbox.services import read_events
 
@@ -74,7 +74,13 @@ class Clients:
     transport: Callable[[], Transport] = field(default=Transport)
 
     def __call__(self, connector: Connector) -> ShopifyClient | WooClient:
-        secret = self.sealer.open(connector.credentials_sealed)
+        """Raises StoreError when the credentials cannot be read (SECRET_KEY changed)."""
+        try:
+            secret = self.sealer.open(connector.credentials_sealed)
+        except CredentialsUnreadable:
+            raise StoreError(
+                "the connector's credentials cannot be read (was SECRET_KEY changed?); set them again"
+            ) from None
         if connector.platform == SHOPIFY:
             return ShopifyClient(connector.shop_url, secret["access_token"], self.transport())
         return WooClient(
@@ -112,14 +118,19 @@ def sync_connector(
     report = Report(connector_id)
     try:
         connector = session.get(Connector, connector_id)
-        client = clients(connector)
+        client = None
         try:
+            client = clients(connector)
             _write_back(session, connector, client, report, now=now)
             _push_stock(session, connector, client, report, now=now)
         except StoreError as exc:
             report.error = str(exc)
-        report.requests_sent = client.transport.requests_sent
-        report.refused_for_rate = client.transport.refused_for_rate
+        except (ValueError, KeyError, TypeError) as exc:  # an answer not shaped as documented
+            session.rollback()
+            report.error = f"unexpected answer from the store ({type(exc).__name__})"
+        if client is not None:
+            report.requests_sent = client.transport.requests_sent
+            report.refused_for_rate = client.transport.refused_for_rate
         with transaction(session):
             connector = session.get(Connector, connector_id)
             if report.error:
@@ -315,7 +326,7 @@ def repair_drift(session: Session, clients: Clients, *, now: dt.datetime) -> dic
         connector = session.get(Connector, connector_id)
         try:
             found = drift.drift(session, connector, clients(connector), now=now)
-        except StoreError as exc:
+        except (StoreError, ValueError, KeyError, TypeError) as exc:
             with transaction(session):
                 record_error(session.get(Connector, connector_id), f"drift check: {exc}", now)
             continue
@@ -334,11 +345,10 @@ def poll_orders(session: Session, clients: Clients, connector_id: int, *, now: d
     if connector is None or connector.status != ACTIVE:
         return 0
     cursor = connector.orders_cursor or connector.created_at.strftime("%Y-%m-%dT%H:%M:%SZ")
-    client = clients(connector)
     session.rollback()  # no transaction held while the store answers
     try:
-        found = client.orders_since(cursor)
-    except StoreError as exc:
+        found = clients(connector).orders_since(cursor)
+    except (StoreError, ValueError, KeyError, TypeError) as exc:
         with transaction(session):
             record_error(session.get(Connector, connector_id), f"order polling: {exc}", now)
         return 0

@@ -384,3 +384,24 @@ def test_shopify_cost_throttle_is_waited_for_instead_of_refused(shopify):
         client.set_available("1", [("gid://shopify/InventoryItem/7", 3)])
     assert shopify.throttled == 0 and shopify.refused_429 == 0
     assert waited and sum(waited) > 0.5  # 400 points past the bucket, at 200 points/s
+
+
+def test_credentials_sealed_under_another_secret_key_fail_safely(
+    network, session, client, shopify, local_stores, app
+):
+    """After a SECRET_KEY change nothing can verify a webhook (401, nothing taken) and the sync
+    records why instead of failing every connector's round."""
+    variant = make_variant(session, network.vendor)
+    make_item(session, network.retailer, [variant], sku="LAMP")
+    connector = connect_store(network.retailer, shop_url=shopify.url, location_id="1")
+    app.config["SECRET_KEY"] = "another-secret"
+    answer = deliver(
+        client, connector, "orders/create", fixture("shopify/orders_create_empty_sku_draft.json")
+    )
+    assert answer.status_code == 401
+    clients = Clients(Credentials("another-secret"), transport=lambda: Transport(sleep=Waits()))
+    report = sync_connector(db.session, clients, connector["id"], now=utcnow())
+    assert "SECRET_KEY" in report.error
+    app.config["SECRET_KEY"] = "test-secret"
+    health = network.retailer.api.get(f"/api/v1/connectors/{connector['id']}").get_json()["health"]
+    assert "SECRET_KEY" in health["last_error"]
