@@ -19,6 +19,7 @@ def blueprints() -> list[Blueprint]:
         ledger,
         orders,
         settings,
+        vendors,
         webhooks,
     )
 
@@ -35,6 +36,7 @@ def blueprints() -> list[Blueprint]:
         settings.blp,
         invoices.blp,
         ledger.blp,
+        vendors.blp,
         connectors.blp,
         connectors.hooks,
     ]
