@@ -14,7 +14,7 @@ from werkzeug.security import check_password_hash, generate_password_hash
 from network.db import is_postgres
 from network.errors import DomainError, InvalidInput, NotFound
 from network.mail import Email, render_email
-from network.partners.models import VENDOR, LoginAttempt, Organization, PasswordReset, User
+from network.partners.models import OWNER, VENDOR, LoginAttempt, Organization, PasswordReset, User
 from network.partners.services import create_user, hash_secret
 
 PASSWORD_MIN_LENGTH = 12
@@ -95,11 +95,18 @@ def check_password_strength(password: str, *, email: str = "") -> None:
 
 
 def register_user(
-    session: Session, *, org_id: int, email: str, password: str, name: str = "", now: dt.datetime
+    session: Session,
+    *,
+    org_id: int,
+    email: str,
+    password: str,
+    name: str = "",
+    role: str = OWNER,
+    now: dt.datetime,
 ) -> User:
     """Create a portal user with a strong enough password. Raises InvalidInput."""
     check_password_strength(password, email=email)
-    return create_user(session, org_id=org_id, email=email, password=password, name=name, now=now)
+    return create_user(session, org_id=org_id, email=email, password=password, name=name, role=role, now=now)
 
 
 def list_users(session: Session, *, org_id: int) -> list[User]:
@@ -204,19 +211,24 @@ class SessionUser:
     email: str
     name: str
     org_name: str
+    role: str = OWNER
 
 
 def session_user(session: Session, *, user_id: int, version: int, kind: str = VENDOR) -> SessionUser | None:
     """Return the user (of a `kind` of organization) of a session cookie, or None if the session
     was ended by a reset or sign-out, or the user is of the other side."""
     row = session.execute(
-        sa.select(User.id, User.org_id, User.email, User.name, User.session_version, Organization.name)
+        sa.select(
+            User.id, User.org_id, User.email, User.name, User.session_version, Organization.name, User.role
+        )
         .join(Organization, Organization.id == User.org_id)
         .where(User.id == user_id, Organization.kind == kind)
     ).first()
     if row is None or row.session_version != version:
         return None
-    return SessionUser(id=row.id, org_id=row.org_id, email=row.email, name=row.name, org_name=row[5])
+    return SessionUser(
+        id=row.id, org_id=row.org_id, email=row.email, name=row.name, org_name=row[5], role=row.role
+    )
 
 
 def end_sessions(session: Session, *, user_id: int) -> None:

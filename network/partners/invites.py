@@ -14,6 +14,7 @@ from sqlalchemy.orm import Session
 
 from network.errors import Conflict, InvalidInput, NotFound
 from network.mail import Email, render_email
+from network.partners import roles
 from network.partners import services as partners
 from network.partners.accounts import (
     TokenGone,
@@ -262,7 +263,13 @@ def accept_as_colleague(
     if invite.vendor_id is None:
         raise InvalidInput("this invite is from a retailer; sign up your organization instead")
     user = register_user(
-        session, org_id=invite.vendor_id, email=_check_email(email), password=password, name=name, now=now
+        session,
+        org_id=invite.vendor_id,
+        email=_check_email(email),
+        password=password,
+        name=name,
+        role=roles.INVITED_ROLE,
+        now=now,
     )
     _claim(session, invite, user_id=user.id, now=now)
     return user

@@ -10,6 +10,9 @@ from sqlalchemy.orm import Mapped, mapped_column, relationship
 from network.db import Base
 
 RETAILER = "retailer"
+# Users' roles, most powerful first (what each may do: network/partners/roles.py).
+OWNER, ADMIN, OPERATOR, VIEWER = "owner", "admin", "operator", "viewer"
+ROLES = (OWNER, ADMIN, OPERATOR, VIEWER)
 VENDOR = "vendor"
 
 RETAILER_SCOPES = (
@@ -49,9 +52,13 @@ class User(Base):
     password_hash: Mapped[str] = mapped_column(sa.String(256))
     # Part of every portal session; a password reset bumps it, which signs out every other session.
     session_version: Mapped[int] = mapped_column(default=1, server_default=sa.text("1"))
+    # What the user may do (network/partners/roles.py); an organization's first user is its owner.
+    role: Mapped[str] = mapped_column(sa.String(16), default=OWNER, server_default=OWNER)
     created_at: Mapped[dt.datetime]
 
     organization: Mapped[Organization] = relationship()
+
+    __table_args__ = (sa.CheckConstraint("role IN ('owner', 'admin', 'operator', 'viewer')", name="role"),)
 
 
 class Connection(Base):

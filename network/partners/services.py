@@ -15,6 +15,7 @@ from werkzeug.security import generate_password_hash
 
 from network.errors import InvalidInput, NotFound, Unauthorized
 from network.partners.models import (
+    OWNER,
     RETAILER,
     SCOPES_BY_KIND,
     VENDOR,
@@ -270,7 +271,14 @@ def authenticate_token(session: Session, token: str, *, now: dt.datetime) -> Cal
 
 
 def create_user(
-    session: Session, *, org_id: int, email: str, password: str, name: str = "", now: dt.datetime
+    session: Session,
+    *,
+    org_id: int,
+    email: str,
+    password: str,
+    name: str = "",
+    role: str = OWNER,
+    now: dt.datetime,
 ) -> User:
     """Create a user of an organization. Raises InvalidInput (bad email, email taken)."""
     email = email.strip().lower()
@@ -279,7 +287,12 @@ def create_user(
     if session.scalar(sa.select(User.id).where(User.email == email)) is not None:
         raise InvalidInput(errors={"email": ["already registered"]})
     user = User(
-        org_id=org_id, email=email, name=name, password_hash=generate_password_hash(password), created_at=now
+        org_id=org_id,
+        email=email,
+        name=name,
+        password_hash=generate_password_hash(password),
+        role=role,
+        created_at=now,
     )
     session.add(user)
     session.flush()

@@ -9,7 +9,7 @@ from network.clock import utcnow
 from network.db import transaction
 from network.errors import InvalidInput
 from network.extensions import db
-from network.partners import accounts, invites
+from network.partners import accounts, invites, roles
 from network.partners import services as partners
 from network.partners.models import VENDOR_SCOPES
 from vendor_portal.web.blueprint import portal
@@ -31,6 +31,11 @@ SCOPE_LABELS = {
 }
 
 
+def _may_manage() -> None:
+    """API clients and the team are an owner's or an admin's (raises Forbidden: a 403 page)."""
+    roles.require(current_user().role, roles.MANAGE)
+
+
 def _client_form() -> ApiClientForm:
     form = ApiClientForm()
     form.scopes.choices = [SelectChoice(scope, SCOPE_LABELS.get(scope, scope)) for scope in VENDOR_SCOPES]
@@ -42,7 +47,12 @@ def _client_form() -> ApiClientForm:
 def _access_page(form: ApiClientForm, *, created=None, secret: str | None = None, status: int = 200):
     clients = partners.list_api_clients(db.session, org_id=vendor_id())
     return render_template(
-        "portal/api_access.html", form=form, clients=clients, created=created, secret=secret
+        "portal/api_access.html",
+        form=form,
+        clients=clients,
+        created=created,
+        secret=secret,
+        may_manage=roles.may(current_user().role, roles.MANAGE),
     ), status
 
 
@@ -56,6 +66,7 @@ def api_access():
 @login_required
 def api_client_create():
     """The secret is shown in this response only (never redirected through the session cookie)."""
+    _may_manage()
     form = _client_form()
     if not form.validate():
         return _access_page(form, status=422)
@@ -73,6 +84,7 @@ def api_client_create():
 @portal.post("/api-access/<int:client_pk>/revoke")
 @login_required
 def api_client_revoke(client_pk: int):
+    _may_manage()
     with transaction(db.session):
         partners.revoke_api_client(db.session, client_pk, org_id=vendor_id(), now=utcnow())
     flash("The client is revoked; its tokens stopped working.", "info")
@@ -92,12 +104,15 @@ def _team_page(form: ColleagueInviteForm, status: int = 200):
         form=form,
         users=accounts.list_users(db.session, org_id=vendor_id()),
         pending=invites.list_invites(db.session, org_id=vendor_id(), pending_at=now),
+        may_manage=roles.may(current_user().role, roles.MANAGE),
+        role_labels=roles.LABELS,
     ), status
 
 
 @portal.post("/team/invites")
 @login_required
 def team_invite():
+    _may_manage()
     form = ColleagueInviteForm()
     if not form.validate():
         return _team_page(form, 422)
@@ -126,6 +141,7 @@ def team_invite():
 @portal.post("/team/invites/<int:invite_id>/revoke")
 @login_required
 def team_invite_revoke(invite_id: int):
+    _may_manage()
     with transaction(db.session):
         invite = invites.revoke_invite(db.session, invite_id, org_id=vendor_id(), now=utcnow())
     flash(f"The invite to {invite.email} is withdrawn; its link no longer works.", "info")
