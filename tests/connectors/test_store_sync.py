@@ -7,7 +7,7 @@ import time
 import pytest
 
 from network.clock import utcnow
-from network.connectors.http import Transport
+from network.connectors.http import StoreError, Transport
 from network.connectors.sync import Clients, sync_connector
 from network.extensions import db
 from network.feeds.credentials import Credentials
@@ -196,7 +196,10 @@ def test_woocommerce_shipment_and_stock_reach_the_store(network, session, client
         client, connector, "order.created", fixture("woocommerce/order_created_empty_sku.json")
     ).get_json()["order_id"]
 
-    assert sync(connector).error is None
+    woo.force_429 = 1  # WooCommerce behind a rate-limiting host: Retry-After honoured
+    waits = Waits()
+    report = sync(connector, waits)
+    assert report.error is None and report.refused_for_rate == 1 and waits == [1.0]
     assert (woo.products[93]["stock_quantity"], woo.products[23]["stock_quantity"]) == (8, 4)
 
     lines = _po_lines(retailer, order_id)
@@ -405,3 +408,19 @@ def test_credentials_sealed_under_another_secret_key_fail_safely(
     app.config["SECRET_KEY"] = "test-secret"
     health = network.retailer.api.get(f"/api/v1/connectors/{connector['id']}").get_json()["health"]
     assert "SECRET_KEY" in health["last_error"]
+
+
+def test_woocommerce_stock_goes_in_batches_the_store_accepts(network, session, woo, local_stores):
+    """WooCommerce refuses a batch of more than 100 objects (413): 150 figures go as 100 + 50."""
+    from network.connectors.woocommerce_client import WooClient
+
+    woo.products = {n: {"id": n, "sku": f"S{n}", "parent_id": 0, "stock_quantity": 0} for n in range(1, 151)}
+    client = WooClient(woo.url, "ck_test", "cs_test", Transport(sleep=Waits()))
+    client.set_stock([(str(n), None, n % 7) for n in range(1, 151)])
+    assert [len(b) for b in woo.batches] == [100, 50]
+    assert all(p["stock_quantity"] == p["id"] % 7 for p in woo.products.values())
+    # The store refuses what the real one would: an unknown product is an error, not a silent skip.
+    with pytest.raises(StoreError, match="refused the stock"):
+        client.set_stock([("999", None, 1)])
+    with pytest.raises(StoreError, match="consumer key"):
+        WooClient(woo.url, "ck_test", "wrong", Transport(sleep=Waits())).set_stock([("1", None, 1)])
