@@ -1,4 +1,4 @@
-"""The console's Vendors page: each connection's terms beside its scorecard, and the terms form.
+"""The console's Vendors page (terms beside the scorecard, the terms form) and its audit log.
 
 Changing terms is an owner's or an admin's (network/partners/roles.py), checked on every POST:
 a viewer or an operator who posts the form directly gets a 403 page and nothing changes.
@@ -20,11 +20,13 @@ from network.console_views.scorecards import scorecards
 from network.db import transaction
 from network.errors import InvalidInput
 from network.extensions import db
-from network.partners import roles
+from network.partners import audit, roles
 from network.partners import services as partners
+from network.partners.audit import Actor
 from vendor_portal.web.common import form_errors
 
 WINDOWS = (30, 90)
+AUDIT_ROWS = 100
 TERMS = (
     "ack_sla_hours",
     "ship_sla_hours",
@@ -83,7 +85,14 @@ def vendor_terms(connection_id: int):
         terms = {name: getattr(form, name).data for name in TERMS}
         try:
             with transaction(db.session):
-                change_terms(db.session, connection_id, retailer_id=retailer_id(), terms=terms, now=utcnow())
+                change_terms(
+                    db.session,
+                    connection_id,
+                    retailer_id=retailer_id(),
+                    terms=terms,
+                    actor=Actor(user_id=g.console_user.id),
+                    now=utcnow(),
+                )
         except InvalidInput as exc:
             db.session.rollback()
             form_errors(form, exc)
@@ -95,3 +104,12 @@ def vendor_terms(connection_id: int):
         "console/vendor_terms.html", conn=conn, form=form, may_manage=_may_manage(), vendor=conn.vendor.name
     )
     return page, status
+
+
+@console.get("/audit-log")
+@login_required
+def audit_log():
+    """The newest entries of the retailer's audit log (the API pages through all of them)."""
+    return render_template(
+        "console/audit_log.html", entries=audit.latest(db.session, org_id=retailer_id(), limit=AUDIT_ROWS)
+    )

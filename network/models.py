@@ -18,6 +18,7 @@ from network.orders.models import (
     ShipmentLine,
 )
 from network.outbox.models import Event
+from network.partners.audit import AuditEntry
 from network.partners.guards import VendorGuards
 from network.partners.models import (
     AccessToken,
@@ -37,6 +38,7 @@ from network.uploads.models import UploadDraft
 __all__ = [
     "AccessToken",
     "ApiClient",
+    "AuditEntry",
     "CatalogImport",
     "Connection",
     "Connector",

@@ -7,6 +7,7 @@ from flask_smorest import Blueprint
 
 def blueprints() -> list[Blueprint]:
     from retailer_api import (
+        audit,
         availability,
         catalog,
         connections,
@@ -37,6 +38,7 @@ def blueprints() -> list[Blueprint]:
         invoices.blp,
         ledger.blp,
         vendors.blp,
+        audit.blp,
         connectors.blp,
         connectors.hooks,
     ]

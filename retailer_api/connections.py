@@ -11,6 +11,7 @@ from network.clock import utcnow
 from network.db import transaction
 from network.extensions import db
 from network.partners import services as partners
+from network.partners.audit import Actor
 from retailer_api.schemas import ConnectionListSchema, ConnectionPatchSchema, ConnectionSchema
 
 blp = Blueprint("connections", __name__, url_prefix="/api/v1/connections", description="Vendor partnerships")
@@ -35,6 +36,11 @@ def patch_connection(terms: dict, connection_id: int):
     """Change a connection's terms (SLAs, safety buffer, staleness, routing priority, status)"""
     with transaction(db.session):
         conn = change_terms(
-            db.session, connection_id, retailer_id=current_caller().org_id, terms=terms, now=utcnow()
+            db.session,
+            connection_id,
+            retailer_id=current_caller().org_id,
+            terms=terms,
+            actor=Actor(client_pk=current_caller().client_pk),
+            now=utcnow(),
         )
     return conn

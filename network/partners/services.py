@@ -246,6 +246,7 @@ class Caller:
     org_id: int
     kind: str
     scopes: frozenset[str]
+    client_pk: int | None = None  # the API client the token was issued to (who the audit log names)
 
 
 @functools.cache
@@ -253,7 +254,13 @@ def _token_query() -> sa.Select:
     # Built once: this runs on every API request, and building the statement cost more Python
     # than running it.
     return (
-        sa.select(AccessToken.org_id, AccessToken.scopes, AccessToken.expires_at, Organization.kind)
+        sa.select(
+            AccessToken.org_id,
+            AccessToken.scopes,
+            AccessToken.expires_at,
+            AccessToken.client_pk,
+            Organization.kind,
+        )
         .join(Organization, Organization.id == AccessToken.org_id)
         .where(AccessToken.token_hash == sa.bindparam("token_hash"))
     )
@@ -264,7 +271,9 @@ def authenticate_token(session: Session, token: str, *, now: dt.datetime) -> Cal
     row = session.execute(_token_query(), {"token_hash": hash_secret(token)}).first()
     if row is None or row.expires_at <= now:
         raise Unauthorized("the access token is invalid or has expired")
-    return Caller(org_id=row.org_id, kind=row.kind, scopes=frozenset(row.scopes.split()))
+    return Caller(
+        org_id=row.org_id, kind=row.kind, scopes=frozenset(row.scopes.split()), client_pk=row.client_pk
+    )
 
 
 # --- users -----------------------------------------------------------------------------------

@@ -111,3 +111,46 @@ def test_another_retailers_connection_is_not_found(client, session, network):
     )
     assert connection_of(session, second.id, network.vendor.id).routing_priority == theirs.routing_priority
     assert second.name not in client.get("/console/vendors").get_data(as_text=True)
+
+
+def test_a_terms_change_is_in_the_audit_log_with_who_before_and_after(client, session, network):
+    retailer = network.retailer
+    sign_in_as(client, session, retailer.id, "admin")
+    conn = connection_of(session, retailer.id, network.vendor.id)
+    assert submit(client, f"/console/vendors/{conn.id}", TERMS).status_code == 302
+    # Saving the same terms again changes nothing, so it is not logged again.
+    assert submit(client, f"/console/vendors/{conn.id}", TERMS).status_code == 302
+    # The retailer's API client changes one term: the log names the client.
+    assert (
+        retailer.api.patch(f"/api/v1/connections/{conn.id}", json={"routing_priority": 7}).status_code == 200
+    )
+
+    log = retailer.api.get("/api/v1/audit-log?limit=1")
+    assert log.status_code == 200
+    first = log.get_json()
+    (entry,) = first["data"]
+    assert entry["action"] == "connection.terms_changed" and entry["actor"].startswith("user admin")
+    assert entry["before"] == {
+        "ack_sla_hours": 24,
+        "ship_sla_hours": 72,
+        "safety_buffer": 0,
+        "stale_after_minutes": 1440,
+        "routing_priority": 100,
+    }
+    assert entry["after"] == {
+        "ack_sla_hours": 12,
+        "ship_sla_hours": 48,
+        "safety_buffer": 3,
+        "stale_after_minutes": 600,
+        "routing_priority": 5,
+    }
+    second = retailer.api.get(f"/api/v1/audit-log?limit=1&cursor={first['next_cursor']}").get_json()
+    (entry,) = second["data"]
+    assert entry["actor"].startswith("API client ")
+    assert (entry["before"], entry["after"]) == ({"routing_priority": 5}, {"routing_priority": 7})
+    assert retailer.api.get(f"/api/v1/audit-log?cursor={second['next_cursor']}").get_json()["data"] == []
+
+    # Another retailer's log is its own; the console shows this one's.
+    assert network.retailers[1].api.get("/api/v1/audit-log").get_json()["data"] == []
+    page = client.get("/console/audit-log").get_data(as_text=True)
+    assert "connection.terms_changed" in page and "routing_priority: 7" in page
