@@ -7,6 +7,7 @@ from flask_smorest import Blueprint
 
 def blueprints() -> list[Blueprint]:
     from vendor_portal.api import (
+        audit,
         catalog,
         edi,
         events,
@@ -34,4 +35,5 @@ def blueprints() -> list[Blueprint]:
         holds.blp,
         edi.blp,
         invoices.blp,
+        audit.blp,
     ]
