@@ -16,9 +16,17 @@ from tests.builders import make_org
 from tests.order_helpers import place, stocked_item
 
 
-@pytest.fixture(scope="session")
-def httpserver_listen_address():
-    return ("127.0.0.1", 0)  # the hub allows plain http to 127.0.0.1 only (tests/webhooks/conftest.py)
+@pytest.fixture
+def httpserver():
+    """A receiver of this module's own on 127.0.0.1, the one host the hub lets tests reach over plain
+    http (tests/webhooks/conftest.py). pytest-httpserver's session server would not do: whichever
+    module starts it first on a test process picks its address (often "localhost")."""
+    server = HTTPServer(host="127.0.0.1", port=0)
+    server.start()
+    yield server
+    server.clear()
+    if server.is_running():
+        server.stop()
 
 
 def _register(vendor, url, events=("*",)):
