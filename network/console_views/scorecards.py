@@ -207,13 +207,13 @@ def _line_facts(session: Session, *, retailer_id: int, since: dt.datetime) -> di
     for vendor_id, placed, ordered, shipped, cancelled, rejected, acked, last_shipped, units in rows:
         found[vendor_id].append(
             LineFacts(
-                placed_at=_aware(placed),
+                placed_at=placed,
                 ordered=ordered,
                 shipped=shipped,
                 refused=int(units),
                 live=ordered - cancelled - rejected,
-                acknowledged_at=_aware(acked),
-                last_shipped_at=_aware(last_shipped),
+                acknowledged_at=acked,
+                last_shipped_at=last_shipped,
             )
         )
     return found
@@ -228,13 +228,6 @@ def _last_counts(session: Session, vendor_ids: list[int]) -> dict[int, dt.dateti
             .where(model.vendor_id.in_(vendor_ids))
             .group_by(model.vendor_id)
         ):
-            if as_of is not None and (vendor_id not in last or _aware(as_of) > last[vendor_id]):
-                last[vendor_id] = _aware(as_of)
+            if as_of is not None and (vendor_id not in last or as_of > last[vendor_id]):
+                last[vendor_id] = as_of
     return last
-
-
-def _aware(moment: dt.datetime | None) -> dt.datetime | None:
-    # SQLite hands datetimes back naive; every moment the hub stores is UTC.
-    if moment is None or moment.tzinfo is not None:
-        return moment
-    return moment.replace(tzinfo=dt.UTC)
