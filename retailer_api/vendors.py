@@ -40,6 +40,11 @@ class ScorecardSchema(Schema):
     median_ack_hours = fields.Float(attribute="score.median_ack_hours", allow_none=True)
     median_ship_hours = fields.Float(attribute="score.median_ship_hours", allow_none=True)
     flagged_first = fields.Float(allow_none=True)
+    unacknowledged_850s = fields.Integer(
+        metadata={
+            "description": "EDI vendors: purchase orders whose 850 got no 997 within the partner's window"
+        }
+    )
     feed_freshness = fields.Integer(
         attribute="feed_age_minutes",
         allow_none=True,

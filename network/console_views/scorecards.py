@@ -15,7 +15,7 @@ from dataclasses import dataclass
 import sqlalchemy as sa
 from sqlalchemy.orm import Session
 
-from network.flags.models import REFUSALS, Flag
+from network.flags.models import EDI_UNACKNOWLEDGED, REFUSALS, Flag
 from network.orders.models import PurchaseOrder, PurchaseOrderLine, PurchaseOrderTransition
 from network.partners.models import Connection, Organization
 from network.stock.models import StockPosition, StockSnapshot
@@ -121,6 +121,9 @@ class Scorecard:
     days: int
     score: Score
     flagged_first: float | None
+    # EDI vendors: purchase orders whose 850 the vendor's translator never acknowledged with a 997
+    # within the partner's window (each one a flag on its lines when it happened).
+    unacknowledged_850s: int
     last_count_at: dt.datetime | None
     feed_age_minutes: int | None
 
@@ -144,6 +147,14 @@ def scorecards(session: Session, *, retailer_id: int, days: int, now: dt.datetim
         )
     ):
         leads[vendor_id].append(lead)
+    unacknowledged = dict(
+        session.execute(
+            sa.select(Flag.vendor_id, sa.func.count(sa.distinct(PurchaseOrderLine.po_id)))
+            .join(PurchaseOrderLine, PurchaseOrderLine.id == Flag.po_line_id)
+            .where(Flag.retailer_id == retailer_id, Flag.kind == EDI_UNACKNOWLEDGED, Flag.raised_at >= since)
+            .group_by(Flag.vendor_id)
+        ).all()
+    )
     counts = _last_counts(session, [conn.vendor_id for conn, _ in connections])
     cards = []
     for conn, name in connections:
@@ -165,6 +176,7 @@ def scorecards(session: Session, *, retailer_id: int, days: int, now: dt.datetim
                     now=now,
                 ),
                 flagged_first=flagged_first(leads.get(conn.vendor_id, [])),
+                unacknowledged_850s=unacknowledged.get(conn.vendor_id, 0),
                 last_count_at=last,
                 feed_age_minutes=None if last is None else max(0, int((now - last).total_seconds() // 60)),
             )

@@ -194,6 +194,12 @@ def test_an_850_without_its_997_flags_the_order_and_a_late_997_clears_it(edi, se
         assert outbound.flag_unacknowledged(session, now=utcnow() + dt.timedelta(hours=5)) == 1
     flags = session.scalars(sa.select(Flag).where(Flag.kind == EDI_UNACKNOWLEDGED)).all()
     assert len(flags) == 2 and flags[0].detail["interchange_control"] == "000000001"
+    # The connection's scorecard counts the purchase order (one, however many lines it has).
+    cards = {
+        c["vendor_id"]: c for c in edi["retailer"].api.get("/api/v1/vendors/scorecards").get_json()["data"]
+    }
+    assert cards[edi["vendor"].id]["unacknowledged_850s"] == 1
+    assert all(c["unacknowledged_850s"] == 0 for v, c in cards.items() if v != edi["vendor"].id)
     drop(session, edi["vendor"], "997.edi", fa_997(sent.group_control, sent.set_control))
     session.expire_all()
     assert all(
