@@ -19,6 +19,9 @@ class SourceState:
     as_of: dt.datetime | None
     stale_after: dt.timedelta
     on_hold: bool = False
+    # Predictive model only (network/availability/predictive.py): the units outside sales will
+    # probably have taken by the time the vendor imports an order; 0 under the fixed model.
+    predicted_depletion: int = 0
 
 
 def is_stale(as_of: dt.datetime | None, stale_after: dt.timedelta, now: dt.datetime) -> bool:
@@ -32,7 +35,7 @@ def source_available(source: SourceState, now: dt.datetime) -> int:
         return 0
     if is_stale(source.as_of, source.stale_after, now):
         return 0
-    return max(0, source.quantity - source.committed - source.safety_buffer)
+    return max(0, source.quantity - source.committed - source.safety_buffer - source.predicted_depletion)
 
 
 def item_available(sources: Iterable[SourceState], now: dt.datetime) -> int:

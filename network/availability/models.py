@@ -48,3 +48,66 @@ class VariantHold(Base):
     def active_at(cls, now: dt.datetime) -> sa.ColumnElement[bool]:
         """The holds that count at `now`: not lifted, time not run out."""
         return sa.and_(cls.lifted_at.is_(None), cls.until > now)
+
+
+# --- predictive availability (DESIGN §14) ------------------------------------------------------
+
+FIXED, PREDICTIVE = "fixed", "predictive"
+AVAILABILITY_MODELS = (FIXED, PREDICTIVE)
+
+
+class AvailabilitySettings(Base):
+    """A retailer's choice of availability model and what a cancellation and a sale are worth to it.
+
+    No row: the fixed formula (count less committed less buffer), as before issue 18.
+    """
+
+    __tablename__ = "availability_settings"
+
+    retailer_id: Mapped[int] = mapped_column(
+        sa.ForeignKey("organizations.id", ondelete="CASCADE"), primary_key=True
+    )
+    model: Mapped[str] = mapped_column(sa.String(16), default=FIXED)
+    cancellation_cost: Mapped[float] = mapped_column(sa.Float, default=100.0)
+    # Share of a unit's price the retailer earns on it; None: the variant's (msrp - cost) / msrp.
+    margin_share: Mapped[float | None] = mapped_column(sa.Float)
+    updated_at: Mapped[dt.datetime]
+
+    __table_args__ = (
+        sa.CheckConstraint("model IN ('fixed', 'predictive')", name="model"),
+        sa.CheckConstraint("cancellation_cost >= 0", name="cancellation_cost"),
+        sa.CheckConstraint(
+            "margin_share IS NULL OR (margin_share > 0 AND margin_share <= 1)", name="margin_share"
+        ),
+    )
+
+
+class DepletionEstimate(Base):
+    """What the hub has learned of a vendor variant's outside sales (network/availability/depletion.py),
+    updated when a count moves it; true as of `at` (the count it last learned from)."""
+
+    __tablename__ = "depletion_estimates"
+
+    variant_id: Mapped[int] = mapped_column(
+        sa.ForeignKey("vendor_variants.id", ondelete="CASCADE"), primary_key=True
+    )
+    vendor_id: Mapped[int] = mapped_column(sa.ForeignKey("organizations.id", ondelete="CASCADE"), index=True)
+    shape: Mapped[float] = mapped_column(sa.Float)
+    exposure: Mapped[float] = mapped_column(sa.Float)
+    recent_sales: Mapped[float] = mapped_column(sa.Float, default=0.0)
+    recent_minutes: Mapped[float] = mapped_column(sa.Float, default=0.0)
+    at: Mapped[dt.datetime]
+
+
+class VendorDepletion(Base):
+    """Per vendor: its variants' mean outside-sales rate (the cold start of a variant never seen) and
+    the mean delay between a purchase order and the vendor's acknowledgement of it."""
+
+    __tablename__ = "vendor_depletion"
+
+    vendor_id: Mapped[int] = mapped_column(
+        sa.ForeignKey("organizations.id", ondelete="CASCADE"), primary_key=True
+    )
+    prior_rate: Mapped[float] = mapped_column(sa.Float, default=0.0)  # per minute
+    import_delay_minutes: Mapped[float | None] = mapped_column(sa.Float)
+    updated_at: Mapped[dt.datetime]

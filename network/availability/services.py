@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import dataclasses
 import datetime as dt
 import functools
 from collections import defaultdict
@@ -12,8 +13,9 @@ import sqlalchemy as sa
 from sqlalchemy.dialects import postgresql
 from sqlalchemy.orm import Session
 
+from network.availability import predictive
 from network.availability.compute import SourceState, is_stale, source_available
-from network.availability.models import VariantHold
+from network.availability.models import PREDICTIVE, AvailabilitySettings, VariantHold
 from network.catalog.models import ItemSource, RetailerItem, VendorVariant
 from network.catalog.skus import normal_sku
 from network.db import is_postgres
@@ -37,6 +39,8 @@ class SourceAvailability:
     # On order from the vendor's own supplier: shown ("ships from <eta>"), never sold.
     incoming: int = 0
     incoming_eta: dt.date | None = None
+    # Predictive model only: the units taken off for outside sales, with its inputs.
+    predicted_depletion: predictive.Depletion | None = None
 
 
 @dataclass(frozen=True)
@@ -103,12 +107,14 @@ def _source_query(kind: str) -> sa.Select:
             held.c.variant_id.is_not(None).label("on_hold"),
             StockPosition.incoming,
             StockPosition.incoming_eta,
+            AvailabilitySettings.model,
         )
         .join(RetailerItem, RetailerItem.id == ItemSource.item_id)
         .join(VendorVariant, VendorVariant.id == ItemSource.variant_id)
         .join(StockPosition, StockPosition.variant_id == ItemSource.variant_id)
         .outerjoin(StockSnapshot, StockSnapshot.vendor_id == VendorVariant.vendor_id)
         .outerjoin(held, held.c.variant_id == ItemSource.variant_id)
+        .outerjoin(AvailabilitySettings, AvailabilitySettings.retailer_id == RetailerItem.retailer_id)
         .outerjoin(
             Connection,
             sa.and_(
@@ -176,8 +182,17 @@ def _compute(
     items = list(items)
     by_item: dict[int, list[tuple]] = defaultdict(list)
     # Its callers have just queried through the session, so nothing is left to autoflush.
+    predicting = []
     for row in _source_rows(session, [i[0] for i in items], now):
         by_item[row[0]].append(row)
+        if row[-1] == PREDICTIVE:
+            predicting.append(row)
+    # Retailers on the predictive model take off what outside sales will probably have taken.
+    inputs = (
+        predictive.load(session, [row[1] for row in predicting], [i[1] for i in items])
+        if predicting
+        else None
+    )
     result = []
     for item_id, retailer_id, sku, item_updated in items:
         sources = []
@@ -199,6 +214,7 @@ def _compute(
             on_hold,
             incoming,
             incoming_eta,
+            model,
         ) in by_item.get(item_id, ()):
             state = _state(
                 quantity,
@@ -211,6 +227,18 @@ def _compute(
                 stale_after_minutes,
                 on_hold,
             )
+            depleted = None
+            if model == PREDICTIVE and inputs is not None and source_available(state, now) > 0:
+                depleted = predictive.predicted_depletion(
+                    inputs,
+                    retailer_id=retailer_id,
+                    variant_id=variant_id,
+                    vendor_id=vendor_id,
+                    free=quantity - committed - state.safety_buffer,
+                    as_of=state.as_of,
+                    now=now,
+                )
+                state = dataclasses.replace(state, predicted_depletion=depleted.units)
             sources.append(
                 SourceAvailability(
                     vendor_variant_id=variant_id,
@@ -220,6 +248,7 @@ def _compute(
                     stale=is_stale(state.as_of, state.stale_after, now),
                     incoming=incoming,
                     incoming_eta=incoming_eta,
+                    predicted_depletion=depleted,
                 )
             )
             if position_updated > updated:

@@ -123,6 +123,7 @@ def take_out(plan: SnapshotPlan, jumps: Sequence[Jump]) -> None:
     """Remove the jumped rows' changes from a plan, so that the rest applies without them."""
     held = {jump.variant_id for jump in jumps}
     plan.changes = [change for change in plan.changes if change[0] not in held]
+    plan.moves = [move for move in plan.moves if move.variant_id not in held]
     plan.applied -= len(held)
 
 

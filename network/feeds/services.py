@@ -13,12 +13,14 @@ from dataclasses import dataclass
 import sqlalchemy as sa
 from sqlalchemy.orm import Session
 
+from network.availability import learning
 from network.availability.services import items_of_vendor, items_sourcing, publish_changes
 from network.errors import Conflict, InvalidFeed, InvalidInput, NotFound
 from network.feeds import guards, jumps
 from network.feeds import models as m
 from network.feeds.parsing import FeedFormat, ParsedFeed, parse_feed, parse_records
 from network.flags import hooks as flag_hooks
+from network.orders import hub_units
 from network.orders import inflight as orders_inflight
 from network.outbox.events import FeedHeld
 from network.outbox.services import record
@@ -240,6 +242,7 @@ def _apply(
         also_lock=inflight,
     )
     orders_inflight.recompute_committed(session, inflight, now=now)
+    _learn_depletion(session, receipt, plan, as_of=as_of, now=now)
     flag_hooks.after_snapshot(session, vendor_id=receipt.vendor_id, now=now)  # shortfalls, holds (DESIGN §9)
     if full and _freshness_may_change(session, receipt.vendor_id, previous_snapshot, now):
         affected = items_of_vendor(session, receipt.vendor_id)
@@ -254,6 +257,26 @@ def _apply(
             jump.reason(limits) for jump in found
         )
     return _status(run)
+
+
+def _learn_depletion(
+    session: Session, receipt: FeedReceipt, plan: SnapshotPlan, *, as_of: dt.datetime, now: dt.datetime
+) -> None:
+    """Teach the depletion model what the vendor sold elsewhere between its counts (issue 18), if a
+    retailer on the predictive model sources from it; before the figures are published."""
+    vendor_id = receipt.vendor_id
+    if not learning.learns(session, vendor_id):
+        return
+    spans = {move.variant_id: (move.since, move.at) for move in plan.moves if move.since is not None}
+    learning.learn(
+        session,
+        vendor_id=vendor_id,
+        moves=plan.moves,
+        hub_units=hub_units.units_reflected(session, spans, basis=receipt.basis) if spans else {},
+        import_delay_minutes=lambda: hub_units.import_delay_minutes(session, vendor_id, now=now),
+        as_of=as_of,
+        now=now,
+    )
 
 
 def _count(run: m.FeedRun, parsed: ParsedFeed, plan: SnapshotPlan) -> None:

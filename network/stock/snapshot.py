@@ -26,6 +26,17 @@ class PositionView:
     as_of: dt.datetime | None  # effective: the row's own or the last full snapshot's, whichever is later
 
 
+@dataclass(frozen=True, slots=True)
+class CountMove:
+    """A position's quantity moved by a count: what the depletion model learns from (issue 18)."""
+
+    variant_id: int
+    before: int
+    after: int
+    since: dt.datetime | None  # when `before` was last confirmed
+    at: dt.datetime  # the moment of the count that moved it
+
+
 @dataclass
 class SnapshotPlan:
     """What applying a feed would do; nothing is written until the plan is carried out."""
@@ -36,6 +47,7 @@ class SnapshotPlan:
     applied: int = 0
     positive_before: int = 0
     zeroed: int = 0  # positions going from positive to zero
+    moves: list[CountMove] = field(default_factory=list)
 
     @property
     def changed_variant_ids(self) -> list[int]:
@@ -120,6 +132,8 @@ def _note(plan: SnapshotPlan, pos: PositionView, new: dict, row_as_of: dt.dateti
         return
     if pos.quantity > 0 and new.get("quantity", pos.quantity) == 0:
         plan.zeroed += 1
+    if "quantity" in diff:
+        plan.moves.append(CountMove(pos.variant_id, pos.quantity, new["quantity"], pos.as_of, row_as_of))
     values = {name: new[name] for name in diff}
     values["as_of"] = row_as_of
     plan.changes.append((pos.variant_id, values, diff))

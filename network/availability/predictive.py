@@ -1,0 +1,115 @@
+"""The predictive term of the availability formula (DESIGN §5 and §14, issue 18): the units a
+source's outside sales will probably have taken by the time its vendor imports an order.
+
+For a retailer on the predictive model, a source offers its free units (count less committed less
+buffer) less `predicted_depletion`: the quantile of the vendor's outside sales over the count's age
+plus the vendor's import delay, at the probability where the expected cost of a cancellation
+balances the expected margin of the sale (network/availability/depletion.py). Read in one batch per
+computation (`load`), then applied source by source (`predicted_depletion`).
+"""
+
+from __future__ import annotations
+
+import datetime as dt
+from collections.abc import Sequence
+from dataclasses import dataclass, field
+
+import sqlalchemy as sa
+from sqlalchemy.orm import Session
+
+from network.availability import depletion
+from network.availability.models import AvailabilitySettings, DepletionEstimate, VendorDepletion
+from network.catalog.models import VendorVariant
+
+# Until the hub has seen enough of a vendor's acknowledgements to measure its import delay.
+DEFAULT_IMPORT_DELAY_MINUTES = 60.0
+DEFAULT_MARGIN_SHARE = 0.3  # when the variant's cost is unknown too
+
+
+@dataclass(frozen=True, slots=True)
+class Depletion:
+    """The predictive term of one source, with its inputs (what an explanation shows)."""
+
+    units: int  # taken off the source's free units
+    rate_per_hour: float  # the estimated outside-sales rate
+    horizon_minutes: float  # the count's age plus the vendor's import delay
+    probability: float  # the quantile: outside sales stay at or under `units` with this probability
+
+
+@dataclass
+class Inputs:
+    estimates: dict[int, depletion.Estimate] = field(default_factory=dict)
+    vendors: dict[int, tuple[float, float | None]] = field(default_factory=dict)  # prior rate, delay
+    prices: dict[int, tuple[float | None, float | None]] = field(default_factory=dict)  # msrp, cost
+    retailers: dict[int, tuple[float, float | None]] = field(default_factory=dict)  # cost, margin share
+
+
+def load(session: Session, variant_ids: Sequence[int], retailer_ids: Sequence[int]) -> Inputs:
+    """What the predictive term needs of some variants and retailers: four queries."""
+    inputs = Inputs()
+    ids = sorted(set(variant_ids))
+    for row in session.execute(
+        sa.select(DepletionEstimate).where(DepletionEstimate.variant_id.in_(ids))
+    ).scalars():
+        inputs.estimates[row.variant_id] = depletion.Estimate(
+            row.shape, row.exposure, row.at, row.recent_sales, row.recent_minutes
+        )
+    for vid, msrp, cost, vendor_id in session.execute(
+        sa.select(VendorVariant.id, VendorVariant.msrp, VendorVariant.cost, VendorVariant.vendor_id).where(
+            VendorVariant.id.in_(ids)
+        )
+    ):
+        inputs.prices[vid] = (_float(msrp), _float(cost))
+        inputs.vendors.setdefault(vendor_id, (0.0, None))
+    for vendor in session.scalars(
+        sa.select(VendorDepletion).where(VendorDepletion.vendor_id.in_(sorted(inputs.vendors)))
+    ):
+        inputs.vendors[vendor.vendor_id] = (vendor.prior_rate, vendor.import_delay_minutes)
+    for settings in session.scalars(
+        sa.select(AvailabilitySettings).where(AvailabilitySettings.retailer_id.in_(sorted(set(retailer_ids))))
+    ):
+        inputs.retailers[settings.retailer_id] = (settings.cancellation_cost, settings.margin_share)
+    return inputs
+
+
+def _float(value: object) -> float | None:
+    return None if value is None else float(value)
+
+
+def margin(price: float | None, cost: float | None, share: float | None) -> float | None:
+    """What a unit earns the retailer: its share of the price, or the price less the vendor's cost."""
+    if price is None or price <= 0:
+        return None
+    if share is not None:
+        return share * price
+    if cost is not None and 0 <= cost < price:
+        return price - cost
+    return DEFAULT_MARGIN_SHARE * price
+
+
+def predicted_depletion(
+    inputs: Inputs,
+    *,
+    retailer_id: int,
+    variant_id: int,
+    vendor_id: int,
+    free: int,
+    as_of: dt.datetime | None,
+    now: dt.datetime,
+) -> Depletion:
+    """The units outside sales will probably have taken of a source's `free` units by the time the
+    vendor imports an order taken now. None of them before the hub has learned anything of the vendor."""
+    estimate = inputs.estimates.get(variant_id)
+    prior_rate, delay = inputs.vendors.get(vendor_id, (0.0, None))
+    cost, share = inputs.retailers.get(retailer_id, (100.0, None))
+    price, unit_cost = inputs.prices.get(variant_id, (None, None))
+    probability = depletion.risk_quantile(cancellation_cost=cost, margin=margin(price, unit_cost, share))
+    if estimate is None or as_of is None:
+        return Depletion(0, 0.0, 0.0, probability)
+    # The count did not move since the estimate's last lesson: that time taught "no sales".
+    estimate = depletion.quiet_until(estimate, prior_rate=prior_rate, at=min(as_of, now))
+    horizon = max(0.0, (now - as_of) / depletion.MINUTE) + (
+        DEFAULT_IMPORT_DELAY_MINUTES if delay is None else delay
+    )
+    _, taken = depletion.offered(free, estimate, horizon_minutes=horizon, probability=probability)
+    return Depletion(taken, estimate.rate * 60, horizon, probability)
