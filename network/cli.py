@@ -206,7 +206,8 @@ def _explain(error: DomainError) -> str:
     "--policy",
     default="all",
     show_default=True,
-    help="all, or some of split_daily, full_daily, full_hourly, full_15min, dropnet (comma-separated).",
+    help="all (the first five), or some of split_daily, full_daily, full_hourly, full_15min, dropnet, "
+    "dropnet_predictive (Dropnet on the predictive availability model) (comma-separated).",
 )
 @click.option(
     "--out",

@@ -11,7 +11,7 @@ from collections.abc import Callable
 from pathlib import Path
 
 from network.simulation.config import ConfigError, load_config
-from network.simulation.policies import NAMES
+from network.simulation.policies import CHOICES, NAMES
 from network.simulation.runner import RunResult, run
 
 __all__ = ["NAMES", "ConfigError", "policy_names", "simulate"]
@@ -22,9 +22,9 @@ def policy_names(text: str) -> tuple[str, ...]:
     if text == "all":
         return NAMES
     names = tuple(text.split(","))
-    unknown = [name for name in names if name not in NAMES]
+    unknown = [name for name in names if name not in CHOICES]
     if unknown:
-        raise ValueError(f"{unknown[0]!r}: choose all, or some of {', '.join(NAMES)} separated by commas")
+        raise ValueError(f"{unknown[0]!r}: choose all, or some of {', '.join(CHOICES)} separated by commas")
     return names
 
 

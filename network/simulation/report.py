@@ -10,7 +10,7 @@ from pathlib import Path
 
 from network.simulation.config import Money
 from network.simulation.metrics import Interval, Metrics, interval, pooled_lead_minutes
-from network.simulation.policies import BASELINES, DROPNET
+from network.simulation.policies import BASELINES, DROPNET, HUB_POLICIES
 from network.simulation.runner import RunResult
 
 GOAL_VENDOR_PER_1000 = 0.5
@@ -129,18 +129,19 @@ def table(result: RunResult) -> str:
                 for i, (cell, w) in enumerate(zip(row, widths, strict=True))
             )
         )
-    if DROPNET in result.runs:
-        runs = result.runs[DROPNET]
+    for hub in (name for name in HUB_POLICIES if name in result.runs):
+        runs = result.runs[hub]
         leads = pooled_lead_minutes(runs)
         refused = sum(m.vendor_refused_lines for m in runs)
         rerouted = sum(m.rerouted_lines for m in runs)
+        label = "Dropnet" if hub == DROPNET else hub
         if leads:
             lines.append(
-                f"\nDropnet flags: median lead time {statistics.median(leads) / 60:.1f} h before the vendor's "
+                f"\n{label} flags: median lead time {statistics.median(leads) / 60:.1f} h before the vendor's "
                 f"refusal; {len(leads)} of {refused} refused lines flagged first; {rerouted} lines rerouted"
             )
         else:
-            lines.append(f"\nDropnet flags: none came before a vendor refusal ({refused} refused lines)")
+            lines.append(f"\n{label} flags: none came before a vendor refusal ({refused} refused lines)")
     v = verdict(result)
     if v is not None:
         lines.append(

@@ -20,7 +20,7 @@ from functools import lru_cache
 from network.simulation.config import SimConfig
 from network.simulation.engine import Engine, Policy
 from network.simulation.metrics import Metrics
-from network.simulation.policies import BASELINES, DROPNET, NAMES
+from network.simulation.policies import BASELINES, CHOICES, DROPNET_PREDICTIVE, HUB_POLICIES, NAMES
 from network.simulation.store import RunStore
 from network.simulation.world import World, build_world
 
@@ -46,10 +46,10 @@ class RunResult:
 
 def make_policy(name: str, config: SimConfig, *, database_url: str | None = None) -> Policy:
     """Raises KeyError for an unknown policy name."""
-    if name == DROPNET:
+    if name in HUB_POLICIES:
         from network.simulation.policies.dropnet import make  # the hub's models load only when needed
 
-        return make(config, database_url=database_url)
+        return make(config, database_url=database_url, predictive=name == DROPNET_PREDICTIVE)
     return BASELINES[name](config)
 
 
@@ -89,16 +89,20 @@ def plan_jobs(config: SimConfig, seeds: Sequence[int], policies: Sequence[str], 
     with groups each group's items keep their own 10-minute clock (docs/simulation.md).
     """
     jobs = []
-    baselines = tuple(name for name in policies if name != DROPNET)
+    baselines = tuple(name for name in policies if name not in HUB_POLICIES)
     split = workers > len(seeds)
     for seed in seeds:
-        if DROPNET in policies:
+        for hub in (name for name in policies if name in HUB_POLICIES):
             groups = _groups(_world(config, seed), workers) if split else [None]
-            jobs += [Job((DROPNET,), seed, group) for group in groups]
+            jobs += [Job((hub,), seed, group) for group in groups]
         if baselines:
             jobs.append(Job(baselines, seed, None))
     # Longest first (the Dropnet parts), so the last job to finish is a short one.
-    return sorted(jobs, key=lambda job: (DROPNET not in job.policies, job.seed))
+    return sorted(jobs, key=_longest_first)
+
+
+def _longest_first(job: Job) -> tuple[bool, int]:
+    return (job.policies[0] not in HUB_POLICIES, job.seed)
 
 
 def _groups(world: World, workers: int) -> list[tuple[int, ...]]:
@@ -130,7 +134,7 @@ def run(
     saved as soon as it is complete (a seed run in parts, once its last part is in).
     Raises KeyError for an unknown policy name.
     """
-    unknown = [name for name in policies if name not in NAMES]
+    unknown = [name for name in policies if name not in CHOICES]
     if unknown:
         raise KeyError(unknown[0])
     started = time.perf_counter()
@@ -144,7 +148,7 @@ def run(
     jobs = []
     for names in sorted(set(missing.values()) - {()}):
         jobs += plan_jobs(config, [seed for seed in seeds if missing[seed] == names], names, workers)
-    jobs.sort(key=lambda job: (DROPNET not in job.policies, job.seed))
+    jobs.sort(key=_longest_first)
     tasks = [(config, job, database_url) for job in jobs]
     collect = _Collector(jobs, parts, job_seconds, progress, store)
     if workers > 1 and len(tasks) > 1:

@@ -15,4 +15,9 @@ BASELINES: dict[str, Callable[[SimConfig], Policy]] = {
     quarter_hourly.NAME: quarter_hourly.make,
 }
 DROPNET = "dropnet"
-NAMES = (*BASELINES, DROPNET)
+# Dropnet with its retailers on the predictive availability model (issue 18). Chosen by name only:
+# `all` keeps the five policies the stored runs hold.
+DROPNET_PREDICTIVE = "dropnet_predictive"
+HUB_POLICIES = (DROPNET, DROPNET_PREDICTIVE)
+NAMES = (*BASELINES, DROPNET)  # `all`
+CHOICES = (*NAMES, DROPNET_PREDICTIVE)

@@ -24,7 +24,9 @@ from typing import Any
 
 import sqlalchemy as sa
 
+from network.availability.models import PREDICTIVE
 from network.availability.services import items_turning_stale, publish_changes, read_availability
+from network.availability.settings import update_availability_settings
 from network.db import transaction
 from network.errors import OutOfStock
 from network.feeds import models as feed_models
@@ -46,6 +48,7 @@ from network.simulation.policies.hub_database import HubDatabase, seed_network
 from network.simulation.world import CustomerOrder
 
 NAME = "dropnet"
+PREDICTIVE_NAME = "dropnet_predictive"
 SHIP_TO = {
     "name": "Simulated customer",
     "address1": "1 Test Street",
@@ -61,8 +64,13 @@ EVALUATE = "evaluate"
 class DropnetPolicy(Policy):
     name = NAME
 
-    def __init__(self, config: SimConfig, *, database_url: str | None = None) -> None:
+    def __init__(
+        self, config: SimConfig, *, database_url: str | None = None, predictive: bool = False
+    ) -> None:
         self.config = config
+        # The retailers on the predictive availability model (issue 18) instead of the fixed one.
+        self.predictive = predictive
+        self.name = PREDICTIVE_NAME if predictive else NAME
         self.database_url = database_url
         self.db: HubDatabase | None = None
         self.counts: Counter[str] = Counter()
@@ -78,6 +86,16 @@ class DropnetPolicy(Policy):
         self.ids = seed_network(
             self.session, world, now=self.start, auto_reroute=self.config.hub.auto_reroute
         )
+        if self.predictive:
+            with transaction(self.session):
+                for retailer_id in self.ids.retailers.values():
+                    update_availability_settings(
+                        self.session,
+                        retailer_id=retailer_id,
+                        model=PREDICTIVE,
+                        cancellation_cost=self.config.money.cost_per_cancellation,
+                        now=self.start,
+                    )
         self.codes = {sku.id: sku.code for sku in world.live_skus()}
         self.published: dict[tuple[int, int], int] = {}  # what the own site and marketplace B show
         self.shown_a: dict[tuple[int, int], int] = {}  # what marketplace A shows
@@ -412,5 +430,5 @@ class DropnetPolicy(Policy):
             self.db = None
 
 
-def make(config: SimConfig, *, database_url: str | None = None) -> DropnetPolicy:
-    return DropnetPolicy(config, database_url=database_url)
+def make(config: SimConfig, *, database_url: str | None = None, predictive: bool = False) -> DropnetPolicy:
+    return DropnetPolicy(config, database_url=database_url, predictive=predictive)
