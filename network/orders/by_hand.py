@@ -48,19 +48,27 @@ def open_po_lines(order_line: OrderLine) -> list[PurchaseOrderLine]:
 
 
 def reroute_options(
-    session: Session, *, retailer_id: int, order_line: OrderLine, now: dt.datetime
-) -> list[Source]:
-    """The sources the line's open units could move to, with their available units, by routing
-    order (the best first). Empty when nothing may move."""
-    movable = open_po_lines(order_line)
-    if not movable or order_line.item_id is None:
-        return []
-    here = {po_line.variant_id for po_line in movable}
-    found = reserving.candidates(session, retailer_id, [order_line.item_id], now).get(order_line.item_id, [])
-    return sorted(
-        (source for source in found if source.variant_id not in here),
-        key=lambda s: (s.routing_priority, -s.available, s.item_priority, s.variant_id),
+    session: Session, *, retailer_id: int, order_lines: Sequence[OrderLine], now: dt.datetime
+) -> dict[int, list[Source]]:
+    """The sources each order line's open units could move to, with their available units, by
+    routing order (the best first), in one read. A line with nothing to move has none.
+    """
+    movable = {line.id: open_po_lines(line) for line in order_lines if line.item_id is not None}
+    movable = {line_id: po_lines for line_id, po_lines in movable.items() if po_lines}
+    lines = [line for line in order_lines if line.id in movable]
+    found = (
+        reserving.candidates(session, retailer_id, sorted({line.item_id for line in lines}), now)
+        if lines
+        else {}
     )
+    options: dict[int, list[Source]] = {line.id: [] for line in order_lines}
+    for line in lines:
+        here = {po_line.variant_id for po_line in movable[line.id]}
+        options[line.id] = sorted(
+            (source for source in found.get(line.item_id, []) if source.variant_id not in here),
+            key=lambda s: (s.routing_priority, -s.available, s.item_priority, s.variant_id),
+        )
+    return options
 
 
 def reroute_by_hand(
@@ -104,9 +112,9 @@ def reroute_by_hand(
         if not movable:
             raise IllegalTransition(f"line {line_id}'s open units are already with that source")
     quantity = sum(po_line.live for po_line in movable)
-    options = reroute_options(session, retailer_id=retailer_id, order_line=order_line, now=now)
-    if to_variant_id is not None:
-        options = [source for source in options if source.variant_id == to_variant_id]
+    exclude = {po_line.variant_id for po_line in movable}  # units do not swap between the line's sources
+    found = reserving.candidates(session, retailer_id, [order_line.item_id], now).get(order_line.item_id, [])
+    options = [s for s in found if s.variant_id not in exclude and to_variant_id in (None, s.variant_id)]
     # A line splits across sources only where the retailer allows it (as routing does).
     have = (
         sum(s.available for s in options)
@@ -120,7 +128,6 @@ def reroute_by_hand(
         raise NoSource(f"{where} {have} units available; line {line_id} needs {quantity} moved")
     before = [_placement(po_line, po_line.live) for po_line in movable]
     after: list[dict] = []
-    exclude = {po_line.variant_id for po_line in movable}
     with session.begin_nested():  # one line that cannot move undoes the ones that did
         for po_line in movable:
             moved = reroute_line(
