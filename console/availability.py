@@ -6,7 +6,6 @@ Reading only: every role may see it. Another retailer's SKU is a 404, as an unkn
 from __future__ import annotations
 
 from flask import redirect, render_template, request, url_for
-from werkzeug.routing import BuildError
 
 from console.blueprint import console
 from console.session import login_required, retailer_id
@@ -34,12 +33,4 @@ def availability():
 def item_availability(retailer_sku: str):
     # NotFound (an unknown SKU, or another retailer's) answers the console's 404 page.
     view = breakdown(db.session, retailer_id=retailer_id(), retailer_sku=retailer_sku, now=utcnow())
-    return render_template("console/item_availability.html", view=view, order_url=_order_url)
-
-
-def _order_url(order_id: int) -> str | None:
-    """The console's page of an order, once the console has one (else the ids are shown alone)."""
-    try:
-        return url_for("console.order", order_id=order_id)
-    except BuildError:
-        return None
+    return render_template("console/item_availability.html", view=view)

@@ -49,7 +49,8 @@ def test_a_viewer_reads_why_an_item_shows_its_figure(client, session, network):
     assert f'<strong id="published">{published}</strong>' in page
     assert "<small>Item</small>" in page and vendor.name in page and second.name in page
     # The committed units, with this retailer's own purchase-order line behind them.
-    assert f"PO #{mine['po']} line #{mine['po_line']}" in page and "MY-ORDER-1" in page
+    assert f"PO #{mine['po']} line #{mine['po_line']}" in page
+    assert f'<a href="/console/orders/{mine["order"]}">MY-ORDER-1</a>' in page
     assert "3 on other retailers' orders" in page and "THEIR-ORDER" not in page
     assert "counts 10 counted − 5 committed − 1 buffer = 4" in page
     # The stale source says why in plain words, and shows its incoming units and their date.
