@@ -8,7 +8,16 @@ retailer's session is never read as a vendor's.
 
 from __future__ import annotations
 
-from console import auth, catalog, catalog_import, home, session, vendors  # noqa: F401 (views)
+from console import (  # noqa: F401 (views)
+    auth,
+    catalog,
+    catalog_import,
+    home,
+    orders,
+    session,
+    signup,
+    vendors,
+)
 from console.blueprint import console
 
 __all__ = ["console"]

@@ -1,14 +1,14 @@
 """retailer_items.gtin: the item's own GTIN, so that GTIN auto-match can find its sources
 
-Revision ID: 0014_item_gtin
-Revises: 0010_audit_log
+Revision ID: 0015_item_gtin
+Revises: 0014_signup_attempts
 """
 
 import sqlalchemy as sa
 from alembic import op
 
-revision = "0014_item_gtin"
-down_revision = "0010_audit_log"
+revision = "0015_item_gtin"
+down_revision = "0014_signup_attempts"
 branch_labels = None
 depends_on = None
 
