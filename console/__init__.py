@@ -10,6 +10,7 @@ from __future__ import annotations
 
 from console import (  # noqa: F401 (views)
     auth,
+    availability,
     catalog,
     catalog_import,
     home,
