@@ -3,14 +3,14 @@
 Colleague invites were a vendor's only (vendor_id). Retailers invite colleagues into the console
 the same way, so the column names what it holds for both sides; rows keep their values.
 
-Revision ID: 0015_team_invites
-Revises: 0014_signup_attempts
+Revision ID: 0016_team_invites
+Revises: 0015_item_gtin
 """
 
 from alembic import op
 
-revision = "0015_team_invites"
-down_revision = "0014_signup_attempts"
+revision = "0016_team_invites"
+down_revision = "0015_item_gtin"
 branch_labels = None
 depends_on = None
 
