@@ -8,7 +8,7 @@ retailer's session is never read as a vendor's.
 
 from __future__ import annotations
 
-from console import auth, home, session, vendors  # noqa: F401 (views)
+from console import auth, availability, home, orders, session, signup, vendors  # noqa: F401 (views)
 from console.blueprint import console
 
 __all__ = ["console"]

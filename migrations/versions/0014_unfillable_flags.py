@@ -1,14 +1,14 @@
 """flags: the `unfillable` kind, hung on an order line with no purchase-order line or vendor yet
 
 Revision ID: 0014_unfillable_flags
-Revises: 0010_audit_log
+Revises: 0014_signup_attempts
 """
 
 import sqlalchemy as sa
 from alembic import op
 
 revision = "0014_unfillable_flags"
-down_revision = "0010_audit_log"
+down_revision = "0014_signup_attempts"
 branch_labels = None
 depends_on = None
 

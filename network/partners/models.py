@@ -170,6 +170,26 @@ class LoginAttempt(Base):
     )
 
 
+class SignupAttempt(Base):
+    """One open sign-up (HUB_OPEN_SIGNUP) request; recent ones throttle the address and the email.
+
+    Every request is counted, whatever became of it: each sends an email, and counting only those
+    for new addresses would tell a prober which emails have an account.
+    """
+
+    __tablename__ = "signup_attempts"
+
+    id: Mapped[int] = mapped_column(sa.BigInteger().with_variant(sa.Integer, "sqlite"), primary_key=True)
+    email: Mapped[str] = mapped_column(sa.String(254))
+    ip: Mapped[str] = mapped_column(sa.String(45))
+    at: Mapped[dt.datetime]
+
+    __table_args__ = (
+        sa.Index("ix_signup_attempts_email_at", "email", "at"),
+        sa.Index("ix_signup_attempts_ip_at", "ip", "at"),
+    )
+
+
 class PasswordReset(Base):
     """A single-use password reset link; the token is kept only as its SHA-256."""
 

@@ -43,6 +43,7 @@ REJECTED = "Schema-valid request rejected"
 BEYOND_SCHEMA = {
     "PUT /api/v1/items/{retailer_sku}": {"sources"},
     "POST /api/v1/orders": {"lines.retailer_sku"},
+    "POST /api/v1/orders/{order_id}/lines/{line_id}/reroute": {"vendor_variant_id"},
     # ...whether a line id a body names is a line of that order.
     "POST /api/v1/orders/{order_id}/cancel": {"lines"},
     "POST /api/v1/orders/{order_id}/returns": {"lines"},
