@@ -10,6 +10,7 @@ from __future__ import annotations
 
 import datetime as dt
 import re
+import threading
 
 import pytest
 import sqlalchemy as sa
@@ -18,7 +19,7 @@ from network.clock import utcnow
 from network.db import transaction
 from network.partners.audit import AuditEntry
 from network.partners.models import Organization, PasswordReset, User
-from tests.portal.conftest import PASSWORD, fresh, link_in, make_vendor_user, submit
+from tests.portal.conftest import PASSWORD, fresh, link_in, make_vendor_user, page_token, submit
 
 EMAIL = "founder@newshop.example"
 
@@ -222,3 +223,41 @@ def test_a_sign_up_without_the_form_token_is_refused(open_signup, client, sessio
     refused = client.post("/console/signup", data={"organization_name": "Shop", "email": EMAIL})
     assert refused.status_code in (400, 422)
     assert retailers(session) == 0 and mailbox.messages == []
+
+
+def test_concurrent_sign_ups_for_one_email_make_one_organization_and_three_emails(
+    open_signup, app, session, mailbox
+):
+    """Eight requests at once, from eight addresses: the email's throttle lets exactly three through
+    (one organization, then two new links for it), not one more, and no second organization."""
+    count = 8
+    clients = [app.test_client() for _ in range(count)]
+    tokens = [page_token(c, "/console/signup") for c in clients]
+    barrier = threading.Barrier(count)
+    answers = [0] * count
+
+    def ask(i: int) -> None:
+        barrier.wait()
+        answers[i] = (
+            clients[i]
+            .post(
+                "/console/signup",
+                data={"csrf_token": tokens[i], "organization_name": "Race Shop", "email": EMAIL},
+                environ_base={"REMOTE_ADDR": f"203.0.113.{i + 1}"},
+            )
+            .status_code
+        )
+
+    threads = [threading.Thread(target=ask, args=(i,)) for i in range(count)]
+    for thread in threads:
+        thread.start()
+    for thread in threads:
+        thread.join()
+    assert sorted(answers) == [200] * 3 + [429] * 5
+    assert retailers(session) == 1
+    assert len(mailbox.to(EMAIL)) == 3
+    fresh(session)
+    live = session.scalar(
+        sa.select(sa.func.count()).select_from(PasswordReset).where(PasswordReset.expires_at > utcnow())
+    )
+    assert live == 1  # only the newest link works
