@@ -1,14 +1,14 @@
 """flags: the `unfillable` kind, hung on an order line with no purchase-order line or vendor yet
 
-Revision ID: 0014_unfillable_flags
-Revises: 0014_signup_attempts
+Revision ID: 0016_unfillable_flags
+Revises: 0015_item_gtin
 """
 
 import sqlalchemy as sa
 from alembic import op
 
-revision = "0014_unfillable_flags"
-down_revision = "0014_signup_attempts"
+revision = "0016_unfillable_flags"
+down_revision = "0015_item_gtin"
 branch_labels = None
 depends_on = None
 
