@@ -3,14 +3,14 @@
 Colleague invites were a vendor's only (vendor_id). Retailers invite colleagues into the console
 the same way, so the column names what it holds for both sides; rows keep their values.
 
-Revision ID: 0016_team_invites
-Revises: 0015_item_gtin
+Revision ID: 0017_team_invites
+Revises: 0016_unfillable_flags
 """
 
 from alembic import op
 
-revision = "0016_team_invites"
-down_revision = "0015_item_gtin"
+revision = "0017_team_invites"
+down_revision = "0016_unfillable_flags"
 branch_labels = None
 depends_on = None
 
