@@ -40,6 +40,9 @@ DEFAULTS: dict[str, object] = {
     # development; comma-separated); everywhere else https to a public address.
     "HUB_CONNECTOR_ALLOW_HTTP_HOSTS": "",
     "HUB_DEMO_SEED": True,
+    # The console's public sign-up page (/console/signup): anyone with an email opens a retailer.
+    # Off by default (the page answers 404): operators open retailers with `hub create-retailer`.
+    "HUB_OPEN_SIGNUP": False,
     # Reverse proxies in front of the hub that append to X-Forwarded-For (0: none, the header is
     # ignored, since any client could write it). The portal's sign-in throttle locks addresses.
     "HUB_PROXY_HOPS": 0,

@@ -28,6 +28,7 @@ from network.partners.models import (
     LoginAttempt,
     Organization,
     PasswordReset,
+    SignupAttempt,
     User,
 )
 from network.products.models import CatalogImport
@@ -71,6 +72,7 @@ __all__ = [
     "ReturnLine",
     "Shipment",
     "ShipmentLine",
+    "SignupAttempt",
     "StaleSource",
     "StockLedgerEntry",
     "StockPosition",

@@ -61,6 +61,17 @@ class ReturnCreateSchema(Schema):
     reason = fields.String(required=True, validate=validate.Length(1, 500))
 
 
+class RerouteSchema(Schema):
+    class Meta:
+        unknown = RAISE
+
+    vendor_variant_id = fields.Integer(
+        strict=True,
+        validate=validate.Range(1, 2**31 - 1),
+        metadata={"description": "the source to move to; omitted: the best sources by routing"},
+    )
+
+
 class PurchaseOrderLineStateSchema(Schema):
     id = fields.Integer()
     purchase_order_id = fields.Integer(attribute="po_id")

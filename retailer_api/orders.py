@@ -13,16 +13,19 @@ from network.clock import utcnow
 from network.db import transaction
 from network.errors import OutOfStock
 from network.extensions import db
+from network.flags import reroute
 from network.idempotency.services import check_key
-from network.orders import queries, returns, services
+from network.orders import by_hand, queries, returns
 from network.orders.placement import LineInput, place_order
 from network.orders.services import LineQuantity
+from network.partners.audit import Actor
 from retailer_api.idempotent import respond_once
 from retailer_api.order_schemas import (
     OrderCancelSchema,
     OrderCreateSchema,
     OrderListSchema,
     OrderSchema,
+    RerouteSchema,
     ReturnCreatedSchema,
     ReturnCreateSchema,
 )
@@ -113,13 +116,44 @@ def get_order(order_id: int):
 @blp.response(200, OrderSchema)
 def cancel_order(body: dict, order_id: int):
     """Cancel unshipped units: of the given lines, or all of them"""
+    caller = current_caller()
     with transaction(db.session):
-        order = services.cancel_by_retailer(
+        order = by_hand.cancel_by_hand(
             db.session,
-            retailer_id=current_caller().org_id,
+            retailer_id=caller.org_id,
             order_id=order_id,
             lines=_lines(body),
             reason=body["reason"],
+            actor=Actor(client_pk=caller.client_pk),
+            now=utcnow(),
+        )
+    return order
+
+
+@blp.post("/<int:order_id>/lines/<int:line_id>/reroute")
+@secured(blp, "orders:write")
+@blp.arguments(RerouteSchema)
+@blp.response(200, OrderSchema)
+@blp.alt_response(
+    409,
+    description="Nothing moved: no source has the units, or the line's units are acknowledged,"
+    " shipped or already with that source",
+)
+def reroute_line(body: dict, order_id: int, line_id: int):
+    """Move a line's unacknowledged units to another source (the one given, or the best by routing)
+
+    The vendor losing the units gets `po.cancelled`, the one gaining them `po.created`; the
+    retailer gets `order.rerouted`, and the move is in the audit log.
+    """
+    caller = current_caller()
+    with transaction(db.session):
+        order = reroute.reroute_by_hand(
+            db.session,
+            retailer_id=caller.org_id,
+            order_id=order_id,
+            line_id=line_id,
+            to_variant_id=body.get("vendor_variant_id"),
+            actor=Actor(client_pk=caller.client_pk),
             now=utcnow(),
         )
     return order

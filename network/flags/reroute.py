@@ -15,8 +15,10 @@ from sqlalchemy.orm import Session
 from network.errors import NotFound
 from network.flags import services as flags
 from network.flags.models import REFUSALS
+from network.orders import by_hand
 from network.orders import reroute as order_reroute
-from network.orders.models import PurchaseOrderLine
+from network.orders.models import Order, PurchaseOrderLine
+from network.partners.audit import Actor
 from network.partners.models import RETAILER, Organization
 
 REROUTED = "rerouted"
@@ -59,4 +61,32 @@ def reroute(
 
     return order_reroute.reroute_line(
         session, line, quantity=quantity, release=release, now=now, answered=answered
+    )
+
+
+def reroute_by_hand(
+    session: Session,
+    *,
+    retailer_id: int,
+    order_id: int,
+    line_id: int,
+    to_variant_id: int | None,
+    actor: Actor,
+    now: dt.datetime,
+) -> Order:
+    """A retailer moves a line by hand (network/orders/by_hand.py): every flag on the moved units
+    is answered by the move and resolved as `rerouted`, as when the hub moves it."""
+
+    def answered(line: PurchaseOrderLine) -> None:
+        flags.resolve_flags(session, flags.open_flags(session, [line.id]), resolution=REROUTED, now=now)
+
+    return by_hand.reroute_by_hand(
+        session,
+        retailer_id=retailer_id,
+        order_id=order_id,
+        line_id=line_id,
+        to_variant_id=to_variant_id,
+        actor=actor,
+        now=now,
+        answered=answered,
     )

@@ -11,7 +11,7 @@ orders know nothing of flags.
 from __future__ import annotations
 
 import datetime as dt
-from collections.abc import Callable
+from collections.abc import Callable, Collection
 
 import sqlalchemy as sa
 from sqlalchemy.orm import Session
@@ -52,13 +52,16 @@ def reroute_line(
     release: bool,
     now: dt.datetime,
     answered: Callable[[], None],
+    to_variant_id: int | None = None,
+    exclude: Collection[int] = (),
 ) -> list[PurchaseOrderLine] | None:
     """Move `quantity` units of a line to other sources; return the new lines, or None if it cannot.
 
     `release`: the units are still reserved at the line's source (a flagged open line) and are
     released there; otherwise the vendor already refused them. The caller checked `allowed`.
     `answered` runs once the new lines exist and before the old units are released: the caller
-    (network/flags/reroute.py) resolves the flags the move answers there.
+    (network/flags/reroute.py) resolves the flags the move answers there. `to_variant_id` moves
+    the units to that source only (a person's choice); `exclude` names sources not to move to.
     """
     po = line.purchase_order
     order = po.order
@@ -71,6 +74,8 @@ def reroute_line(
         c
         for c in reserving.candidates(session, po.retailer_id, [item_id], now).get(item_id, [])
         if c.variant_id != line.variant_id
+        and c.variant_id not in exclude
+        and to_variant_id in (None, c.variant_id)
     ]
     plan = allocate_line(quantity, candidates, allow_split=order.allow_split)
     if sum(a.quantity for a in plan) < quantity:

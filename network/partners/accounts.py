@@ -14,7 +14,15 @@ from werkzeug.security import check_password_hash, generate_password_hash
 from network.db import is_postgres
 from network.errors import DomainError, InvalidInput, NotFound
 from network.mail import Email, render_email
-from network.partners.models import OWNER, VENDOR, LoginAttempt, Organization, PasswordReset, User
+from network.partners.models import (
+    OWNER,
+    VENDOR,
+    LoginAttempt,
+    Organization,
+    PasswordReset,
+    SignupAttempt,
+    User,
+)
 from network.partners.services import create_user, hash_secret
 
 PASSWORD_MIN_LENGTH = 12
@@ -199,7 +207,11 @@ def prune_login_attempts(session: Session, *, now: dt.datetime, keep: dt.timedel
     pruning them would let a guesser back in early.
     """
     before = now - max(keep, THROTTLE_WINDOW)
-    return session.execute(sa.delete(LoginAttempt).where(LoginAttempt.at < before)).rowcount or 0
+    dropped = session.execute(sa.delete(LoginAttempt).where(LoginAttempt.at < before)).rowcount or 0
+    # Open sign-up requests are throttled the same way, over the same window.
+    return dropped + (
+        session.execute(sa.delete(SignupAttempt).where(SignupAttempt.at < before)).rowcount or 0
+    )
 
 
 @dataclass(frozen=True)
@@ -280,7 +292,8 @@ def open_password_reset(session: Session, token: str, *, now: dt.datetime) -> Pa
     if reset.used_at is not None:
         raise TokenGone("This password reset link was already used. Ask for a new one if you need it.")
     if reset.expires_at <= now:
-        raise TokenGone("This password reset link has expired (links last one hour). Ask for a new one.")
+        # Reset links last an hour, activation links as long as an invite: say neither.
+        raise TokenGone(f"This link expired on {reset.expires_at:%Y-%m-%d %H:%M} UTC. Ask for a new one.")
     return reset
 
 

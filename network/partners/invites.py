@@ -14,7 +14,7 @@ from sqlalchemy.orm import Session
 
 from network.errors import Conflict, InvalidInput, NotFound
 from network.mail import Email, render_email
-from network.partners import roles
+from network.partners import audit, roles
 from network.partners import services as partners
 from network.partners.accounts import (
     TokenGone,
@@ -29,6 +29,8 @@ from network.signals import Signal
 DEFAULT_TTL = dt.timedelta(days=7)
 PENDING, ACCEPTED, EXPIRED, REVOKED = "pending", "accepted", "expired", "revoked"
 INVITE_PATH = "/portal/invites/"
+# Where a colleague accepts: a vendor's in the portal, a retailer's in the console.
+COLLEAGUE_PATHS = {VENDOR: INVITE_PATH, RETAILER: "/console/invites/"}
 # An accepted retailer invite (re)activated a connection (session, conn, now=): the vendor's stock
 # counts again for the retailer's items, so availability publishes them (network/availability/).
 connected_by_invite = Signal("partners.connected_by_invite")
@@ -68,19 +70,22 @@ def create_invite(
     email: str,
     vendor_name: str = "",
     retailer_id: int | None = None,
-    vendor_id: int | None = None,
+    team_id: int | None = None,
     terms: dict | None = None,
     invited_by_user_id: int | None = None,
     ttl: dt.timedelta = DEFAULT_TTL,
     now: dt.datetime,
 ) -> tuple[Invite, str]:
-    """Invite a vendor to a retailer (retailer_id) or a colleague to a vendor (vendor_id).
+    """Invite a vendor to a retailer (retailer_id) or a colleague to a team (team_id: a vendor's or
+    a retailer's users; the colleague joins with roles.INVITED_ROLE).
 
     Return the invite and its token, which is never stored: put it in the email and forget it.
     Raises InvalidInput, NotFound (the inviting organization).
     """
-    if (retailer_id is None) == (vendor_id is None):
-        raise ValueError("an invite comes from a retailer or from a vendor, not both or neither")
+    if (retailer_id is None) == (team_id is None):
+        raise ValueError(
+            "an invite is a retailer's to a vendor or a team's to a colleague, not both or neither"
+        )
     email = _check_email(email)
     vendor_name = vendor_name.strip()
     terms = dict(terms or {})
@@ -90,8 +95,8 @@ def create_invite(
             raise InvalidInput("name the vendor", errors={"vendor_name": ["must be 1 to 200 characters"]})
         partners.check_terms(terms)
     else:
-        vendor = partners.get_organization(session, vendor_id, kind=VENDOR)
-        vendor_name = vendor.name
+        team = partners.get_organization(session, team_id)
+        vendor_name = team.name if team.kind == VENDOR else ""
         terms = {}
         if session.scalar(sa.select(User.id).where(User.email == email)) is not None:
             raise InvalidInput(
@@ -102,7 +107,7 @@ def create_invite(
     token, token_hash = new_token()
     invite = Invite(
         retailer_id=retailer_id,
-        vendor_id=vendor_id,
+        team_id=team_id,
         email=email,
         vendor_name=vendor_name,
         terms=terms,
@@ -123,12 +128,12 @@ def list_invites(
     after_id: int = 0,
     limit: int = 100,
     pending_at: dt.datetime | None = None,
+    colleagues: bool = False,
 ) -> list[Invite]:
-    """Return the invites an organization sent (a retailer's to vendors, a vendor's to colleagues),
-    oldest first; with `pending_at`, only those that can still be accepted at that moment."""
-    query = sa.select(Invite).where(
-        sa.or_(Invite.retailer_id == org_id, Invite.vendor_id == org_id), Invite.id > after_id
-    )
+    """Return the invites an organization sent, a retailer's to vendors (or, with `colleagues`, the
+    team's to colleagues), oldest first; with `pending_at`, only those that can still be accepted."""
+    sender = Invite.team_id if colleagues else Invite.retailer_id
+    query = sa.select(Invite).where(sender == org_id, Invite.id > after_id)
     if pending_at is not None:
         query = query.where(
             Invite.accepted_at.is_(None), Invite.revoked_at.is_(None), Invite.expires_at > pending_at
@@ -136,23 +141,160 @@ def list_invites(
     return list(session.scalars(query.order_by(Invite.id).limit(limit)))
 
 
-def get_invite(session: Session, invite_id: int, *, org_id: int) -> Invite:
-    """Return an invite the organization sent. Raises NotFound."""
+def get_invite(session: Session, invite_id: int, *, org_id: int, colleague: bool = False) -> Invite:
+    """Return a vendor invite the retailer sent (or, with `colleague`, a colleague invite of the
+    team). Raises NotFound, also for the other kind: a colleague invite is no vendor invite."""
     invite = session.get(Invite, invite_id)
-    if invite is None or org_id not in (invite.retailer_id, invite.vendor_id):
+    if invite is None or org_id != (invite.team_id if colleague else invite.retailer_id):
         raise NotFound(f"invite {invite_id} not found")
     return invite
 
 
-def revoke_invite(session: Session, invite_id: int, *, org_id: int, now: dt.datetime) -> Invite:
+def revoke_invite(
+    session: Session, invite_id: int, *, org_id: int, now: dt.datetime, colleague: bool = False
+) -> Invite:
     """Make an invite's link useless; revoking twice is harmless. Raises NotFound, Conflict (accepted)."""
-    invite = get_invite(session, invite_id, org_id=org_id)
+    invite = get_invite(session, invite_id, org_id=org_id, colleague=colleague)
     if invite.accepted_at is not None:
         raise Conflict(f"invite {invite_id} was already accepted; change the connection instead")
     if invite.revoked_at is None:
         invite.revoked_at = now
         session.flush()
     return invite
+
+
+# --- a retailer's vendor invites, as the audit log records them (the console and the API) --------
+
+
+def _audited(invite: Invite) -> dict:
+    return {
+        "email": invite.email,
+        "vendor_name": invite.vendor_name,
+        "expires_at": invite.expires_at.isoformat(timespec="seconds"),
+    }
+
+
+def invite_vendor(
+    session: Session,
+    *,
+    retailer_id: int,
+    email: str,
+    vendor_name: str,
+    terms: dict | None = None,
+    actor: audit.Actor,
+    ttl: dt.timedelta = DEFAULT_TTL,
+    now: dt.datetime,
+) -> tuple[Invite, str]:
+    """A retailer invites a vendor: create_invite, and the audit log's entry. Raises InvalidInput, NotFound."""
+    invite, token = create_invite(
+        session,
+        retailer_id=retailer_id,
+        email=email,
+        vendor_name=vendor_name,
+        terms=terms,
+        invited_by_user_id=actor.user_id,
+        ttl=ttl,
+        now=now,
+    )
+    audit.record(
+        session,
+        org_id=retailer_id,
+        actor=actor,
+        action="vendor_invite.sent",
+        subject=f"vendor invite {invite.id}",
+        before=None,
+        after={**_audited(invite), "terms": invite.terms},
+        now=now,
+    )
+    return invite, token
+
+
+def resend_invite(
+    session: Session,
+    invite_id: int,
+    *,
+    retailer_id: int,
+    actor: audit.Actor,
+    ttl: dt.timedelta = DEFAULT_TTL,
+    now: dt.datetime,
+) -> tuple[Invite, str]:
+    """Send a vendor invite again: a new invite (new link, new expiry, same email, name and terms)
+    replaces it, and the old one is revoked, so only the newest email's link works.
+
+    A pending or an expired invite can be sent again. Raises NotFound (another organization's),
+    Conflict (accepted or revoked).
+    """
+    old = get_invite(session, invite_id, org_id=retailer_id)
+    if old.retailer_id != retailer_id:  # a vendor's colleague invite is no retailer's
+        raise NotFound(f"invite {invite_id} not found")
+    status = invite_status(old, now)
+    if status in (ACCEPTED, REVOKED):
+        raise Conflict(f"invite {invite_id} was {status}; invite the vendor again instead")
+    old.revoked_at = now
+    invite, token = create_invite(
+        session,
+        retailer_id=retailer_id,
+        email=old.email,
+        vendor_name=old.vendor_name,
+        terms=old.terms,
+        invited_by_user_id=actor.user_id,
+        ttl=ttl,
+        now=now,
+    )
+    audit.record(
+        session,
+        org_id=retailer_id,
+        actor=actor,
+        action="vendor_invite.resent",
+        subject=f"vendor invite {invite.id}",
+        before={"invite_id": old.id, "status": status, "expires_at": _audited(old)["expires_at"]},
+        after={"invite_id": invite.id, **_audited(invite)},
+        now=now,
+    )
+    return invite, token
+
+
+def revoke_vendor_invite(
+    session: Session, invite_id: int, *, retailer_id: int, actor: audit.Actor, now: dt.datetime
+) -> Invite:
+    """revoke_invite, and the audit log's entry (none when it was revoked already: nothing changed).
+
+    Raises NotFound, Conflict (accepted).
+    """
+    was = invite_status(get_invite(session, invite_id, org_id=retailer_id), now)
+    invite = revoke_invite(session, invite_id, org_id=retailer_id, now=now)
+    if was != REVOKED:
+        audit.record(
+            session,
+            org_id=retailer_id,
+            actor=actor,
+            action="vendor_invite.revoked",
+            subject=f"vendor invite {invite.id}",
+            before={"status": was, "email": invite.email},
+            after={"status": REVOKED, "email": invite.email},
+            now=now,
+        )
+    return invite
+
+
+def outstanding_invites(
+    session: Session, *, retailer_id: int, after_id: int = 0, limit: int = 50
+) -> list[Invite]:
+    """A retailer's invites nobody accepted or revoked (pending, or expired and worth resending),
+    oldest first, after a position (keyset: one query per page)."""
+    return list(
+        session.scalars(
+            sa.select(Invite)
+            .where(
+                Invite.retailer_id == retailer_id,
+                Invite.id > after_id,
+                Invite.accepted_at.is_(None),
+                Invite.revoked_at.is_(None),
+            )
+            .order_by(Invite.id)
+            .limit(limit)
+        )
+    )
 
 
 def open_invite(session: Session, token: str, *, now: dt.datetime) -> Invite:
@@ -171,12 +313,16 @@ def _gone_reason(invite: Invite, status: str) -> str:
     if status == ACCEPTED:
         return "This invite was already accepted. Sign in to the portal to continue."
     if status == REVOKED:
-        return f"{inviter} withdrew this invite. Ask them for a new one if you still need it."
+        # Withdrawn, or replaced by a newer link when the invite was sent again.
+        return (
+            f"{inviter} withdrew this invite or sent a newer one. Use the link in their latest "
+            "email, or ask them for a new one if you still need it."
+        )
     return f"This invite expired on {invite.expires_at:%Y-%m-%d %H:%M} UTC. Ask {inviter} for a new one."
 
 
 def inviter_name(invite: Invite) -> str:
-    org = invite.retailer if invite.retailer_id is not None else invite.vendor
+    org = invite.retailer if invite.retailer_id is not None else invite.team
     return org.name if org is not None else "the inviter"
 
 
@@ -252,19 +398,38 @@ def accept_as_member(session: Session, token: str, *, user_id: int, now: dt.date
     return _connect(session, invite, vendor_id=user.org_id, now=now)
 
 
+def open_colleague_invite(session: Session, token: str, *, kind: str, now: dt.datetime) -> Invite:
+    """Return the colleague invite to a team of `kind` (the portal's vendors, the console's
+    retailers) a link stands for. Raises TokenNotFound (also an invite of the other kind), TokenGone."""
+    invite = open_invite(session, token, now=now)
+    if invite.team_id is None or invite.team.kind != kind:
+        where = "the console" if kind == VENDOR else "the vendor portal"
+        raise TokenNotFound(f"This link is not one for this page. Open it as it came in the email ({where}).")
+    return invite
+
+
 def accept_as_colleague(
-    session: Session, token: str, *, name: str, email: str, password: str, now: dt.datetime
+    session: Session,
+    token: str,
+    *,
+    name: str,
+    email: str,
+    password: str,
+    now: dt.datetime,
+    kind: str = VENDOR,
 ) -> User:
-    """Accept a colleague invite by creating a user of the inviting vendor.
+    """Accept a colleague invite by creating a user of the inviting team (of `kind`), whose role is
+    roles.INVITED_ROLE.
 
     Raises TokenNotFound, TokenGone, InvalidInput.
     """
     invite = open_invite(session, token, now=now)
-    if invite.vendor_id is None:
+    if invite.team_id is None:
         raise InvalidInput("this invite is from a retailer; sign up your organization instead")
+    invite = open_colleague_invite(session, token, kind=kind, now=now)
     user = register_user(
         session,
-        org_id=invite.vendor_id,
+        org_id=invite.team_id,
         email=_check_email(email),
         password=password,
         name=name,
@@ -277,7 +442,8 @@ def accept_as_colleague(
 
 def invite_email(invite: Invite, token: str, *, public_url: str, inviter: str | None = None) -> Email:
     """Compose the email that carries an invite's link."""
-    link = public_url.rstrip("/") + INVITE_PATH + token
+    team_kind = invite.team.kind if invite.team_id is not None else None
+    link = public_url.rstrip("/") + COLLEAGUE_PATHS.get(team_kind, INVITE_PATH) + token
     org = inviter_name(invite)
     if invite.retailer_id is not None:
         subject = f"{org} invites {invite.vendor_name} to sell through Dropnet"
@@ -292,6 +458,7 @@ def invite_email(invite: Invite, token: str, *, public_url: str, inviter: str | 
         inviter=inviter,
         vendor_name=invite.vendor_name,
         colleague=invite.retailer_id is None,
+        console=team_kind == RETAILER,
         expires_at=invite.expires_at,
         terms=connection_terms(invite.terms),
     )

@@ -214,3 +214,26 @@ def test_switching_to_predictive_republishes_and_bad_settings_change_nothing(net
     net.go_predictive(margin_share=0.2, cancellation_cost=50.0)
     settings = availability_settings(net.s, retailer_id=net.predictive)
     assert (settings.model, settings.cancellation_cost, settings.margin_share) == ("predictive", 50.0, 0.2)
+
+
+def test_the_explanation_shows_the_term_and_its_inputs(net):
+    from network.orders.explain import explain
+    from retailer_api.schemas import AvailabilityExplanationSchema
+
+    net.go_predictive()
+    last = sell_a_day(net, per_hour=12)
+    aged = at(24 * 60 + 120)
+    body = AvailabilityExplanationSchema().dump(
+        explain(net.s, retailer_id=net.predictive, retailer_sku=net.items["fast"], now=aged)
+    )
+    (source,) = body["sources"]
+    term = source["predicted_depletion"]
+    assert source["available"] == body["available"] == last - term["units"] > 0
+    assert term["units"] > 0 and term["horizon_minutes"] == pytest.approx(180)
+    assert term["rate_per_hour"] == pytest.approx(12, rel=0.1) and term["probability"] == pytest.approx(
+        100 / 120
+    )
+    fixed = AvailabilityExplanationSchema().dump(
+        explain(net.s, retailer_id=net.fixed, retailer_sku=net.items["fast"], now=aged)
+    )
+    assert fixed["sources"][0]["predicted_depletion"] is None and fixed["available"] == last

@@ -23,7 +23,7 @@ def counts(session, org_id: int) -> tuple[int, int]:
     clients = session.scalar(
         sa.select(sa.func.count()).select_from(ApiClient).where(ApiClient.org_id == org_id)
     )
-    invites = session.scalar(sa.select(sa.func.count()).select_from(Invite).where(Invite.vendor_id == org_id))
+    invites = session.scalar(sa.select(sa.func.count()).select_from(Invite).where(Invite.team_id == org_id))
     return clients, invites
 
 

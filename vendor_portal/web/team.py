@@ -9,9 +9,10 @@ from network.clock import utcnow
 from network.db import transaction
 from network.errors import InvalidInput
 from network.extensions import db
-from network.partners import accounts, audit, invites, roles
+from network.partners import audit, invites, roles
 from network.partners import services as partners
-from network.partners.models import VENDOR_SCOPES, ApiClient
+from network.partners import team as team_service
+from network.partners.models import VENDOR_SCOPES
 from vendor_portal.web.blueprint import portal
 from vendor_portal.web.common import (
     current_user,
@@ -23,6 +24,7 @@ from vendor_portal.web.common import (
 )
 from vendor_portal.web.forms import ApiClientForm, ColleagueInviteForm
 
+TEAM_PAGE = 200  # a vendor's team and its open invites fit on one page
 SCOPE_LABELS = {
     "inventory:write": "inventory:write — push stock, manage variants and feeds",
     "purchase_orders:read": "purchase_orders:read — read purchase orders and returns",
@@ -72,19 +74,13 @@ def api_client_create():
         return _access_page(form, status=422)
     try:
         with transaction(db.session):
-            now = utcnow()
             client, secret = partners.create_api_client(
-                db.session, org_id=vendor_id(), name=form.name.data, scopes=form.scopes.data, now=now
-            )
-            audit.record(
                 db.session,
                 org_id=vendor_id(),
+                name=form.name.data,
+                scopes=form.scopes.data,
                 actor=audit.Actor(user_id=current_user().id),
-                action="api_client.created",
-                subject=f"API client {client.client_id}",
-                before=None,
-                after={"name": client.name, "scopes": sorted(form.scopes.data)},
-                now=now,
+                now=utcnow(),
             )
     except InvalidInput as exc:
         form_errors(form, exc)
@@ -97,18 +93,12 @@ def api_client_create():
 def api_client_revoke(client_pk: int):
     _may_manage()
     with transaction(db.session):
-        now = utcnow()
-        partners.revoke_api_client(db.session, client_pk, org_id=vendor_id(), now=now)
-        client_id = db.session.get(ApiClient, client_pk).client_id
-        audit.record(
+        partners.revoke_api_client(
             db.session,
+            client_pk,
             org_id=vendor_id(),
             actor=audit.Actor(user_id=current_user().id),
-            action="api_client.revoked",
-            subject=f"API client {client_id}",
-            before={"revoked": False},
-            after={"revoked": True},
-            now=now,
+            now=utcnow(),
         )
     flash("The client is revoked; its tokens stopped working.", "info")
     return redirect(url_for("portal.api_access"))
@@ -125,8 +115,8 @@ def _team_page(form: ColleagueInviteForm, status: int = 200):
     return render_template(
         "portal/team.html",
         form=form,
-        users=accounts.list_users(db.session, org_id=vendor_id()),
-        pending=invites.list_invites(db.session, org_id=vendor_id(), pending_at=now),
+        users=team_service.members(db.session, org_id=vendor_id(), limit=TEAM_PAGE),
+        pending=team_service.pending_invites(db.session, org_id=vendor_id(), now=now, limit=TEAM_PAGE),
         may_manage=roles.may(current_user().role, roles.MANAGE),
         role_labels=roles.LABELS,
     ), status
@@ -142,11 +132,11 @@ def team_invite():
     user = current_user()
     try:
         with transaction(db.session):
-            invite, token = invites.create_invite(
+            invite, token = team_service.invite_colleague(
                 db.session,
+                org_id=user.org_id,
                 email=form.email.data,
-                vendor_id=user.org_id,
-                invited_by_user_id=user.id,
+                actor=audit.Actor(user_id=user.id),
                 ttl=invites.invite_ttl(current_app.config.get("HUB_INVITE_TTL_DAYS")),
                 now=utcnow(),
             )
@@ -166,6 +156,12 @@ def team_invite():
 def team_invite_revoke(invite_id: int):
     _may_manage()
     with transaction(db.session):
-        invite = invites.revoke_invite(db.session, invite_id, org_id=vendor_id(), now=utcnow())
+        invite = team_service.withdraw_invite(
+            db.session,
+            invite_id,
+            org_id=vendor_id(),
+            actor=audit.Actor(user_id=current_user().id),
+            now=utcnow(),
+        )
     flash(f"The invite to {invite.email} is withdrawn; its link no longer works.", "info")
     return redirect(url_for("portal.team"))

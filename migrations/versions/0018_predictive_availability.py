@@ -1,15 +1,15 @@
 """Predictive availability (issue 18): retailers' availability settings, per-variant depletion
 estimates, per-vendor priors and import delays
 
-Revision ID: 0014_predictive_availability
-Revises: 0010_audit_log
+Revision ID: 0018_predictive_availability
+Revises: 0017_team_invites
 """
 
 import sqlalchemy as sa
 from alembic import op
 
-revision = "0014_predictive_availability"
-down_revision = "0010_audit_log"
+revision = "0018_predictive_availability"
+down_revision = "0017_team_invites"
 branch_labels = None
 depends_on = None
 
