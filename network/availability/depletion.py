@@ -9,10 +9,11 @@ Gamma posterior over a Poisson rate (`Estimate`: discounted sales `shape` over d
 - old evidence fades with a half-life (`HALF_LIFE_MINUTES`), the cold-start prior (the vendor's
   other variants) with it down to a floor, so a variant that changed pace is followed within days,
   one never seen is judged like its siblings, and one seen long enough by its own sales alone;
-- when the last few hours' sales (`recent_sales`, fading with `RECENT_HALF_LIFE_MINUTES`), or
-  the interval's alone, were all but impossible under the estimate (either tail beyond `SURPRISE`), the pace changed: the latest
-  interval replaces the past, so a spike is followed within one count and its end within hours,
-  while ordinary Poisson noise moves the estimate only by its own weight;
+- when the last few hours' sales (`recent_sales`, fading with `RECENT_HALF_LIFE_MINUTES`), or the
+  interval's alone, were all but impossible under the estimate (either tail beyond `SURPRISE`),
+  the pace changed: the latest interval replaces the past, so a spike is followed within a count
+  or two (one, once it is a few sales an hour) and its end within hours, while ordinary Poisson
+  noise moves the estimate only by its own weight;
 - an interval in which the count rose beyond the hub's units (a restock, a graded return) says
   nothing about sales: it only lets the past fade (`censored`).
 
