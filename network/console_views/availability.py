@@ -72,6 +72,8 @@ class SourceRow:
     source: SourceExplanation
     vendor_name: str
     reasons: list[str]  # why it counts what it counts, one sentence each
+    age: str | None  # how old the count is ("3 h 5 min"); None: never counted
+    limit: str  # the connection's limit on that age ("2 h")
 
 
 @dataclass(frozen=True)
@@ -90,7 +92,13 @@ def breakdown(session: Session, *, retailer_id: int, retailer_sku: str, now: dt.
         ).all()
     )
     rows = [
-        SourceRow(source, names.get(source.vendor_id, ""), reasons(source, now))
+        SourceRow(
+            source,
+            names.get(source.vendor_id, ""),
+            reasons(source, now),
+            None if source.as_of is None else duration(now - source.as_of),
+            duration(dt.timedelta(minutes=source.stale_after_minutes)),
+        )
         for source in explanation.sources
     ]
     return Breakdown(explanation, rows)
@@ -122,7 +130,7 @@ def reasons(source: SourceExplanation, now: dt.datetime) -> list[str]:
     sum_ = f"{source.quantity} counted − {source.committed} committed − {source.buffer} buffer = {net}"
     if net <= 0:
         return [f"nothing left: {sum_}"]
-    return [f"counts {sum_}"]
+    return [sum_]
 
 
 def duration(delta: dt.timedelta) -> str:

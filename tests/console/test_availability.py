@@ -52,7 +52,7 @@ def test_a_viewer_reads_why_an_item_shows_its_figure(client, session, network):
     assert f"PO #{mine['po']} line #{mine['po_line']}" in page
     assert f'<a href="/console/orders/{mine["order"]}">MY-ORDER-1</a>' in page
     assert "3 on other retailers' orders" in page and "THEIR-ORDER" not in page
-    assert "counts 10 counted − 5 committed − 1 buffer = 4" in page
+    assert "<div>10 counted − 5 committed − 1 buffer = 4</div>" in page
     # The stale source says why in plain words, and shows its incoming units and their date.
     assert "stale: last count 3 h old, limit 2 h" in page
     assert "from 2031-01-02" in page
