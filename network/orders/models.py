@@ -56,7 +56,22 @@ class Order(Base):
         back_populates="order", order_by="PurchaseOrder.id", cascade="all, delete-orphan"
     )
 
-    __table_args__ = (sa.Index("ix_orders_retailer_id_id", "retailer_id", "id"),)
+    __table_args__ = (
+        sa.Index("ix_orders_retailer_id_id", "retailer_id", "id"),
+        # The console's order search by date range (network/console_views/orders.py).
+        sa.Index("ix_orders_retailer_id_created_at", "retailer_id", "created_at"),
+    )
+
+
+# The console's order search by a reference prefix in any case: lower(reference) LIKE 'abc%'.
+# PostgreSQL's only: text_pattern_ops lets LIKE use it whatever the collation; SQLite's LIKE
+# would not use an index.
+sa.Index(
+    "ix_orders_retailer_id_reference_prefix",
+    Order.retailer_id,
+    sa.func.lower(Order.reference).label("reference_lower"),
+    postgresql_ops={"reference_lower": "text_pattern_ops"},
+).ddl_if(dialect="postgresql")
 
 
 class OrderLine(Base):

@@ -1,0 +1,31 @@
+"""orders: indexes for the console's order search (date range; reference prefix on PostgreSQL)
+
+Revision ID: 0015_order_search
+Revises: 0014_signup_attempts
+"""
+
+import sqlalchemy as sa
+from alembic import op
+
+revision = "0015_order_search"
+down_revision = "0014_signup_attempts"
+branch_labels = None
+depends_on = None
+
+
+def upgrade():
+    op.create_index("ix_orders_retailer_id_created_at", "orders", ["retailer_id", "created_at"], unique=False)
+    if op.get_bind().dialect.name == "postgresql":
+        op.create_index(
+            "ix_orders_retailer_id_reference_prefix",
+            "orders",
+            ["retailer_id", sa.text("lower(reference)")],
+            unique=False,
+            postgresql_ops={"lower(reference)": "text_pattern_ops"},
+        )
+
+
+def downgrade():
+    if op.get_bind().dialect.name == "postgresql":
+        op.drop_index("ix_orders_retailer_id_reference_prefix", table_name="orders")
+    op.drop_index("ix_orders_retailer_id_created_at", table_name="orders")
