@@ -201,15 +201,15 @@ SEARCHES = {  # the searches of `pages`, as the view reads them
 }
 
 
-SEARCH_INDEXES = ("ix_orders_retailer_id_reference_prefix", "ix_orders_retailer_id_created_at")
+SEARCH_INDEXES = ("ix_orders_retailer_id_reference_prefix",)
 
 
 def explain(orders: int, *, without_indexes: bool = False) -> list[common.Row]:
     """Database time of each search's queries (EXPLAIN ANALYZE of the statements it runs), and
-    the scans of its orders query: what the indexes buy, without the web server's noise.
+    the scans of its orders query: what the index buys, without the web server's noise.
 
-    `without_indexes`: the search's indexes are dropped first, in the same transaction, which is
-    rolled back at the end (PostgreSQL's DDL is transactional): the same data, without them.
+    `without_indexes`: the search index is dropped first, in the same transaction, which is
+    rolled back at the end (PostgreSQL's DDL is transactional): the same data, without it.
     """
     retailer_id = db.session.scalar(sa.select(Order.retailer_id).limit(1))
     if without_indexes:
@@ -249,7 +249,7 @@ def explain(orders: int, *, without_indexes: bool = False) -> list[common.Row]:
             total += result["Execution Time"]
             if not plan:
                 plan = _scans(result["Plan"])
-        suffix = " (without the search indexes)" if without_indexes else ""
+        suffix = " (without the prefix index)" if without_indexes else ""
         rows.append(common.Row(f"{label}{suffix}", total, "ms", notes=plan))
     db.session.rollback()
     return rows

@@ -1,4 +1,4 @@
-"""orders: indexes for the console's order search (date range; reference prefix on PostgreSQL)
+"""orders: an index for the console's search by reference prefix, in any case (PostgreSQL only)
 
 Revision ID: 0015_order_search
 Revises: 0014_signup_attempts
@@ -14,7 +14,7 @@ depends_on = None
 
 
 def upgrade():
-    op.create_index("ix_orders_retailer_id_created_at", "orders", ["retailer_id", "created_at"], unique=False)
+    # SQLite's LIKE would not use it (network/orders/models.py).
     if op.get_bind().dialect.name == "postgresql":
         op.create_index(
             "ix_orders_retailer_id_reference_prefix",
@@ -28,4 +28,3 @@ def upgrade():
 def downgrade():
     if op.get_bind().dialect.name == "postgresql":
         op.drop_index("ix_orders_retailer_id_reference_prefix", table_name="orders")
-    op.drop_index("ix_orders_retailer_id_created_at", table_name="orders")
