@@ -27,6 +27,7 @@ from network.extensions import db
 from network.outbox import webhooks
 from network.outbox.settings import WebhookSettings
 from network.outbox.signing import SecretBox
+from network.partners.audit import Actor
 
 SCOPE = "webhooks:manage"
 
@@ -37,6 +38,11 @@ def _settings() -> WebhookSettings:
 
 def _box() -> SecretBox:
     return SecretBox(current_app.config["SECRET_KEY"])
+
+
+def _actor() -> Actor:
+    """The API client the token was issued to: who the audit log names (as the console names its user)."""
+    return Actor(client_pk=current_caller().client_pk)
 
 
 def _with_secret(endpoint, secret: str) -> SimpleNamespace:
@@ -60,6 +66,7 @@ def register_webhook_views(blp: Blueprint, *, kind: str) -> None:
                 org_id=current_caller().org_id,
                 settings=_settings(),
                 box=_box(),
+                actor=_actor(),
                 now=utcnow(),
                 **body,
             )
@@ -99,6 +106,7 @@ def register_webhook_views(blp: Blueprint, *, kind: str) -> None:
                 org_id=current_caller().org_id,
                 changes=changes,
                 settings=_settings(),
+                actor=_actor(),
                 now=utcnow(),
             )
 
@@ -108,7 +116,9 @@ def register_webhook_views(blp: Blueprint, *, kind: str) -> None:
     def delete_endpoint(endpoint_id: int):
         """Remove an endpoint and the deliveries it is still owed"""
         with transaction(db.session):
-            webhooks.delete_endpoint(db.session, endpoint_id, org_id=current_caller().org_id)
+            webhooks.delete_endpoint(
+                db.session, endpoint_id, org_id=current_caller().org_id, actor=_actor(), now=utcnow()
+            )
 
     @blp.post("/webhook-endpoints/<int:endpoint_id>/rotate-secret")
     @secured(blp, SCOPE, kind=kind)
@@ -122,6 +132,7 @@ def register_webhook_views(blp: Blueprint, *, kind: str) -> None:
                 org_id=current_caller().org_id,
                 settings=_settings(),
                 box=_box(),
+                actor=_actor(),
                 now=utcnow(),
             )
         return _with_secret(endpoint, secret)
@@ -159,5 +170,10 @@ def register_webhook_views(blp: Blueprint, *, kind: str) -> None:
         """Send a dead (or delivered) delivery again, with the same delivery id"""
         with transaction(db.session):
             return webhooks.replay_delivery(
-                db.session, delivery_id, org_id=current_caller().org_id, settings=_settings(), now=utcnow()
+                db.session,
+                delivery_id,
+                org_id=current_caller().org_id,
+                settings=_settings(),
+                actor=_actor(),
+                now=utcnow(),
             )

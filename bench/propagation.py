@@ -48,6 +48,7 @@ from network.extensions import db
 from network.outbox import webhooks
 from network.outbox.settings import WebhookSettings
 from network.outbox.signing import SecretBox
+from network.partners.audit import Actor
 
 LATENCY_SKU = "BENCH-PROP-ONE"
 FANOUT_SKU = "BENCH-PROP-ALL"
@@ -130,6 +131,7 @@ def seed(app, receiver: Receiver, retailers: int) -> tuple[common.Party, list[st
                     events=["availability.changed"],
                     settings=settings,
                     box=SecretBox(common.SECRET_KEY),
+                    actor=Actor(),
                     now=now,
                 )
             paths.append(path)

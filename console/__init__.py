@@ -8,7 +8,18 @@ retailer's session is never read as a vendor's.
 
 from __future__ import annotations
 
-from console import auth, home, orders, session, signup, vendors  # noqa: F401 (views)
+from console import (  # noqa: F401 (views)
+    auth,
+    availability,
+    catalog,
+    catalog_import,
+    developers,
+    home,
+    orders,
+    session,
+    signup,
+    vendors,
+)
 from console.blueprint import console
 
 __all__ = ["console"]

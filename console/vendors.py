@@ -1,16 +1,18 @@
-"""The console's Vendors page (terms beside the scorecard, the terms form) and its audit log.
+"""The console's Vendors page (terms beside the scorecard, the terms form, vendor invites) and its
+audit log.
 
-Changing terms is an owner's or an admin's (network/partners/roles.py), checked on every POST:
-a viewer or an operator who posts the form directly gets a 403 page and nothing changes.
+Changing terms and inviting vendors (invite, resend, revoke) are an owner's or an admin's
+(network/partners/roles.py), checked on every POST: a viewer or an operator who posts a form
+directly gets a 403 page and nothing changes. Another retailer's invite or connection is a 404.
 """
 
 from __future__ import annotations
 
-from flask import flash, g, redirect, render_template, request, url_for
+from flask import current_app, flash, g, redirect, render_template, request, url_for
 from flask_wtf import FlaskForm
-from wtforms import IntegerField, SelectField
+from wtforms import EmailField, IntegerField, SelectField, StringField
 from wtforms.fields.choices import SelectChoice
-from wtforms.validators import InputRequired, NumberRange
+from wtforms.validators import DataRequired, InputRequired, Length, NumberRange
 
 from console.blueprint import console
 from console.session import login_required, retailer_id
@@ -18,15 +20,16 @@ from network.availability.terms import change_terms
 from network.clock import utcnow
 from network.console_views.scorecards import scorecards
 from network.db import transaction
-from network.errors import InvalidInput
+from network.errors import Conflict, InvalidInput
 from network.extensions import db
-from network.partners import audit, roles
+from network.partners import audit, invites, roles
 from network.partners import services as partners
 from network.partners.audit import Actor
-from vendor_portal.web.common import form_errors
+from vendor_portal.web.common import form_errors, public_url, send_after_commit
 
 WINDOWS = (30, 90)
 AUDIT_ROWS = 100
+INVITE_ROWS = 50
 TERMS = (
     "ack_sla_hours",
     "ship_sla_hours",
@@ -55,6 +58,11 @@ class TermsForm(FlaskForm):
     )
 
 
+class InviteForm(FlaskForm):
+    email = EmailField("The vendor's email", [DataRequired(), Length(max=254)])
+    vendor_name = StringField("The vendor's name", [DataRequired(), Length(max=200)])
+
+
 def _may_manage() -> bool:
     return roles.may(g.console_user.role, roles.MANAGE)
 
@@ -62,6 +70,10 @@ def _may_manage() -> bool:
 @console.get("/vendors")
 @login_required
 def vendors():
+    return _vendors_page(InviteForm())
+
+
+def _vendors_page(form: InviteForm, status: int = 200):
     now = utcnow()
     windows = {
         days: scorecards(db.session, retailer_id=retailer_id(), days=days, now=now) for days in WINDOWS
@@ -70,7 +82,105 @@ def vendors():
         (card, {days: {c.connection_id: c for c in windows[days]}[card.connection_id] for days in WINDOWS})
         for card in windows[WINDOWS[0]]
     ]
-    return render_template("console/vendors.html", rows=rows, windows=WINDOWS, may_manage=_may_manage())
+    # Invites nobody accepted or revoked, a page at a time (?invites_after=<last id shown>).
+    after = request.args.get("invites_after", "0")
+    after_id = int(after) if after.isdecimal() and len(after) < 19 else 0
+    pending = invites.outstanding_invites(
+        db.session, retailer_id=retailer_id(), after_id=after_id, limit=INVITE_ROWS + 1
+    )
+    more = pending[INVITE_ROWS - 1].id if len(pending) > INVITE_ROWS else None
+    page = render_template(
+        "console/vendors.html",
+        rows=rows,
+        windows=WINDOWS,
+        may_manage=_may_manage(),
+        form=form,
+        invites=[(invite, invites.invite_status(invite, now)) for invite in pending[:INVITE_ROWS]],
+        invites_more=more,
+        invites_paged=after_id > 0,
+    )
+    return page, status
+
+
+def _ttl():
+    return invites.invite_ttl(current_app.config.get("HUB_INVITE_TTL_DAYS"))
+
+
+def _inviter() -> str:
+    return g.console_user.name or g.console_user.email
+
+
+@console.post("/vendors/invites")
+@login_required
+def vendor_invite():
+    roles.require(g.console_user.role, roles.MANAGE)
+    form = InviteForm()
+    if not form.validate():
+        return _vendors_page(form, 422)
+    try:
+        with transaction(db.session):
+            invite, token = invites.invite_vendor(
+                db.session,
+                retailer_id=retailer_id(),
+                email=form.email.data,
+                vendor_name=form.vendor_name.data,
+                actor=Actor(user_id=g.console_user.id),
+                ttl=_ttl(),
+                now=utcnow(),
+            )
+            email = invites.invite_email(invite, token, public_url=public_url(), inviter=_inviter())
+    except InvalidInput as exc:
+        form_errors(form, exc)
+        return _vendors_page(form, 422)
+    if send_after_commit(email):  # committed first: the email never announces what was rolled back
+        flash(f"Invite sent to {invite.email}.", "success")
+    return redirect(url_for("console.vendors"))
+
+
+@console.post("/vendors/invites/<int:invite_id>/resend")
+@login_required
+def vendor_invite_resend(invite_id: int):
+    # Another retailer's invite is a 404 (NotFound), before any role check says it exists.
+    invites.get_invite(db.session, invite_id, org_id=retailer_id())
+    roles.require(g.console_user.role, roles.MANAGE)
+    try:
+        with transaction(db.session):
+            invite, token = invites.resend_invite(
+                db.session,
+                invite_id,
+                retailer_id=retailer_id(),
+                actor=Actor(user_id=g.console_user.id),
+                ttl=_ttl(),
+                now=utcnow(),
+            )
+            email = invites.invite_email(invite, token, public_url=public_url(), inviter=_inviter())
+    except Conflict as exc:
+        flash(f"Not sent: {exc.detail}.", "error")
+        return redirect(url_for("console.vendors"))
+    if send_after_commit(email):
+        flash(f"Invite sent again to {invite.email}; the earlier link no longer works.", "success")
+    return redirect(url_for("console.vendors"))
+
+
+@console.post("/vendors/invites/<int:invite_id>/revoke")
+@login_required
+def vendor_invite_revoke(invite_id: int):
+    invites.get_invite(db.session, invite_id, org_id=retailer_id())
+    roles.require(g.console_user.role, roles.MANAGE)
+    try:
+        with transaction(db.session):
+            invite = invites.revoke_vendor_invite(
+                db.session,
+                invite_id,
+                retailer_id=retailer_id(),
+                actor=Actor(user_id=g.console_user.id),
+                now=utcnow(),
+            )
+    except Conflict as exc:
+        flash(f"Not revoked: {exc.detail}.", "error")
+        return redirect(url_for("console.vendors"))
+    flash(f"The invite to {invite.email} is withdrawn; its link no longer works.", "info")
+    return redirect(url_for("console.vendors"))
 
 
 @console.route("/vendors/<int:connection_id>", methods=["GET", "POST"])

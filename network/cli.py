@@ -15,6 +15,7 @@ from network.db import transaction
 from network.errors import DomainError
 from network.extensions import db
 from network.partners import services as partners
+from network.partners.audit import Actor
 from network.partners.models import Organization
 
 
@@ -72,7 +73,12 @@ def create_client_command(org_id: int, name: str, scopes: tuple[str, ...]) -> No
     """Create an OAuth client for an organization and print its secret (shown once)."""
     with transaction(db.session):
         client, secret = partners.create_api_client(
-            db.session, org_id=org_id, name=name, scopes=list(scopes) or None, now=utcnow()
+            db.session,
+            org_id=org_id,
+            name=name,
+            scopes=list(scopes) or None,
+            actor=Actor(),  # an operator at the command line: "system" in the audit log
+            now=utcnow(),
         )
     click.echo(json.dumps({"client_id": client.client_id, "client_secret": secret, "scope": client.scopes}))
 

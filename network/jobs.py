@@ -19,7 +19,7 @@ from network.extensions import db
 from network.feeds import health, pulling, queue
 from network.feeds.models import FeedRun
 from network.flag_jobs import EVALUATE_SECONDS, NOTICES_SECONDS, evaluate_flags, send_vendor_notices
-from network.partners import accounts
+from network.partners import accounts, onboarding
 from network.trading import files as trading_files
 from network.trading import mailbox
 from network.webhook_worker import RETENTION_JOB_SECONDS, prune_old_deliveries, start_dispatcher
@@ -139,6 +139,14 @@ def prune_login_attempts(*, now: dt.datetime | None = None) -> None:
         log.info("sign-in retention: dropped %d attempts", dropped)
 
 
+def prune_abandoned_signups(*, now: dt.datetime | None = None) -> None:
+    """Delete the sign-up page's retailers whose owner never followed an activation link in time."""
+    with transaction(db.session):
+        dropped = onboarding.prune_abandoned_signups(db.session, now=now or utcnow())
+    if dropped:
+        log.info("sign-up retention: dropped %d never-activated organizations", dropped)
+
+
 def jobs() -> list[tuple[str, Callable[[], None], int]]:
     """(name, callable, interval seconds) of every job the worker runs."""
     return [
@@ -155,6 +163,7 @@ def jobs() -> list[tuple[str, Callable[[], None], int]]:
         ("vendor_notices", send_vendor_notices, NOTICES_SECONDS),
         ("webhook_retention", prune_old_deliveries, RETENTION_JOB_SECONDS),
         ("login_attempt_retention", prune_login_attempts, RETENTION_JOB_SECONDS),
+        ("signup_retention", prune_abandoned_signups, RETENTION_JOB_SECONDS),
     ]
 
 

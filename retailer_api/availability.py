@@ -10,9 +10,15 @@ from api_common.pagination import PageArgs, decode_cursor, feed_page, page
 from network.availability.services import read_availability
 from network.clock import utcnow
 from network.extensions import db
+from network.orders.explain import explain
 from network.outbox.events import AvailabilityChanged
 from network.outbox.services import read_events
-from retailer_api.schemas import AvailabilityArgs, AvailabilityChangeListSchema, AvailabilityListSchema
+from retailer_api.schemas import (
+    AvailabilityArgs,
+    AvailabilityChangeListSchema,
+    AvailabilityExplanationSchema,
+    AvailabilityListSchema,
+)
 
 blp = Blueprint("availability", __name__, url_prefix="/api/v1/availability", description="Availability")
 
@@ -32,6 +38,18 @@ def get_availability(args: dict):
         now=utcnow(),
     )
     return page(items, last_position=items[-1].item_id if items else None, full=len(items) == args["limit"])
+
+
+@blp.get("/<string:retailer_sku>/explain")
+@secured(blp, "availability:read")
+@blp.response(200, AvailabilityExplanationSchema)
+@blp.alt_response(404, description="No item of the caller's has this SKU")
+def explain_availability(retailer_sku: str):
+    """Why an item shows its figure: each source's count, committed lines, buffer, hold and staleness
+
+    The figure is the one `GET /availability` publishes at the same moment, computed by the same code.
+    """
+    return explain(db.session, retailer_id=current_caller().org_id, retailer_sku=retailer_sku, now=utcnow())
 
 
 @blp.get("/changes")

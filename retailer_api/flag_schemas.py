@@ -6,6 +6,7 @@ from marshmallow import RAISE, fields, validate
 
 from api_common.edge import Schema
 from api_common.pagination import PageArgs
+from network.flags.models import KINDS
 from network.flags.services import STATUSES
 
 
@@ -18,8 +19,12 @@ class FlagSchema(Schema):
     id = fields.Integer()
     order_id = fields.Integer()
     line_id = fields.Integer(attribute="order_line_id")
-    purchase_order_line_id = fields.Integer(attribute="po_line_id")
-    kind = fields.String()
+    purchase_order_line_id = fields.Integer(
+        attribute="po_line_id",
+        allow_none=True,
+        metadata={"description": "null on an `unfillable` flag: the missing units have no purchase order"},
+    )
+    kind = fields.String(metadata={"description": ", ".join(KINDS)})
     raised_at = fields.DateTime()
     resolved_at = fields.DateTime(allow_none=True)
     resolution = fields.String(allow_none=True)

@@ -18,6 +18,7 @@ from network.extensions import db
 from network.idempotency.services import check_key
 from network.mail import Email, MailNotSent
 from network.partners import invites
+from network.partners.audit import Actor
 from retailer_api.idempotent import respond_once
 from retailer_api.schemas import ConnectionPatchSchema
 
@@ -83,12 +84,13 @@ def create_invite(body: dict):
     created: list[Email] = []
 
     def handle() -> tuple[int, dict]:
-        invite, token = invites.create_invite(
+        invite, token = invites.invite_vendor(
             db.session,
             retailer_id=caller.org_id,
             email=body["email"],
             vendor_name=body["vendor_name"],
             terms=body["terms"],
+            actor=Actor(client_pk=caller.client_pk),
             ttl=invites.invite_ttl(current_app.config.get("HUB_INVITE_TTL_DAYS")),
             now=now,
         )
@@ -141,5 +143,12 @@ def list_invites(args: dict):
 @blp.response(204)
 def revoke_invite(invite_id: int):
     """Revoke an invite: its link stops working (an accepted invite answers 409)"""
+    caller = current_caller()
     with transaction(db.session):
-        invites.revoke_invite(db.session, invite_id, org_id=current_caller().org_id, now=utcnow())
+        invites.revoke_vendor_invite(
+            db.session,
+            invite_id,
+            retailer_id=caller.org_id,
+            actor=Actor(client_pk=caller.client_pk),
+            now=utcnow(),
+        )

@@ -7,8 +7,11 @@ from marshmallow import fields, validate
 from api_common.edge import Schema
 from api_common.fields import DecimalString
 from api_common.pagination import PageArgs
+from network.availability.compute import EXCLUSIONS
+from network.stock.models import BASES
 
 SKU = validate.Length(1, 100)
+CONNECTION_STATUSES = ("active", "paused", "ended")
 
 
 class ConnectionSchema(Schema):
@@ -38,7 +41,7 @@ class ConnectionPatchSchema(Schema):
     safety_buffer = fields.Integer(validate=validate.Range(0, 1_000_000))
     stale_after_minutes = fields.Integer(validate=validate.Range(1, 60 * 24 * 365))
     routing_priority = fields.Integer(validate=validate.Range(0, 1_000_000))
-    status = fields.String(validate=validate.OneOf(["active", "paused", "ended"]))
+    status = fields.String(validate=validate.OneOf(CONNECTION_STATUSES))
 
 
 class CatalogVariantSchema(Schema):
@@ -123,6 +126,77 @@ class AvailabilitySchema(Schema):
 class AvailabilityListSchema(Schema):
     data = fields.List(fields.Nested(AvailabilitySchema))
     next_cursor = fields.String(allow_none=True)
+
+
+class CommittedLineSchema(Schema):
+    purchase_order_id = fields.Integer()
+    line_id = fields.Integer()
+    quantity = fields.Integer(attribute="units", metadata={"description": "units of the line counted"})
+
+
+class ExplainedSourceSchema(Schema):
+    vendor_variant_id = fields.Integer()
+    vendor_id = fields.Integer()
+    vendor_sku = fields.String()
+    priority = fields.Integer(metadata={"description": "the source's priority in the item (lower first)"})
+    quantity = fields.Integer(metadata={"description": "the vendor's last count"})
+    basis = fields.String(
+        validate=validate.OneOf(BASES),
+        metadata={"description": "what the count means: units free to sell, or units on the shelf"},
+    )
+    as_of = fields.DateTime(
+        allow_none=True,
+        metadata={"description": "when the count was last confirmed (null: the vendor never counted it)"},
+    )
+    committed = fields.Integer(
+        metadata={"description": "units on purchase orders the count does not reflect yet"}
+    )
+    committed_lines = fields.List(
+        fields.Nested(CommittedLineSchema),
+        metadata={"description": "the caller's purchase-order lines behind `committed`"},
+    )
+    committed_elsewhere = fields.Integer(
+        metadata={"description": "units of `committed` on other retailers' orders (not itemized)"}
+    )
+    buffer = fields.Integer(metadata={"description": "the connection's safety buffer, held back"})
+    held = fields.Boolean(metadata={"description": "on hold at zero after the vendor refused a line"})
+    hold_until = fields.DateTime(allow_none=True, metadata={"description": "when the hold runs out"})
+    stale = fields.Boolean(metadata={"description": "the count is older than the connection allows"})
+    stale_after_minutes = fields.Integer(metadata={"description": "the connection's limit on a count's age"})
+    connection_status = fields.String(
+        allow_none=True,
+        validate=validate.OneOf(CONNECTION_STATUSES),
+        metadata={"description": "null: no connection to the vendor"},
+    )
+    variant_active = fields.Boolean()
+    incoming = fields.Integer(
+        metadata={"description": "units on order from the vendor's own supplier: never sold"}
+    )
+    incoming_eta = fields.Date(allow_none=True)
+    predicted_depletion = fields.DateTime(
+        allow_none=True,
+        metadata={"description": "when the source is expected to run out (not computed yet: null)"},
+    )
+    excluded_by = fields.List(
+        fields.String(validate=validate.OneOf(EXCLUSIONS)),
+        metadata={
+            "description": "why the source counts zero whatever its count: "
+            + ", ".join(EXCLUSIONS)
+            + " (empty: available = max(0, quantity - committed - buffer))"
+        },
+    )
+    available = fields.Integer(metadata={"description": "what the source adds to the item's figure"})
+
+
+class AvailabilityExplanationSchema(Schema):
+    retailer_sku = fields.String()
+    title = fields.String()
+    available = fields.Integer(
+        metadata={"description": "the published figure: the sum of the sources' `available`"}
+    )
+    updated_at = fields.DateTime()
+    computed_at = fields.DateTime(metadata={"description": "the moment staleness and holds were judged at"})
+    sources = fields.List(fields.Nested(ExplainedSourceSchema))
 
 
 class EventSchema(Schema):

@@ -12,7 +12,7 @@ import sqlalchemy as sa
 from sqlalchemy.dialects import postgresql
 from sqlalchemy.orm import Session
 
-from network.availability.compute import SourceState, is_stale, source_available
+from network.availability.compute import SourceState, SourceTerms, source_terms
 from network.availability.models import VariantHold
 from network.catalog.models import ItemSource, RetailerItem, VendorVariant
 from network.catalog.skus import normal_sku
@@ -28,6 +28,18 @@ CHUNK = 5000
 
 
 @dataclass(frozen=True)
+class SourceDetail:
+    """What an explanation shows of a source beyond its figure: the formula's input and working."""
+
+    vendor_sku: str
+    basis: str
+    connection_status: str | None  # None: the retailer has no connection to the vendor
+    stale_after_minutes: int
+    state: SourceState
+    terms: SourceTerms
+
+
+@dataclass(frozen=True)
 class SourceAvailability:
     vendor_variant_id: int
     vendor_id: int
@@ -37,6 +49,8 @@ class SourceAvailability:
     # On order from the vendor's own supplier: shown ("ships from <eta>"), never sold.
     incoming: int = 0
     incoming_eta: dt.date | None = None
+    # Only when explaining (read_availability(explain=True)): how `available` came about.
+    detail: SourceDetail | None = None
 
 
 @dataclass(frozen=True)
@@ -103,6 +117,8 @@ def _source_query(kind: str) -> sa.Select:
             held.c.variant_id.is_not(None).label("on_hold"),
             StockPosition.incoming,
             StockPosition.incoming_eta,
+            StockPosition.basis,
+            VendorVariant.vendor_sku,
         )
         .join(RetailerItem, RetailerItem.id == ItemSource.item_id)
         .join(VendorVariant, VendorVariant.id == ItemSource.variant_id)
@@ -171,8 +187,17 @@ def _minutes(minutes: int) -> dt.timedelta:
 
 
 def _compute(
-    session: Session, items: Iterable[tuple[int, int, str, dt.datetime]], now: dt.datetime
+    session: Session,
+    items: Iterable[tuple[int, int, str, dt.datetime]],
+    now: dt.datetime,
+    *,
+    explain: bool = False,
 ) -> list[ItemAvailability]:
+    """The figures of some items, published or read; with `explain`, each source's working too.
+
+    Explaining goes through this very loop (only keeping what it already computed), so an
+    explanation's figure is the published one by construction.
+    """
     items = list(items)
     by_item: dict[int, list[tuple]] = defaultdict(list)
     # Its callers have just queried through the session, so nothing is left to autoflush.
@@ -199,6 +224,8 @@ def _compute(
             on_hold,
             incoming,
             incoming_eta,
+            basis,
+            vendor_sku,
         ) in by_item.get(item_id, ()):
             state = _state(
                 quantity,
@@ -211,15 +238,27 @@ def _compute(
                 stale_after_minutes,
                 on_hold,
             )
+            terms = source_terms(state, now)
+            detail = None
+            if explain:
+                detail = SourceDetail(
+                    vendor_sku=vendor_sku,
+                    basis=basis,
+                    connection_status=status,
+                    stale_after_minutes=stale_after_minutes or 0,
+                    state=state,
+                    terms=terms,
+                )
             sources.append(
                 SourceAvailability(
                     vendor_variant_id=variant_id,
                     vendor_id=vendor_id,
                     priority=priority,
-                    available=source_available(state, now),
-                    stale=is_stale(state.as_of, state.stale_after, now),
+                    available=terms.available,
+                    stale=terms.stale,
                     incoming=incoming,
                     incoming_eta=incoming_eta,
+                    detail=detail,
                 )
             )
             if position_updated > updated:
@@ -253,12 +292,31 @@ def read_availability(
     after_id: int,
     limit: int,
     now: dt.datetime,
+    explain: bool = False,
 ) -> list[ItemAvailability]:
-    """Return the availability of a retailer's items (some skus, or a page by id)."""
+    """Return the availability of a retailer's items (some skus, or a page by id).
+
+    `explain` adds each source's working (SourceAvailability.detail); the figures are the same.
+    """
     params = {"retailer_id": retailer_id, "after_id": after_id, "limit": limit}
     if skus:
         params["skus"] = [normal_sku(sku) for sku in skus]
-    return _compute(session, session.execute(_items_query(bool(skus)), params).all(), now)
+    return _compute(session, session.execute(_items_query(bool(skus)), params).all(), now, explain=explain)
+
+
+def hold_ends(session: Session, variant_ids: Sequence[int], now: dt.datetime) -> dict[int, dt.datetime]:
+    """When the holds on some variants run out at the latest (network/flags/holds.py), by variant.
+
+    Only the date: a hold's reason may be another retailer's refused line.
+    """
+    if not variant_ids:
+        return {}
+    rows = session.execute(
+        sa.select(VariantHold.variant_id, sa.func.max(VariantHold.until))
+        .where(VariantHold.variant_id.in_(variant_ids), VariantHold.active_at(now))
+        .group_by(VariantHold.variant_id)
+    )
+    return {variant_id: until for variant_id, until in rows}
 
 
 @functools.cache

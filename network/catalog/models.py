@@ -42,6 +42,9 @@ class RetailerItem(Base):
     retailer_id: Mapped[int] = mapped_column(sa.ForeignKey("organizations.id", ondelete="CASCADE"))
     retailer_sku: Mapped[str] = mapped_column(sa.String(100))
     title: Mapped[str] = mapped_column(sa.String(300), default="")
+    # The item's own GTIN (what the retailer sells it as): GTIN auto-match suggests the connected
+    # vendors' variants of the same GTIN as its sources.
+    gtin: Mapped[str | None] = mapped_column(sa.String(14))
     # The figure last published to the retailer; a change is published only when this moves.
     published_available: Mapped[int | None]
     created_at: Mapped[dt.datetime]
@@ -51,7 +54,10 @@ class RetailerItem(Base):
         back_populates="item", cascade="all, delete-orphan", order_by="ItemSource.priority"
     )
 
-    __table_args__ = (sa.UniqueConstraint("retailer_id", "retailer_sku"),)
+    __table_args__ = (
+        sa.UniqueConstraint("retailer_id", "retailer_sku"),
+        sa.Index("ix_retailer_items_retailer_id_gtin", "retailer_id", "gtin"),
+    )
 
 
 class ItemSource(Base):

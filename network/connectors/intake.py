@@ -31,7 +31,7 @@ from network.connectors.models import (
     ConnectorOrder,
 )
 from network.connectors.platform import CANCEL, PlatformLine, PlatformOrder
-from network.errors import IllegalTransition, InvalidInput, OutOfStock
+from network.errors import IllegalTransition, InvalidInput
 from network.orders.placement import LineInput, place_order
 from network.orders.services import cancel_by_retailer
 from network.outbox.services import record_many
@@ -91,30 +91,32 @@ def _place(
     if not mapped:
         record.status = IGNORED
         return
-    try:
-        placed = place_order(
-            session,
-            retailer_id=connector.retailer_id,
-            reference=f"{connector.platform}:{order.name or order.platform_order_id}"[:100],
-            lines=[LineInput(sku, line.quantity) for sku, line in mapped],
-            ship_to=order.ship_to,
-            allow_partial=True,  # the customer has paid: take what can be filled, flag the rest
-            allow_split=True,
-            now=now,
-        )
-    except OutOfStock as exc:
-        record.status = UNFILLED
-        record.unfilled_lines = [dict(line) for line in exc.lines]
-        _announce_unfilled(session, connector, record, now=now)
-        return
-    record.status = PLACED
+    # The customer has paid: take what can be filled, and keep the order even when nothing can
+    # be, so the lines short are flagged `unfillable` on it at once (network/flags/unfillable.py).
+    placed = place_order(
+        session,
+        retailer_id=connector.retailer_id,
+        reference=f"{connector.platform}:{order.name or order.platform_order_id}"[:100],
+        lines=[LineInput(sku, line.quantity) for sku, line in mapped],
+        ship_to=order.ship_to,
+        allow_partial=True,
+        allow_split=True,
+        keep_unfilled=True,
+        now=now,
+    )
+    record.status = PLACED if any(line.accepted for line in placed.lines) else UNFILLED
     record.order_id = placed.id
     record.line_map = {
         str(order_line.id): line.platform_line_id
         for order_line, (_, line) in zip(placed.lines, mapped, strict=True)
     }
     record.unfilled_lines = [
-        {"retailer_sku": ol.retailer_sku, "requested": ol.requested, "available": ol.accepted}
+        {
+            "retailer_sku": ol.retailer_sku,
+            "requested": ol.requested,
+            "available": ol.accepted,
+            "line_id": ol.id,
+        }
         for ol in placed.lines
         if ol.accepted < ol.requested
     ]
@@ -189,7 +191,8 @@ def _announce_unfilled(
 def _cancel(session: Session, connector: Connector, record: ConnectorOrder, *, now: dt.datetime) -> None:
     """Cancel the hub order's unshipped units; the vendors hear it through po.cancelled."""
     if record.order_id is not None:
-        # Everything already shipped or cancelled: nothing left to stop.
+        # Everything already shipped or cancelled: nothing left to stop. The lines' `unfillable`
+        # flags clear with the cancellation (network/flags/unfillable.py).
         with contextlib.suppress(IllegalTransition):
             cancel_by_retailer(
                 session,

@@ -19,7 +19,9 @@ STATUSES = (ACTIVE, PAUSED)
 
 # What became of a platform order (ConnectorOrder.status).
 PLACED = "placed"  # a hub order holds at least one of its lines
-UNFILLED = "unfilled"  # the hub sources some lines but had no units for any of them
+# The hub sources some lines but had no units for any of them: the hub order holds them all,
+# flagged `unfillable`.
+UNFILLED = "unfilled"
 IGNORED = "ignored"  # no line is a product the hub sources: the merchant fulfils it
 CANCELLED = "cancelled"  # cancelled on the platform (before or after it reached the hub)
 INTAKE_STATUSES = (PLACED, UNFILLED, IGNORED, CANCELLED)
@@ -77,7 +79,7 @@ class ConnectorOrder(Base):
     status: Mapped[str] = mapped_column(sa.String(16))
     # Lines left to the merchant: [{platform_line_id, sku, variant_id, quantity, reason}].
     ignored_lines: Mapped[list] = mapped_column(sa.JSON, default=list)
-    # Lines the hub sources but could not fill: [{retailer_sku, requested, accepted}].
+    # Lines the hub sources but could not fill: [{retailer_sku, requested, available, line_id}].
     unfilled_lines: Mapped[list] = mapped_column(sa.JSON, default=list)
     # Order line id -> platform line id, for writing shipments back line by line.
     line_map: Mapped[dict] = mapped_column(sa.JSON, default=dict)

@@ -28,7 +28,7 @@ class OpenFlag:
     kind: str
     order_id: int
     order_reference: str
-    vendor: str
+    vendor: str | None  # None: an `unfillable` line, whose missing units have no vendor yet
     raised_at: dt.datetime
     open_for: dt.timedelta  # the lead time the retailer still has had since the flag was raised
 
@@ -88,7 +88,7 @@ def open_flags(session: Session, *, retailer_id: int, now: dt.datetime, limit: i
     rows = session.execute(
         sa.select(Flag.id, Flag.kind, Flag.order_id, Order.reference, Organization.name, Flag.raised_at)
         .join(Order, Order.id == Flag.order_id)
-        .join(Organization, Organization.id == Flag.vendor_id)
+        .outerjoin(Organization, Organization.id == Flag.vendor_id)
         .where(Flag.retailer_id == retailer_id, Flag.resolved_at.is_(None))
         .order_by(Flag.raised_at, Flag.id)
         .limit(limit)

@@ -22,6 +22,10 @@ DISCONTINUED = "discontinued"
 # an 850 the vendor's translator never acknowledged with a 997 within the partner's window.
 INVOICE_MISMATCH = "invoice_mismatch"
 EDI_UNACKNOWLEDGED = "edi_unacknowledged"
+# An order line the hub accepted short (a store order the customer has paid, or a partial
+# POST /api/v1/orders): the missing units have no source yet, so no purchase-order line or
+# vendor either. The only kind hung on the order line alone.
+UNFILLABLE = "unfillable"
 KINDS = (
     SHORTFALL,
     ACK_OVERDUE,
@@ -32,6 +36,7 @@ KINDS = (
     DISCONTINUED,
     INVOICE_MISMATCH,
     EDI_UNACKNOWLEDGED,
+    UNFILLABLE,
 )
 # Kinds that record a vendor's refusal: each one is a cancellation the stats count.
 REFUSALS = (VENDOR_REJECTED, VENDOR_CANCELLED)
@@ -40,16 +45,20 @@ _BIGINT = sa.BigInteger().with_variant(sa.Integer, "sqlite")
 
 
 class Flag(Base):
-    """A purchase-order line whose fulfilment became doubtful, from when it was raised to when it cleared."""
+    """A purchase-order line whose fulfilment became doubtful, from when it was raised to when it cleared
+    (an `unfillable` flag: the order line's units the hub found no source for)."""
 
     __tablename__ = "flags"
 
     id: Mapped[int] = mapped_column(primary_key=True)
     retailer_id: Mapped[int] = mapped_column(sa.ForeignKey("organizations.id", ondelete="CASCADE"))
-    vendor_id: Mapped[int] = mapped_column(sa.ForeignKey("organizations.id", ondelete="CASCADE"))
+    # None on an `unfillable` flag only (the check below): its units have no vendor yet.
+    vendor_id: Mapped[int | None] = mapped_column(sa.ForeignKey("organizations.id", ondelete="CASCADE"))
     order_id: Mapped[int] = mapped_column(sa.ForeignKey("orders.id", ondelete="CASCADE"), index=True)
     order_line_id: Mapped[int] = mapped_column(sa.ForeignKey("order_lines.id", ondelete="CASCADE"))
-    po_line_id: Mapped[int] = mapped_column(sa.ForeignKey("purchase_order_lines.id", ondelete="CASCADE"))
+    po_line_id: Mapped[int | None] = mapped_column(
+        sa.ForeignKey("purchase_order_lines.id", ondelete="CASCADE")
+    )
     kind: Mapped[str] = mapped_column(sa.String(24))
     raised_at: Mapped[dt.datetime]
     resolved_at: Mapped[dt.datetime | None]
@@ -64,12 +73,16 @@ class Flag(Base):
     __table_args__ = (
         sa.CheckConstraint(
             "kind IN ('shortfall', 'ack_overdue', 'ship_overdue', 'stale_feed', 'vendor_rejected',"
-            " 'vendor_cancelled', 'discontinued', 'invoice_mismatch', 'edi_unacknowledged')",
+            " 'vendor_cancelled', 'discontinued', 'invoice_mismatch', 'edi_unacknowledged', 'unfillable')",
             name="kind",
+        ),
+        sa.CheckConstraint(
+            "kind = 'unfillable' OR (po_line_id IS NOT NULL AND vendor_id IS NOT NULL)", name="po_line"
         ),
         sa.Index("ix_flags_retailer_id_id", "retailer_id", "id"),
         sa.Index("ix_flags_po_line_id_kind", "po_line_id", "kind"),
         sa.Index("ix_flags_vendor_id_resolved_at", "vendor_id", "resolved_at"),
+        sa.Index("ix_flags_order_line_id_kind", "order_line_id", "kind"),
     )
 
 

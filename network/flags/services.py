@@ -25,14 +25,15 @@ DISMISSED = "dismissed"
 
 @dataclass(frozen=True, slots=True)
 class LineRef:
-    """The ids a flag hangs on, read from a purchase-order line."""
+    """The ids a flag hangs on, read from a purchase-order line (only an order line's, for the
+    units of an `unfillable` flag, which have no vendor or purchase order yet)."""
 
     retailer_id: int
-    vendor_id: int
+    vendor_id: int | None
     order_id: int
     order_line_id: int
-    po_id: int
-    po_line_id: int
+    po_id: int | None
+    po_line_id: int | None
 
 
 def line_ref(line: PurchaseOrderLine) -> LineRef:
@@ -62,6 +63,20 @@ def _open_flags_query(some_kinds: bool) -> sa.Select:
     return query.order_by(Flag.id)
 
 
+def open_line_flags(session: Session, order_line_ids: Iterable[int], kind: str) -> list[Flag]:
+    """Return the open flags of one kind on some order lines, oldest first."""
+    ids = sorted(set(order_line_ids))
+    if not ids:
+        return []
+    return list(
+        session.scalars(
+            sa.select(Flag)
+            .where(Flag.order_line_id.in_(ids), Flag.kind == kind, Flag.resolved_at.is_(None))
+            .order_by(Flag.id)
+        )
+    )
+
+
 def raise_flag(
     session: Session,
     ref: LineRef,
@@ -76,7 +91,10 @@ def raise_flag(
     The caller holds what serializes raisers of this kind on this line (the purchase order's or
     the position's lock, or the evaluator's).
     """
-    existing = open_flags(session, [ref.po_line_id], [kind])
+    if ref.po_line_id is None:
+        existing = open_line_flags(session, [ref.order_line_id], kind)
+    else:
+        existing = open_flags(session, [ref.po_line_id], [kind])
     if existing and kind not in REFUSALS:
         flag = existing[0]
         if detail is not None and flag.detail != detail:

@@ -42,6 +42,12 @@ if TYPE_CHECKING:
 # transaction: flags react (refusals flagged, oversells held, answered flags cleared, reroutes),
 # connected in network/flags/__init__.py. Orders never import flags.
 transitioned = Signal("orders.transitioned")
+# After an order was accepted (placement), or more of its lines' units were later (session, order,
+# now=): flags raise `unfillable` on the lines accepted short, and clear it on lines now whole.
+accepted = Signal("orders.accepted")
+# After the retailer cancelled an order's lines (session, order, order_line_ids, now=): flags
+# clear the `unfillable` flags of those lines, whose missing units nobody waits for any more.
+withdrawn = Signal("orders.withdrawn")
 
 
 @dataclass(frozen=True, slots=True)

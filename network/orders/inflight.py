@@ -23,7 +23,7 @@ import sqlalchemy as sa
 from sqlalchemy.orm import Session
 
 from network.db import is_postgres
-from network.orders.models import PurchaseOrderLine, Shipment, ShipmentLine
+from network.orders.models import Order, PurchaseOrder, PurchaseOrderLine, Shipment, ShipmentLine
 from network.stock.models import StockLedgerEntry, StockPosition, StockSnapshot
 from network.stock.rules import InFlightLine, committed_units, effective_as_of, unreflected_units
 
@@ -184,3 +184,51 @@ def recompute_committed(session: Session, variant_ids: Sequence[int], *, now: dt
                 moved.append(variant_id)
     session.flush()
     return moved
+
+
+@dataclass(frozen=True, slots=True)
+class CommittedLine:
+    """A live line's units counted in its variant's `committed`, and whose order it is."""
+
+    variant_id: int
+    purchase_order_id: int
+    line_id: int
+    retailer_id: int
+    order_id: int
+    order_reference: str
+    units: int
+
+
+_LIVE_LINES_AMONG = (
+    sa.select(PurchaseOrderLine, PurchaseOrder.retailer_id, PurchaseOrder.order_id, Order.reference)
+    .join(PurchaseOrder, PurchaseOrder.id == PurchaseOrderLine.po_id)
+    .join(Order, Order.id == PurchaseOrder.order_id)
+    .where(
+        PurchaseOrderLine.variant_id.in_(sa.bindparam("ids", expanding=True)),
+        PurchaseOrderLine.settled.is_(False),
+    )
+    .order_by(PurchaseOrderLine.id)
+)
+
+
+def committed_lines(session: Session, variant_ids: Sequence[int]) -> dict[int, list[CommittedLine]]:
+    """The lines behind each position's `committed`, by variant: the in-flight rule of
+    `recompute_committed`, line by line (a line the snapshot reflects counts no unit and is left out).
+    """
+    ids = sorted(set(variant_ids))
+    result: dict[int, list[CommittedLine]] = defaultdict(list)
+    if not ids:
+        return result
+    positions = {row.variant_id: _state(row) for row in session.execute(_POSITIONS_AMONG, {"ids": ids})}
+    rows = session.execute(_LIVE_LINES_AMONG, {"ids": ids}).all()
+    shipments = line_shipments(session, [row[0].id for row in rows])
+    for line, retailer_id, order_id, reference in rows:
+        position = positions.get(line.variant_id)
+        if position is None:
+            continue
+        units = unreflected(line_view(line, shipments.get(line.id, ())), position)
+        if units:
+            result[line.variant_id].append(
+                CommittedLine(line.variant_id, line.po_id, line.id, retailer_id, order_id, reference, units)
+            )
+    return result

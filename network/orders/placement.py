@@ -17,6 +17,7 @@ from network.catalog.models import ItemSource, RetailerItem, VendorVariant
 from network.catalog.skus import normal_sku
 from network.errors import InvalidInput, OutOfStock
 from network.orders import reserving
+from network.orders.changes import accepted
 from network.orders.models import (
     ACCEPTED,
     OPEN,
@@ -52,11 +53,15 @@ def place_order(
     ship_to: dict,
     allow_partial: bool = False,
     allow_split: bool = True,
+    keep_unfilled: bool = False,
     now: dt.datetime,
 ) -> Order:
     """Route and reserve every line; return the accepted order with its purchase orders.
 
     All of the order is reserved, or nothing is (with `allow_partial`, what can be reserved).
+    `keep_unfilled` (with `allow_partial`): the order is kept even when no unit of it can be
+    reserved, as a store order the customer has already paid for must be (its lines are flagged).
+    Lines accepted short are flagged `unfillable` (network/flags) through `accepted`.
     Raises InvalidInput (unknown sku, no lines), OutOfStock (with the shortfall per line).
     """
     lines = [LineInput(normal_sku(line.retailer_sku), line.quantity) for line in lines]
@@ -76,7 +81,7 @@ def place_order(
             for line, got in zip(lines, filled, strict=True)
             if got < line.quantity
         ]
-        if (short and not allow_partial) or not any(filled):
+        if (short and not allow_partial) or not (any(filled) or (allow_partial and keep_unfilled)):
             raise OutOfStock(
                 "not enough stock for every line; nothing was reserved "
                 "(`available` counts units already given to earlier lines of this order)",
@@ -101,6 +106,7 @@ def place_order(
             now=now,
         )
         _announce(session, order, sourcing, now=now)
+        accepted.send(session, order, now=now)
         return order
     raise OutOfStock(
         "the stock was taken by concurrent orders while this one was placed; nothing was reserved",

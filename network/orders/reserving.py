@@ -126,6 +126,8 @@ def write_history(
     retailer_id: int,
     now: dt.datetime,
 ) -> None:
+    if not po_lines:  # an order kept with no unit reserved (placement's keep_unfilled)
+        return
     running = dict(committed_after)
     ledger, history = [], []
     for po_line in reversed(po_lines):  # walk back from the final figure of each variant

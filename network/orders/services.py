@@ -22,6 +22,7 @@ from network.orders.changes import (
     lock_purchase_order,
     requested_lines,
     vendor_po,
+    withdrawn,
 )
 from network.orders.models import (
     OPEN,
@@ -289,6 +290,8 @@ def cancel_by_retailer(
 ) -> Order:
     """Cancel unshipped units of order lines (all of them if no lines are given).
 
+    Cancelling a whole order also gives up the units the hub never found a source for (lines
+    accepted short): that alone is something to cancel, so their `unfillable` flags clear.
     Raises NotFound, IllegalTransition (more units than are unshipped), InvalidInput.
     """
     order = get_order(session, order_id, retailer_id=retailer_id)
@@ -299,8 +302,10 @@ def cancel_by_retailer(
     if lines is None:
         for po in pos.values():
             per_po[po.id] = _cancellable(po, [(line, None) for line in po.lines], every=False)
-        if not any(per_po.values()):
+        short = any(line.accepted < line.requested for line in order.lines)
+        if not any(per_po.values()) and not short:
             raise IllegalTransition(f"order {order.id} has no unshipped units left to cancel")
+        withdrawn_lines = [line.id for line in order.lines]
     else:
         by_id = {line.id: line for line in order.lines}
         wanted: dict[int, int] = defaultdict(int)
@@ -312,6 +317,12 @@ def cancel_by_retailer(
             wanted[item.line_id] += item.quantity
         for line_id, quantity in sorted(wanted.items()):
             _spread_cancel(by_id[line_id], quantity, per_po)
+        # A line still waits for its missing units until every unshipped unit of it is cancelled.
+        withdrawn_lines = [
+            line_id
+            for line_id, quantity in sorted(wanted.items())
+            if quantity == sum(pl.unshipped for pl in by_id[line_id].po_lines)
+        ]
     for po_id in sorted(per_po):
         if per_po[po_id]:
             _cancel(
@@ -325,6 +336,7 @@ def cancel_by_retailer(
             )
     order.updated_at = now
     session.flush()
+    withdrawn.send(session, order, withdrawn_lines, now=now)
     return order
 
 

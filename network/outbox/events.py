@@ -199,8 +199,9 @@ class OrderAtRisk(DomainEvent):
     kind: str
     order_id: int
     line_id: int
-    purchase_order_id: int
-    purchase_order_line_id: int
+    # None on an `unfillable` flag: the line's missing units have no purchase order yet.
+    purchase_order_id: int | None
+    purchase_order_line_id: int | None
     raised_at: str
     detail: dict
 

@@ -107,3 +107,15 @@ def read_events(
     if types:
         query = query.where(Event.type.in_(types))
     return list(session.scalars(query))
+
+
+def latest_events(session: Session, *, org_id: int, before_seq: int | None, limit: int) -> list[Event]:
+    """Return up to `limit` of an organization's events before a position (a `seq`), newest first.
+
+    The console's event log reads backwards from now; only sequenced (committed) events have a
+    place in it, as in `read_events`.
+    """
+    query = sa.select(Event).where(Event.org_id == org_id, Event.seq.is_not(None))
+    if before_seq is not None:
+        query = query.where(Event.seq < before_seq)
+    return list(session.scalars(query.order_by(Event.seq.desc()).limit(limit)))

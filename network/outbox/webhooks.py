@@ -18,10 +18,21 @@ from network.outbox.settings import WebhookSettings
 from network.outbox.signing import SecretBox, generate_secret
 from network.outbox.urls import check_url
 from network.outbox.wakeup import announce
+from network.partners import audit
 
 EVENT_PATTERN = re.compile(r"^(\*|[a-z][a-z0-9_]*(\.[a-z0-9_]+)*(\.\*)?)$")
 MAX_PATTERNS = 50
 UPDATABLE = ("url", "events", "description", "min_interval_seconds", "buffer", "max_quantity", "active")
+# What the audit log shows of an endpoint (never its secret).
+AUDITED = ("url", "events", "description", "min_interval_seconds", "buffer", "max_quantity", "active")
+
+
+def _audited(endpoint: WebhookEndpoint, names: Sequence[str] = AUDITED) -> dict:
+    return {name: getattr(endpoint, name) for name in names}
+
+
+def _subject(endpoint: WebhookEndpoint) -> str:
+    return f"webhook endpoint {endpoint.id} ({endpoint.url})"[:200]
 
 
 def _check_events(events: Sequence[str]) -> list[str]:
@@ -47,11 +58,13 @@ def create_endpoint(
     description: str = "",
     settings: WebhookSettings,
     box: SecretBox,
+    actor: audit.Actor,
     now: dt.datetime,
 ) -> tuple[WebhookEndpoint, str]:
     """Register an endpoint; return it with its signing secret (the only time it is shown).
 
-    Raises InvalidInput for a refused URL or event list.
+    The audit log names the `actor` (an API client, a console user). Raises InvalidInput for a
+    refused URL or event list.
     """
     secret = generate_secret()
     endpoint = WebhookEndpoint(
@@ -69,6 +82,16 @@ def create_endpoint(
     )
     session.add(endpoint)
     session.flush()
+    audit.record(
+        session,
+        org_id=org_id,
+        actor=actor,
+        action="webhook_endpoint.created",
+        subject=_subject(endpoint),
+        before=None,
+        after=_audited(endpoint),
+        now=now,
+    )
     return endpoint, secret
 
 
@@ -103,6 +126,7 @@ def update_endpoint(
     org_id: int,
     changes: Mapping[str, object],
     settings: WebhookSettings,
+    actor: audit.Actor,
     now: dt.datetime,
 ) -> WebhookEndpoint:
     """Change an endpoint's URL, events, throttle, channel figures or active flag.
@@ -110,6 +134,7 @@ def update_endpoint(
     Raises NotFound, InvalidInput.
     """
     endpoint = get_endpoint(session, endpoint_id, org_id=org_id, lock=True)
+    was = _audited(endpoint)
     unknown = set(changes) - set(UPDATABLE)
     if unknown:
         raise InvalidInput("unknown fields", errors={name: ["cannot be changed"] for name in sorted(unknown)})
@@ -122,12 +147,36 @@ def update_endpoint(
             setattr(endpoint, name, changes[name])
     endpoint.updated_at = now
     session.flush()
+    moved = [name for name in AUDITED if was[name] != getattr(endpoint, name)]
+    if moved:  # as for terms: the log records changes, not saves that changed nothing
+        audit.record(
+            session,
+            org_id=org_id,
+            actor=actor,
+            action="webhook_endpoint.changed",
+            subject=_subject(endpoint),
+            before={name: was[name] for name in moved},
+            after=_audited(endpoint, moved),
+            now=now,
+        )
     return endpoint
 
 
-def delete_endpoint(session: Session, endpoint_id: int, *, org_id: int) -> None:
+def delete_endpoint(
+    session: Session, endpoint_id: int, *, org_id: int, actor: audit.Actor, now: dt.datetime
+) -> None:
     """Remove an endpoint with its pending deliveries. Raises NotFound."""
     endpoint = get_endpoint(session, endpoint_id, org_id=org_id, lock=True)
+    audit.record(
+        session,
+        org_id=org_id,
+        actor=actor,
+        action="webhook_endpoint.deleted",
+        subject=_subject(endpoint),
+        before=_audited(endpoint),
+        after=None,
+        now=now,
+    )
     session.execute(sa.delete(Delivery).where(Delivery.endpoint_id == endpoint.id))
     session.delete(endpoint)
     session.flush()
@@ -140,6 +189,7 @@ def rotate_secret(
     org_id: int,
     settings: WebhookSettings,
     box: SecretBox,
+    actor: audit.Actor,
     now: dt.datetime,
 ) -> tuple[WebhookEndpoint, str]:
     """Give the endpoint a new secret; the old one keeps signing too for the grace period.
@@ -153,6 +203,16 @@ def rotate_secret(
     endpoint.secret_sealed = box.seal(secret)
     endpoint.updated_at = now
     session.flush()
+    audit.record(
+        session,
+        org_id=org_id,
+        actor=actor,
+        action="webhook_endpoint.secret_rotated",
+        subject=_subject(endpoint),
+        before=None,  # secrets never enter the log, only when the old one stops signing
+        after={"previous_secret_expires_at": endpoint.previous_secret_expires_at.isoformat()},
+        now=now,
+    )
     return endpoint, secret
 
 
@@ -238,7 +298,13 @@ def get_delivery(session: Session, delivery_id: int, *, org_id: int, lock: bool 
 
 
 def replay_delivery(
-    session: Session, delivery_id: int, *, org_id: int, settings: WebhookSettings, now: dt.datetime
+    session: Session,
+    delivery_id: int,
+    *,
+    org_id: int,
+    settings: WebhookSettings,
+    actor: audit.Actor,
+    now: dt.datetime,
 ) -> Delivery:
     """Send a dead (or delivered) delivery again, with the same delivery id and a new retry window.
 
@@ -247,6 +313,16 @@ def replay_delivery(
     delivery = get_delivery(session, delivery_id, org_id=org_id, lock=True)
     if delivery.status == PENDING:
         raise Conflict(f"webhook delivery {delivery_id} is still pending; it will be retried")
+    audit.record(
+        session,
+        org_id=org_id,
+        actor=actor,
+        action="webhook_delivery.replayed",
+        subject=f"webhook delivery {delivery.id} ({delivery.type}) to endpoint {delivery.endpoint_id}",
+        before={"status": delivery.status, "attempts": delivery.attempts},
+        after={"status": PENDING},
+        now=now,
+    )
     delivery.status = PENDING
     delivery.next_attempt_at = now
     delivery.retry_until = now + settings.retry_for

@@ -14,7 +14,7 @@ from sqlalchemy.orm import Session
 
 from network.errors import Conflict, InvalidInput, NotFound
 from network.mail import Email, render_email
-from network.partners import roles
+from network.partners import audit, roles
 from network.partners import services as partners
 from network.partners.accounts import (
     TokenGone,
@@ -155,6 +155,140 @@ def revoke_invite(session: Session, invite_id: int, *, org_id: int, now: dt.date
     return invite
 
 
+# --- a retailer's vendor invites, as the audit log records them (the console and the API) --------
+
+
+def _audited(invite: Invite) -> dict:
+    return {
+        "email": invite.email,
+        "vendor_name": invite.vendor_name,
+        "expires_at": invite.expires_at.isoformat(timespec="seconds"),
+    }
+
+
+def invite_vendor(
+    session: Session,
+    *,
+    retailer_id: int,
+    email: str,
+    vendor_name: str,
+    terms: dict | None = None,
+    actor: audit.Actor,
+    ttl: dt.timedelta = DEFAULT_TTL,
+    now: dt.datetime,
+) -> tuple[Invite, str]:
+    """A retailer invites a vendor: create_invite, and the audit log's entry. Raises InvalidInput, NotFound."""
+    invite, token = create_invite(
+        session,
+        retailer_id=retailer_id,
+        email=email,
+        vendor_name=vendor_name,
+        terms=terms,
+        invited_by_user_id=actor.user_id,
+        ttl=ttl,
+        now=now,
+    )
+    audit.record(
+        session,
+        org_id=retailer_id,
+        actor=actor,
+        action="vendor_invite.sent",
+        subject=f"vendor invite {invite.id}",
+        before=None,
+        after={**_audited(invite), "terms": invite.terms},
+        now=now,
+    )
+    return invite, token
+
+
+def resend_invite(
+    session: Session,
+    invite_id: int,
+    *,
+    retailer_id: int,
+    actor: audit.Actor,
+    ttl: dt.timedelta = DEFAULT_TTL,
+    now: dt.datetime,
+) -> tuple[Invite, str]:
+    """Send a vendor invite again: a new invite (new link, new expiry, same email, name and terms)
+    replaces it, and the old one is revoked, so only the newest email's link works.
+
+    A pending or an expired invite can be sent again. Raises NotFound (another organization's),
+    Conflict (accepted or revoked).
+    """
+    old = get_invite(session, invite_id, org_id=retailer_id)
+    if old.retailer_id != retailer_id:  # a vendor's colleague invite is no retailer's
+        raise NotFound(f"invite {invite_id} not found")
+    status = invite_status(old, now)
+    if status in (ACCEPTED, REVOKED):
+        raise Conflict(f"invite {invite_id} was {status}; invite the vendor again instead")
+    old.revoked_at = now
+    invite, token = create_invite(
+        session,
+        retailer_id=retailer_id,
+        email=old.email,
+        vendor_name=old.vendor_name,
+        terms=old.terms,
+        invited_by_user_id=actor.user_id,
+        ttl=ttl,
+        now=now,
+    )
+    audit.record(
+        session,
+        org_id=retailer_id,
+        actor=actor,
+        action="vendor_invite.resent",
+        subject=f"vendor invite {invite.id}",
+        before={"invite_id": old.id, "status": status, "expires_at": _audited(old)["expires_at"]},
+        after={"invite_id": invite.id, **_audited(invite)},
+        now=now,
+    )
+    return invite, token
+
+
+def revoke_vendor_invite(
+    session: Session, invite_id: int, *, retailer_id: int, actor: audit.Actor, now: dt.datetime
+) -> Invite:
+    """revoke_invite, and the audit log's entry (none when it was revoked already: nothing changed).
+
+    Raises NotFound, Conflict (accepted).
+    """
+    was = invite_status(get_invite(session, invite_id, org_id=retailer_id), now)
+    invite = revoke_invite(session, invite_id, org_id=retailer_id, now=now)
+    if was != REVOKED:
+        audit.record(
+            session,
+            org_id=retailer_id,
+            actor=actor,
+            action="vendor_invite.revoked",
+            subject=f"vendor invite {invite.id}",
+            before={"status": was, "email": invite.email},
+            after={"status": REVOKED, "email": invite.email},
+            now=now,
+        )
+    return invite
+
+
+def outstanding_invites(
+    session: Session, *, retailer_id: int, after_id: int = 0, limit: int = 50
+) -> list[Invite]:
+    """A retailer's invites nobody accepted or revoked (pending, or expired and worth resending),
+    oldest first, after a position (keyset: one query per page)."""
+    return list(
+        session.scalars(
+            sa.select(Invite)
+            .where(
+                Invite.retailer_id == retailer_id,
+                Invite.id > after_id,
+                Invite.accepted_at.is_(None),
+                Invite.revoked_at.is_(None),
+            )
+            .order_by(Invite.id)
+            .limit(limit)
+        )
+    )
+
+
 def open_invite(session: Session, token: str, *, now: dt.datetime) -> Invite:
     """Return the invite a link stands for while it can be accepted. Raises TokenNotFound, TokenGone."""
     invite = session.scalar(sa.select(Invite).where(Invite.token_hash == partners.hash_secret(token)))
@@ -171,7 +305,11 @@ def _gone_reason(invite: Invite, status: str) -> str:
     if status == ACCEPTED:
         return "This invite was already accepted. Sign in to the portal to continue."
     if status == REVOKED:
-        return f"{inviter} withdrew this invite. Ask them for a new one if you still need it."
+        # Withdrawn, or replaced by a newer link when the invite was sent again.
+        return (
+            f"{inviter} withdrew this invite or sent a newer one. Use the link in their latest "
+            "email, or ask them for a new one if you still need it."
+        )
     return f"This invite expired on {invite.expires_at:%Y-%m-%d %H:%M} UTC. Ask {inviter} for a new one."
 
 

@@ -28,6 +28,9 @@ from network.partners.models import (
     OWNER,
     RETAILER,
     VENDOR,
+    ApiClient,
+    Connection,
+    Invite,
     Organization,
     PasswordReset,
     SignupAttempt,
@@ -250,3 +253,45 @@ def _check_signup_throttle(session: Session, *, email: str, ip: str, now: dt.dat
                 f"Try again in {minutes} minute{'s' if minutes != 1 else ''}.",
                 retry_after=wait,
             )
+
+
+# A signed-up organization whose every activation link expired this long ago is deleted.
+ABANDONED_AFTER = dt.timedelta(days=1)
+
+
+def prune_abandoned_signups(
+    session: Session, *, now: dt.datetime, grace: dt.timedelta = ABANDONED_AFTER
+) -> int:
+    """Delete the retailers opened by the sign-up page whose owner never followed a link and whose
+    last link expired more than `grace` ago; return how many went.
+
+    Nobody could ever sign in to them, and nothing was made for them (no API client, invite or
+    connection, which an operator could have added by CLI: those are kept). Without this, every
+    stranger's address typed on the page would leave an organization behind for good. A later
+    sign-up for the address simply starts afresh. Their users, links and audit entries go with them
+    (ON DELETE CASCADE).
+    """
+    links = (
+        sa.select(PasswordReset.id)
+        .join(User, User.id == PasswordReset.user_id)
+        .where(User.org_id == Organization.id)
+    )
+    abandoned = list(
+        session.scalars(
+            sa.select(Organization.id).where(
+                Organization.kind == RETAILER,
+                sa.exists().where(
+                    audit.AuditEntry.org_id == Organization.id, audit.AuditEntry.action == SIGNED_UP
+                ),
+                links.exists(),
+                ~links.where(PasswordReset.used_at.is_not(None)).exists(),
+                ~links.where(PasswordReset.expires_at > now - grace).exists(),
+                ~sa.exists().where(ApiClient.org_id == Organization.id),
+                ~sa.exists().where(Invite.retailer_id == Organization.id),
+                ~sa.exists().where(Connection.retailer_id == Organization.id),
+            )
+        )
+    )
+    if abandoned:
+        session.execute(sa.delete(Organization).where(Organization.id.in_(abandoned)))
+    return len(abandoned)

@@ -14,6 +14,7 @@ from sqlalchemy.orm import Session
 from werkzeug.security import generate_password_hash
 
 from network.errors import InvalidInput, NotFound, Unauthorized
+from network.partners import audit
 from network.partners.models import (
     OWNER,
     RETAILER,
@@ -157,15 +158,26 @@ def create_api_client(
     org_id: int,
     name: str = "",
     scopes: list[str] | None = None,
+    actor: audit.Actor | None = None,
     now: dt.datetime,
 ) -> tuple[ApiClient, str]:
-    """Create an OAuth client; return it with its secret, which is never shown again."""
+    """Create an OAuth client; return it with its secret, which is never shown again.
+
+    With an `actor` (a person in the portal or the console, an operator's command) the creation
+    goes to the organization's audit log; the hub's own seeding (demo, benchmarks) passes none.
+    Raises InvalidInput (a scope of the other side, an over-long name).
+    """
     org = get_organization(session, org_id)
     allowed = SCOPES_BY_KIND[org.kind]
     scopes = list(allowed) if scopes is None else scopes
     bad = [s for s in scopes if s not in allowed]
     if bad:
         raise InvalidInput(errors={"scopes": [f"not a {org.kind} scope: {s}" for s in bad]})
+    if not scopes:
+        raise InvalidInput("pick at least one scope", errors={"scopes": ["pick at least one scope"]})
+    name = name.strip()
+    if len(name) > 200:
+        raise InvalidInput("the name is too long", errors={"name": ["at most 200 characters"]})
     secret = secrets.token_urlsafe(32)
     client = ApiClient(
         org_id=org_id,
@@ -177,26 +189,55 @@ def create_api_client(
     )
     session.add(client)
     session.flush()
+    if actor is not None:
+        audit.record(
+            session,
+            org_id=org_id,
+            actor=actor,
+            action="api_client.created",
+            subject=f"API client {client.client_id}",
+            before=None,
+            after={"name": client.name, "scopes": sorted(scopes)},
+            now=now,
+        )
     return client, secret
 
 
-def list_api_clients(session: Session, *, org_id: int) -> list[ApiClient]:
-    return list(
-        session.scalars(
-            sa.select(ApiClient)
-            .where(ApiClient.org_id == org_id, ApiClient.revoked_at.is_(None))
-            .order_by(ApiClient.id)
-        )
+def list_api_clients(
+    session: Session, *, org_id: int, after_id: int = 0, limit: int | None = None
+) -> list[ApiClient]:
+    """The organization's clients still in use, oldest first, after a position (keyset pages)."""
+    query = (
+        sa.select(ApiClient)
+        .where(ApiClient.org_id == org_id, ApiClient.revoked_at.is_(None), ApiClient.id > after_id)
+        .order_by(ApiClient.id)
     )
+    return list(session.scalars(query if limit is None else query.limit(limit)))
 
 
-def revoke_api_client(session: Session, client_pk: int, *, org_id: int, now: dt.datetime) -> None:
-    """Revoke a client and every token it holds. Raises NotFound."""
+def revoke_api_client(
+    session: Session, client_pk: int, *, org_id: int, actor: audit.Actor, now: dt.datetime
+) -> ApiClient:
+    """Revoke a client and every token it holds, and say who did in the audit log.
+
+    Raises NotFound (also another organization's client, or one already revoked).
+    """
     client = session.get(ApiClient, client_pk)
     if client is None or client.org_id != org_id or client.revoked_at is not None:
         raise NotFound(f"client {client_pk} not found")
     client.revoked_at = now
     session.execute(sa.delete(AccessToken).where(AccessToken.client_pk == client.id))
+    audit.record(
+        session,
+        org_id=org_id,
+        actor=actor,
+        action="api_client.revoked",
+        subject=f"API client {client.client_id}",
+        before={"revoked": False},
+        after={"revoked": True},
+        now=now,
+    )
+    return client
 
 
 def find_client(session: Session, client_id: str) -> ApiClient | None:

@@ -7,6 +7,7 @@ import base64
 from network.clock import utcnow
 from network.db import transaction
 from network.partners import services as partners
+from network.partners.audit import Actor
 from tests.builders import Api, issue_token, make_org
 
 
@@ -113,5 +114,5 @@ def test_revoked_client_tokens_stop_working(session, client):
     party = make_org(session, client, "retailer")
     stored = partners.find_client(session, party.client_id)
     with transaction(session):
-        partners.revoke_api_client(session, stored.id, org_id=party.id, now=utcnow())
+        partners.revoke_api_client(session, stored.id, org_id=party.id, actor=Actor(), now=utcnow())
     assert party.api.get("/api/v1/items").status_code == 401

@@ -248,3 +248,66 @@ def test_the_order_itself_shows_its_at_risk_lines_until_they_clear(session, netw
     count(vendor, "DESK", 4, clock())
     (line,) = retailer.api.get(f"/api/v1/orders/{placed['order']}").get_json()["lines"]
     assert line["flags"] == []
+
+
+def test_an_order_accepted_short_flags_its_missing_units_until_the_retailer_cancels_the_line(
+    session, network
+):
+    """POST /api/v1/orders with allow_partial takes what it can: a line accepted short is flagged
+    `unfillable` at once; without allow_partial the order is refused (409) and nothing is flagged."""
+    retailer, vendor = network.retailer, network.vendor
+    _, lamp = stocked_item(session, vendor, [retailer], 1, sku="LAMP")
+    _, desk = stocked_item(session, vendor, [retailer], 5, sku="DESK")
+    from tests.order_helpers import place
+
+    assert place(retailer, [(lamp, 3)]).status_code == 409
+    assert flags_of(retailer) == []
+
+    response = place(retailer, [(lamp, 3), (desk, 2)], allow_partial=True)
+    assert response.status_code == 201, response.get_data(as_text=True)
+    order = response.get_json()
+    short, whole = order["lines"]
+    assert [(f["kind"], f["detail"]["missing"]) for f in short["flags"]] == [("unfillable", 2)]
+    assert whole["flags"] == []
+    (flag,) = flags_of(retailer, "open")
+    assert (flag["kind"], flag["line_id"], flag["purchase_order_line_id"]) == (
+        "unfillable",
+        short["id"],
+        None,
+    )
+    (event,) = events_of(session, retailer, "order.at_risk")
+    assert (event["flag_id"], event["detail"]["missing"]) == (flag["id"], 2)
+
+    # Cancelling the whole line's open unit gives up on the missing ones too; the other line is untouched.
+    cancel = retailer.api.post(
+        f"/api/v1/orders/{order['id']}/cancel", json={"lines": [{"line_id": short["id"], "quantity": 1}]}
+    )
+    assert cancel.status_code == 200, cancel.get_data(as_text=True)
+    assert [line["flags"] for line in cancel.get_json()["lines"]] == [[], []]
+    (resolved,) = flags_of(retailer, "resolved")
+    assert (resolved["id"], resolved["resolution"]) == (flag["id"], "cancelled")
+
+
+def test_cancelling_an_order_gives_up_its_unfillable_lines_even_with_nothing_reserved_on_them(
+    session, network
+):
+    retailer, vendor = network.retailer, network.vendor
+    _, lamp = stocked_item(session, vendor, [retailer], 0, sku="LAMP")
+    _, desk = stocked_item(session, vendor, [retailer], 5, sku="DESK")
+    from tests.order_helpers import place
+
+    order = place(retailer, [(lamp, 1), (desk, 1)], allow_partial=True).get_json()
+    assert [f["kind"] for f in flags_of(retailer, "open")] == ["unfillable"]
+    # Cancelling the other line leaves the missing lamp awaited.
+    desk_line = order["lines"][1]["id"]
+    other = retailer.api.post(
+        f"/api/v1/orders/{order['id']}/cancel", json={"lines": [{"line_id": desk_line, "quantity": 1}]}
+    )
+    assert other.status_code == 200, other.get_data(as_text=True)
+    assert [f["kind"] for f in flags_of(retailer, "open")] == ["unfillable"]
+    # The whole order: no unit is reserved any more, yet the missing lamp is given up.
+    whole = retailer.api.post(f"/api/v1/orders/{order['id']}/cancel", json={})
+    assert whole.status_code == 200, whole.get_data(as_text=True)
+    assert flags_of(retailer, "open") == []
+    assert [ln["flags"] for ln in whole.get_json()["lines"]] == [[], []]
+    assert len(events_of(session, retailer, "flag.resolved")) == 1

@@ -44,6 +44,9 @@ BEYOND_SCHEMA = {
     "PUT /api/v1/items/{retailer_sku}": {"sources"},
     "POST /api/v1/orders": {"lines.retailer_sku"},
     "POST /api/v1/orders/{order_id}/lines/{line_id}/reroute": {"vendor_variant_id"},
+    # ...whether a line id a body names is a line of that order.
+    "POST /api/v1/orders/{order_id}/cancel": {"lines"},
+    "POST /api/v1/orders/{order_id}/returns": {"lines"},
     "POST /api/v1/webhook-endpoints": {"url"},
     "PATCH /api/v1/webhook-endpoints/{endpoint_id}": {"url"},
     "POST /vendor-api/v1/webhook-endpoints": {"url"},

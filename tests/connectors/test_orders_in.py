@@ -227,9 +227,9 @@ def test_order_of_products_the_hub_does_not_source_is_left_to_the_merchant(netwo
     assert {ln["reason"] for ln in intake.ignored_lines} == {"not_sourced"}
 
 
-def test_unfillable_order_is_recorded_and_announced_at_once(network, session, client):
+def test_unfillable_order_is_kept_and_flagged_at_once(network, session, client):
     """The escaped-slash real order of an EU store, for an item with no units: the customer has paid,
-    so the hub records it and tells the retailer rather than dropping it."""
+    so the hub keeps the order, flags its line and tells the retailer rather than dropping it."""
     body = sample("shopify/rest_order_wrapped_real_eu_store_escaped_slashes.json")
     stocked_item(session, network.vendor, [network.retailer], 0, sku="V-LAMP")
     from tests.builders import make_item, make_variant
@@ -238,11 +238,16 @@ def test_unfillable_order_is_recorded_and_announced_at_once(network, session, cl
     make_item(session, network.retailer, [lamp], sku="1928-S")
     connector = connect_store(network.retailer)
     answer = deliver(client, connector, "orders/create", body).get_json()
-    assert answer["status"] == "unfilled" and answer["order_id"] is None
+    assert answer["status"] == "unfilled" and answer["order_id"] is not None
     session.expire_all()
     event = session.scalar(sa.select(Event).where(Event.type == "connector.order_unfilled"))
     assert event.data["platform_order_id"] == "4670269816904"
-    assert event.data["lines"] == [{"retailer_sku": "1928-S", "requested": 1, "available": 0}]
+    assert [(ln["retailer_sku"], ln["requested"], ln["available"]) for ln in event.data["lines"]] == [
+        ("1928-S", 1, 0)
+    ]
+    session.rollback()
+    (flag,) = network.retailer.api.get("/api/v1/flags?status=open").get_json()["data"]
+    assert (flag["kind"], flag["order_id"]) == ("unfillable", answer["order_id"])
 
 
 def test_woocommerce_order_webhook_becomes_a_hub_order_and_its_cancellation_cancels(network, session, client):

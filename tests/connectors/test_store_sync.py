@@ -347,7 +347,12 @@ def test_polling_reads_woocommerce_pages(network, session, woo, local_stores):
     connector = connect_store(retailer, "woocommerce", shop_url=woo.url)
     clients = Clients(Credentials("test-secret"), transport=lambda: Transport(sleep=Waits()))
     assert poll_orders(db.session, clients, connector["id"], now=utcnow()) == 150
-    assert len(retailer.api.get("/api/v1/orders?limit=1000").get_json()["data"]) == 10  # the stock ran out
+    # The stock ran out after 10: the other orders are kept (their customers paid), flagged.
+    orders = retailer.api.get("/api/v1/orders?limit=1000").get_json()["data"]
+    assert len(orders) == 150
+    assert sum(order["status"] == "accepted" for order in orders) == 10
+    flags = retailer.api.get("/api/v1/flags?status=open&limit=1000").get_json()["data"]
+    assert len(flags) == 140 and {flag["kind"] for flag in flags} == {"unfillable"}
     assert poll_orders(db.session, clients, connector["id"], now=utcnow()) == 0
 
 

@@ -10,15 +10,18 @@ from __future__ import annotations
 
 import datetime as dt
 import re
+import threading
 
 import pytest
 import sqlalchemy as sa
 
 from network.clock import utcnow
 from network.db import transaction
+from network.jobs import prune_abandoned_signups
+from network.partners import services as partners
 from network.partners.audit import AuditEntry
 from network.partners.models import Organization, PasswordReset, User
-from tests.portal.conftest import PASSWORD, fresh, link_in, make_vendor_user, submit
+from tests.portal.conftest import PASSWORD, fresh, link_in, make_vendor_user, page_token, submit
 
 EMAIL = "founder@newshop.example"
 
@@ -222,3 +225,79 @@ def test_a_sign_up_without_the_form_token_is_refused(open_signup, client, sessio
     refused = client.post("/console/signup", data={"organization_name": "Shop", "email": EMAIL})
     assert refused.status_code in (400, 422)
     assert retailers(session) == 0 and mailbox.messages == []
+
+
+def test_concurrent_sign_ups_for_one_email_make_one_organization_and_three_emails(
+    open_signup, app, session, mailbox
+):
+    """Eight requests at once, from eight addresses: the email's throttle lets exactly three through
+    (one organization, then two new links for it), not one more, and no second organization."""
+    count = 8
+    clients = [app.test_client() for _ in range(count)]
+    tokens = [page_token(c, "/console/signup") for c in clients]
+    barrier = threading.Barrier(count)
+    answers = [0] * count
+
+    def ask(i: int) -> None:
+        barrier.wait()
+        answers[i] = (
+            clients[i]
+            .post(
+                "/console/signup",
+                data={"csrf_token": tokens[i], "organization_name": "Race Shop", "email": EMAIL},
+                environ_base={"REMOTE_ADDR": f"203.0.113.{i + 1}"},
+            )
+            .status_code
+        )
+
+    threads = [threading.Thread(target=ask, args=(i,)) for i in range(count)]
+    for thread in threads:
+        thread.start()
+    for thread in threads:
+        thread.join()
+    assert sorted(answers) == [200] * 3 + [429] * 5
+    assert retailers(session) == 1
+    assert len(mailbox.to(EMAIL)) == 3
+    fresh(session)
+    live = session.scalar(
+        sa.select(sa.func.count()).select_from(PasswordReset).where(PasswordReset.expires_at > utcnow())
+    )
+    assert live == 1  # only the newest link works
+
+
+def test_the_worker_deletes_sign_ups_nobody_activated_once_their_links_are_long_dead(
+    open_signup, app, client, session, mailbox
+):
+    def expire(email: str, ago: dt.timedelta) -> None:
+        with transaction(session):
+            user_id = session.scalar(sa.select(User.id).where(User.email == email))
+            session.execute(
+                sa.update(PasswordReset)
+                .where(PasswordReset.user_id == user_id)
+                .values(expires_at=utcnow() - ago)
+            )
+
+    for n, email in enumerate(("gone@a.example", "recent@a.example", "active@a.example", "client@a.example")):
+        assert sign_up(client, name=f"Shop {n}", email=email, ip=f"192.0.2.{n}").status_code == 200
+    assert activate(app_client(client), activation_path(mailbox, "active@a.example")).status_code == 302
+    operator = app.test_cli_runner().invoke(
+        args=["hub", "create-retailer", "--name", "Operator Shop", "--owner-email", "op@a.example"]
+    )
+    assert operator.exit_code == 0
+    with transaction(session):
+        org_id = session.scalar(sa.select(User.org_id).where(User.email == "client@a.example"))
+        partners.create_api_client(session, org_id=org_id, now=utcnow())  # an operator's `create-client`
+    for email in ("gone@a.example", "active@a.example", "client@a.example", "op@a.example"):
+        expire(email, dt.timedelta(days=2))
+    expire("recent@a.example", dt.timedelta(hours=1))
+
+    prune_abandoned_signups()
+
+    fresh(session)
+    left = set(session.scalars(sa.select(Organization.name).where(Organization.kind == "retailer")))
+    assert left == {"Shop 1", "Shop 2", "Shop 3", "Operator Shop"}
+    assert session.scalar(sa.select(User.id).where(User.email == "gone@a.example")) is None
+    # The address can sign up afresh.
+    assert sign_up(client, name="Shop Again", email="gone@a.example", ip="192.0.2.50").status_code == 200
+    assert activate(app_client(client), activation_path(mailbox, "gone@a.example")).status_code == 302
+    assert orgs_named(session, "Shop Again") == 1

@@ -7,7 +7,16 @@ import datetime as dt
 from hypothesis import given
 from hypothesis import strategies as st
 
-from network.availability.compute import SourceState, item_available, source_available
+from network.availability.compute import (
+    CONNECTION_INACTIVE,
+    ON_HOLD,
+    STALE,
+    VARIANT_INACTIVE,
+    SourceState,
+    item_available,
+    source_available,
+    source_terms,
+)
 
 NOW = dt.datetime(2026, 11, 25, 12, 0, tzinfo=dt.UTC)
 DAY = dt.timedelta(hours=24)
@@ -97,3 +106,28 @@ def test_shared_pool_gives_every_retailer_the_same_units(state, _):
     assert source_available(state, NOW) == source_available(
         SourceState(**{f: getattr(state, f) for f in state.__dataclass_fields__}), NOW
     )
+
+
+@given(states)
+def test_the_working_names_every_reason_a_source_is_zero_and_only_those(state):
+    """What an explanation shows (source_terms) is the formula: each exclusion that holds, all of them."""
+    terms = source_terms(state, NOW)
+    stale = state.as_of is None or NOW - state.as_of > state.stale_after
+    expected = [
+        reason
+        for reason, holds in (
+            (CONNECTION_INACTIVE, not state.connection_active),
+            (VARIANT_INACTIVE, not state.variant_active),
+            (ON_HOLD, state.on_hold),
+            (STALE, stale),
+        )
+        if holds
+    ]
+    assert list(terms.excluded_by) == expected and terms.stale == stale
+    assert terms.net == state.quantity - state.committed - state.safety_buffer
+    assert terms.available == source_available(state, NOW) == (0 if expected else max(0, terms.net))
+
+
+def test_a_paused_stale_source_gives_both_reasons():
+    terms = source_terms(source(connection_active=False, as_of=None), NOW)
+    assert (terms.excluded_by, terms.available) == ((CONNECTION_INACTIVE, STALE), 0)

@@ -16,6 +16,7 @@ from network.outbox.services import record_many
 from network.outbox.settings import WebhookSettings
 from network.outbox.signing import SecretBox
 from network.partners import services as partners
+from network.partners.audit import Actor
 from network.webhook_worker import build_dispatcher
 from tests.webhooks.conftest import WEBHOOK_CONFIG
 
@@ -33,6 +34,7 @@ def _setup(receiver) -> int:
             events=["*"],
             settings=WebhookSettings.from_config(WEBHOOK_CONFIG),
             box=SecretBox("test-secret"),
+            actor=Actor(),
             now=now,
         )
     return org.id

@@ -22,6 +22,7 @@ from network.outbox.services import record_many
 from network.outbox.settings import WebhookSettings
 from network.outbox.signing import SecretBox
 from network.partners import services as partners
+from network.partners.audit import Actor
 from network.webhook_worker import build_dispatcher
 from tests.webhooks.conftest import WEBHOOK_CONFIG
 
@@ -42,6 +43,7 @@ def _retailer_with_endpoints(receivers) -> int:
                 events=["*"],
                 settings=settings,
                 box=SecretBox("test-secret"),
+                actor=Actor(),
                 now=now,
             )
     return org.id

@@ -11,7 +11,7 @@ from network.errors import InvalidInput
 from network.extensions import db
 from network.partners import accounts, audit, invites, roles
 from network.partners import services as partners
-from network.partners.models import VENDOR_SCOPES, ApiClient
+from network.partners.models import VENDOR_SCOPES
 from vendor_portal.web.blueprint import portal
 from vendor_portal.web.common import (
     current_user,
@@ -72,19 +72,13 @@ def api_client_create():
         return _access_page(form, status=422)
     try:
         with transaction(db.session):
-            now = utcnow()
             client, secret = partners.create_api_client(
-                db.session, org_id=vendor_id(), name=form.name.data, scopes=form.scopes.data, now=now
-            )
-            audit.record(
                 db.session,
                 org_id=vendor_id(),
+                name=form.name.data,
+                scopes=form.scopes.data,
                 actor=audit.Actor(user_id=current_user().id),
-                action="api_client.created",
-                subject=f"API client {client.client_id}",
-                before=None,
-                after={"name": client.name, "scopes": sorted(form.scopes.data)},
-                now=now,
+                now=utcnow(),
             )
     except InvalidInput as exc:
         form_errors(form, exc)
@@ -97,18 +91,12 @@ def api_client_create():
 def api_client_revoke(client_pk: int):
     _may_manage()
     with transaction(db.session):
-        now = utcnow()
-        partners.revoke_api_client(db.session, client_pk, org_id=vendor_id(), now=now)
-        client_id = db.session.get(ApiClient, client_pk).client_id
-        audit.record(
+        partners.revoke_api_client(
             db.session,
+            client_pk,
             org_id=vendor_id(),
             actor=audit.Actor(user_id=current_user().id),
-            action="api_client.revoked",
-            subject=f"API client {client_id}",
-            before={"revoked": False},
-            after={"revoked": True},
-            now=now,
+            now=utcnow(),
         )
     flash("The client is revoked; its tokens stopped working.", "info")
     return redirect(url_for("portal.api_access"))
