@@ -1,14 +1,14 @@
 """orders: an index for the console's search by reference prefix, in any case (PostgreSQL only)
 
-Revision ID: 0015_order_search
-Revises: 0014_signup_attempts
+Revision ID: 0017_order_search
+Revises: 0016_unfillable_flags
 """
 
 import sqlalchemy as sa
 from alembic import op
 
-revision = "0015_order_search"
-down_revision = "0014_signup_attempts"
+revision = "0017_order_search"
+down_revision = "0016_unfillable_flags"
 branch_labels = None
 depends_on = None
 
