@@ -20,7 +20,7 @@ from network.outbox.models import Event
 MODULES: dict[str, ModuleType] = {shopify.name: shopify, woocommerce.name: woocommerce}
 CHANGEABLE = ("shop_url", "credentials", "location_id", "buffer", "max_quantity", "status")
 # The retailer's outbox events a connector writes to its store (network.connectors.sync).
-TYPES = ("po.shipped", "po.cancelled", "availability.changed")
+TYPES = ("po.shipped", "po.cancelled", "po.rejected", "availability.changed")
 
 
 def platform_of(connector: Connector) -> ModuleType:

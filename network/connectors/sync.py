@@ -5,7 +5,9 @@ skipped), like a webhook endpoint would, and is driven by the worker's `sync_con
 
 - `po.shipped` of an order the store sent: a fulfillment on the store for exactly the shipped
   quantities of the platform's lines (a partial shipment, a partial fulfillment), with tracking;
-- `po.cancelled` by the vendor: a note on the store's order, so the merchant hears it;
+- `po.cancelled` by the vendor, or `po.rejected` (units refused before it accepted them): a
+  private note on the store's order, so the merchant hears it where it works (the retailer also
+  has the `vendor_cancelled` / `vendor_rejected` flag);
 - `availability.changed`: the listing is owed a figure. Owed figures are read when they are sent
   (so many changes of one item coalesce into one figure, and a figure older than one already sent
   can never be sent: there is one sender per connector, holding the connector's lease).
@@ -208,7 +210,7 @@ def _write_event(session: Session, connector: Connector, client, event, report: 
                 note=f"Shipped {shipped} with {data['carrier']} {data['tracking_number']}",
             )
         report.fulfillments += 1
-    elif event.type == "po.cancelled" and data.get("by") == "vendor":
+    elif (event.type == "po.cancelled" and data.get("by") == "vendor") or event.type == "po.rejected":
         skus = dict(
             session.execute(
                 sa.select(OrderLine.id, OrderLine.retailer_sku).where(OrderLine.order_id == record.order_id)
@@ -218,7 +220,8 @@ def _write_event(session: Session, connector: Connector, client, event, report: 
             f"{line['quantity']} × {skus.get(line['order_line_id'], '?')}" for line in data["lines"]
         )
         reason = f": {data['reason']}" if data.get("reason") else ""
-        client.add_note(record.platform_order_id, f"Dropnet: the vendor cancelled {units}{reason}")
+        did = "cancelled" if event.type == "po.cancelled" else "refused"
+        client.add_note(record.platform_order_id, f"Dropnet: the vendor {did} {units}{reason}")
         report.notes += 1
     else:
         return

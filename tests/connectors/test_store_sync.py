@@ -429,3 +429,75 @@ def test_woocommerce_stock_goes_in_batches_the_store_accepts(network, session, w
         client.set_stock([("999", None, 1)])
     with pytest.raises(StoreError, match="consumer key"):
         WooClient(woo.url, "ck_test", "wrong", Transport(sleep=Waits())).set_stock([("1", None, 1)])
+
+
+def test_a_vendor_cancellation_reaches_the_woocommerce_merchant_as_a_private_note_and_a_flag(
+    network, session, client, woo, local_stores
+):
+    retailer, vendor = network.retailer, network.vendor
+    single, black = make_variant(session, vendor), make_variant(session, vendor)
+    set_stock(session, vendor, single, 10)
+    set_stock(session, vendor, black, 5)
+    make_item(session, retailer, [single], sku="WOO-SINGLE")
+    make_item(session, retailer, [black], sku="FIX-WOO-BLK")
+    woo.orders = {9727: {"id": 9727, "status": "processing", "meta_data": [], "notes": []}}
+    connector = connect_store(retailer, "woocommerce", shop_url=woo.url)
+    map_listing(session, connector["id"], "WOO-SINGLE", "93")
+    order_id = deliver(
+        client, connector, "order.created", fixture("woocommerce/order_created_empty_sku.json")
+    ).get_json()["order_id"]
+    lines = _po_lines(retailer, order_id)
+    _vendor(vendor, lines["FIX-WOO-BLK"], "acknowledge", {})
+    _vendor(
+        vendor,
+        lines["FIX-WOO-BLK"],
+        "cancel",
+        {
+            "lines": [{"line_id": lines["FIX-WOO-BLK"]["id"], "quantity": 1}],
+            "reason": "crushed in the warehouse",
+        },
+    )
+
+    report = sync(connector)
+    assert report.error is None and report.notes == 1
+    (note,) = woo.orders[9727]["notes"]
+    assert note == {
+        "note": "Dropnet: the vendor cancelled 1 × FIX-WOO-BLK: crushed in the warehouse",
+        "customer_note": False,  # for the merchant, not an email to the customer
+    }
+    flags = retailer.api.get(f"/api/v1/flags?order_id={order_id}").get_json()["data"]
+    assert [(f["kind"], f["detail"]["reason"]) for f in flags] == [
+        ("vendor_cancelled", "crushed in the warehouse")
+    ]
+    # Written once: the next round adds nothing.
+    assert sync(connector).notes == 0 and len(woo.orders[9727]["notes"]) == 1
+
+
+def test_units_a_vendor_refuses_before_accepting_reach_the_shopify_merchant_too(
+    network, session, client, shopify, local_stores
+):
+    retailer, vendor = network.retailer, network.vendor
+    nano, green = make_variant(session, vendor), make_variant(session, vendor)
+    set_stock(session, vendor, nano, 10)
+    set_stock(session, vendor, green, 4)
+    make_item(session, retailer, [nano], sku="NANO-8GB")
+    make_item(session, retailer, [green], sku="FIX-GREEN-2008")
+    shopify.add_order(ORDER, {NANO_LINE: 2, GREEN_LINE: 1})
+    connector = connect_store(retailer, shop_url=shopify.url, location_id="1")
+    map_listing(session, connector["id"], "NANO-8GB", "808950810")
+    order_id = deliver(
+        client, connector, "orders/create", fixture("shopify/orders_create_empty_sku_draft.json")
+    ).get_json()["order_id"]
+    lines = _po_lines(retailer, order_id)
+    _vendor(
+        vendor,
+        lines["NANO-8GB"],
+        "reject",
+        {"lines": [{"line_id": lines["NANO-8GB"]["id"], "quantity": 2}], "reason": "discontinued"},
+    )
+
+    assert sync(connector).notes == 1
+    note = shopify.orders[f"gid://shopify/Order/{ORDER}"]["note"]
+    assert "Dropnet: the vendor refused 2 × NANO-8GB: discontinued" in note
+    flags = retailer.api.get(f"/api/v1/flags?order_id={order_id}").get_json()["data"]
+    assert [f["kind"] for f in flags] == ["vendor_rejected"]
