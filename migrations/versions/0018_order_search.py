@@ -1,14 +1,14 @@
 """orders: an index for the console's search by reference prefix, in any case (PostgreSQL only)
 
-Revision ID: 0017_order_search
-Revises: 0016_unfillable_flags
+Revision ID: 0018_order_search
+Revises: 0017_team_invites
 """
 
 import sqlalchemy as sa
 from alembic import op
 
-revision = "0017_order_search"
-down_revision = "0016_unfillable_flags"
+revision = "0018_order_search"
+down_revision = "0017_team_invites"
 branch_labels = None
 depends_on = None
 
