@@ -10,9 +10,6 @@ changes); another organization's users and invites answer 404.
 from __future__ import annotations
 
 from flask import current_app, flash, g, redirect, render_template, request, url_for
-from flask_wtf import FlaskForm
-from wtforms import SelectField
-from wtforms.fields.choices import SelectChoice
 
 from console.blueprint import console
 from console.session import login_required, retailer_id, sign_in_session
@@ -25,13 +22,9 @@ from network.partners import team as team_service
 from network.partners.audit import Actor
 from network.partners.models import RETAILER, ROLES
 from vendor_portal.web.common import form_errors, public_url, send_after_commit
-from vendor_portal.web.forms import ColleagueInviteForm, ColleagueSignupForm
+from vendor_portal.web.forms import ColleagueInviteForm, ColleagueSignupForm, RoleForm
 
 PAGE = 50
-
-
-class RoleForm(FlaskForm):
-    role = SelectField("Role", choices=[SelectChoice(role, roles.LABELS[role]) for role in ROLES])
 
 
 def _may_manage() -> bool:
