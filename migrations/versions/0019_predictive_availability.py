@@ -1,15 +1,15 @@
 """Predictive availability (issue 18): retailers' availability settings, per-variant depletion
 estimates, per-vendor priors and import delays
 
-Revision ID: 0018_predictive_availability
-Revises: 0017_team_invites
+Revision ID: 0019_predictive_availability
+Revises: 0018_order_search
 """
 
 import sqlalchemy as sa
 from alembic import op
 
-revision = "0018_predictive_availability"
-down_revision = "0017_team_invites"
+revision = "0019_predictive_availability"
+down_revision = "0018_order_search"
 branch_labels = None
 depends_on = None
 
