@@ -19,6 +19,7 @@ from console import (  # noqa: F401 (views)
     orders,
     session,
     signup,
+    team,
     vendors,
 )
 from console.blueprint import console

@@ -29,6 +29,8 @@ from network.signals import Signal
 DEFAULT_TTL = dt.timedelta(days=7)
 PENDING, ACCEPTED, EXPIRED, REVOKED = "pending", "accepted", "expired", "revoked"
 INVITE_PATH = "/portal/invites/"
+# Where a colleague accepts: a vendor's in the portal, a retailer's in the console.
+COLLEAGUE_PATHS = {VENDOR: INVITE_PATH, RETAILER: "/console/invites/"}
 # An accepted retailer invite (re)activated a connection (session, conn, now=): the vendor's stock
 # counts again for the retailer's items, so availability publishes them (network/availability/).
 connected_by_invite = Signal("partners.connected_by_invite")
@@ -68,19 +70,22 @@ def create_invite(
     email: str,
     vendor_name: str = "",
     retailer_id: int | None = None,
-    vendor_id: int | None = None,
+    team_id: int | None = None,
     terms: dict | None = None,
     invited_by_user_id: int | None = None,
     ttl: dt.timedelta = DEFAULT_TTL,
     now: dt.datetime,
 ) -> tuple[Invite, str]:
-    """Invite a vendor to a retailer (retailer_id) or a colleague to a vendor (vendor_id).
+    """Invite a vendor to a retailer (retailer_id) or a colleague to a team (team_id: a vendor's or
+    a retailer's users; the colleague joins with roles.INVITED_ROLE).
 
     Return the invite and its token, which is never stored: put it in the email and forget it.
     Raises InvalidInput, NotFound (the inviting organization).
     """
-    if (retailer_id is None) == (vendor_id is None):
-        raise ValueError("an invite comes from a retailer or from a vendor, not both or neither")
+    if (retailer_id is None) == (team_id is None):
+        raise ValueError(
+            "an invite is a retailer's to a vendor or a team's to a colleague, not both or neither"
+        )
     email = _check_email(email)
     vendor_name = vendor_name.strip()
     terms = dict(terms or {})
@@ -90,8 +95,8 @@ def create_invite(
             raise InvalidInput("name the vendor", errors={"vendor_name": ["must be 1 to 200 characters"]})
         partners.check_terms(terms)
     else:
-        vendor = partners.get_organization(session, vendor_id, kind=VENDOR)
-        vendor_name = vendor.name
+        team = partners.get_organization(session, team_id)
+        vendor_name = team.name if team.kind == VENDOR else ""
         terms = {}
         if session.scalar(sa.select(User.id).where(User.email == email)) is not None:
             raise InvalidInput(
@@ -102,7 +107,7 @@ def create_invite(
     token, token_hash = new_token()
     invite = Invite(
         retailer_id=retailer_id,
-        vendor_id=vendor_id,
+        team_id=team_id,
         email=email,
         vendor_name=vendor_name,
         terms=terms,
@@ -123,12 +128,12 @@ def list_invites(
     after_id: int = 0,
     limit: int = 100,
     pending_at: dt.datetime | None = None,
+    colleagues: bool = False,
 ) -> list[Invite]:
-    """Return the invites an organization sent (a retailer's to vendors, a vendor's to colleagues),
-    oldest first; with `pending_at`, only those that can still be accepted at that moment."""
-    query = sa.select(Invite).where(
-        sa.or_(Invite.retailer_id == org_id, Invite.vendor_id == org_id), Invite.id > after_id
-    )
+    """Return the invites an organization sent, a retailer's to vendors (or, with `colleagues`, the
+    team's to colleagues), oldest first; with `pending_at`, only those that can still be accepted."""
+    sender = Invite.team_id if colleagues else Invite.retailer_id
+    query = sa.select(Invite).where(sender == org_id, Invite.id > after_id)
     if pending_at is not None:
         query = query.where(
             Invite.accepted_at.is_(None), Invite.revoked_at.is_(None), Invite.expires_at > pending_at
@@ -136,17 +141,20 @@ def list_invites(
     return list(session.scalars(query.order_by(Invite.id).limit(limit)))
 
 
-def get_invite(session: Session, invite_id: int, *, org_id: int) -> Invite:
-    """Return an invite the organization sent. Raises NotFound."""
+def get_invite(session: Session, invite_id: int, *, org_id: int, colleague: bool = False) -> Invite:
+    """Return a vendor invite the retailer sent (or, with `colleague`, a colleague invite of the
+    team). Raises NotFound, also for the other kind: a colleague invite is no vendor invite."""
     invite = session.get(Invite, invite_id)
-    if invite is None or org_id not in (invite.retailer_id, invite.vendor_id):
+    if invite is None or org_id != (invite.team_id if colleague else invite.retailer_id):
         raise NotFound(f"invite {invite_id} not found")
     return invite
 
 
-def revoke_invite(session: Session, invite_id: int, *, org_id: int, now: dt.datetime) -> Invite:
+def revoke_invite(
+    session: Session, invite_id: int, *, org_id: int, now: dt.datetime, colleague: bool = False
+) -> Invite:
     """Make an invite's link useless; revoking twice is harmless. Raises NotFound, Conflict (accepted)."""
-    invite = get_invite(session, invite_id, org_id=org_id)
+    invite = get_invite(session, invite_id, org_id=org_id, colleague=colleague)
     if invite.accepted_at is not None:
         raise Conflict(f"invite {invite_id} was already accepted; change the connection instead")
     if invite.revoked_at is None:
@@ -314,7 +322,7 @@ def _gone_reason(invite: Invite, status: str) -> str:
 
 
 def inviter_name(invite: Invite) -> str:
-    org = invite.retailer if invite.retailer_id is not None else invite.vendor
+    org = invite.retailer if invite.retailer_id is not None else invite.team
     return org.name if org is not None else "the inviter"
 
 
@@ -390,19 +398,38 @@ def accept_as_member(session: Session, token: str, *, user_id: int, now: dt.date
     return _connect(session, invite, vendor_id=user.org_id, now=now)
 
 
+def open_colleague_invite(session: Session, token: str, *, kind: str, now: dt.datetime) -> Invite:
+    """Return the colleague invite to a team of `kind` (the portal's vendors, the console's
+    retailers) a link stands for. Raises TokenNotFound (also an invite of the other kind), TokenGone."""
+    invite = open_invite(session, token, now=now)
+    if invite.team_id is None or invite.team.kind != kind:
+        where = "the console" if kind == VENDOR else "the vendor portal"
+        raise TokenNotFound(f"This link is not one for this page. Open it as it came in the email ({where}).")
+    return invite
+
+
 def accept_as_colleague(
-    session: Session, token: str, *, name: str, email: str, password: str, now: dt.datetime
+    session: Session,
+    token: str,
+    *,
+    name: str,
+    email: str,
+    password: str,
+    now: dt.datetime,
+    kind: str = VENDOR,
 ) -> User:
-    """Accept a colleague invite by creating a user of the inviting vendor.
+    """Accept a colleague invite by creating a user of the inviting team (of `kind`), whose role is
+    roles.INVITED_ROLE.
 
     Raises TokenNotFound, TokenGone, InvalidInput.
     """
     invite = open_invite(session, token, now=now)
-    if invite.vendor_id is None:
+    if invite.team_id is None:
         raise InvalidInput("this invite is from a retailer; sign up your organization instead")
+    invite = open_colleague_invite(session, token, kind=kind, now=now)
     user = register_user(
         session,
-        org_id=invite.vendor_id,
+        org_id=invite.team_id,
         email=_check_email(email),
         password=password,
         name=name,
@@ -415,7 +442,8 @@ def accept_as_colleague(
 
 def invite_email(invite: Invite, token: str, *, public_url: str, inviter: str | None = None) -> Email:
     """Compose the email that carries an invite's link."""
-    link = public_url.rstrip("/") + INVITE_PATH + token
+    team_kind = invite.team.kind if invite.team_id is not None else None
+    link = public_url.rstrip("/") + COLLEAGUE_PATHS.get(team_kind, INVITE_PATH) + token
     org = inviter_name(invite)
     if invite.retailer_id is not None:
         subject = f"{org} invites {invite.vendor_name} to sell through Dropnet"
@@ -430,6 +458,7 @@ def invite_email(invite: Invite, token: str, *, public_url: str, inviter: str | 
         inviter=inviter,
         vendor_name=invite.vendor_name,
         colleague=invite.retailer_id is None,
+        console=team_kind == RETAILER,
         expires_at=invite.expires_at,
         terms=connection_terms(invite.terms),
     )

@@ -120,7 +120,8 @@ class AccessToken(Base):
 
 
 class Invite(Base):
-    """An email invite: from a retailer to a vendor (a connection), or from a vendor to a colleague.
+    """An email invite: from a retailer to a vendor (a connection), or to a colleague joining a team
+    (a vendor's users in the portal, a retailer's in the console).
 
     The link's token is kept only as its SHA-256; the token itself lives in the email.
     """
@@ -128,11 +129,12 @@ class Invite(Base):
     __tablename__ = "invites"
 
     id: Mapped[int] = mapped_column(primary_key=True)
-    # Exactly one of the two: the retailer asking for a connection, or the vendor the colleague joins.
+    # Exactly one of the two: the retailer asking for a connection, or the organization (vendor or
+    # retailer) a colleague joins.
     retailer_id: Mapped[int | None] = mapped_column(
         sa.ForeignKey("organizations.id", ondelete="CASCADE"), index=True
     )
-    vendor_id: Mapped[int | None] = mapped_column(
+    team_id: Mapped[int | None] = mapped_column(
         sa.ForeignKey("organizations.id", ondelete="CASCADE"), index=True
     )
     email: Mapped[str] = mapped_column(sa.String(254))
@@ -148,9 +150,9 @@ class Invite(Base):
     revoked_at: Mapped[dt.datetime | None]
 
     retailer: Mapped[Organization | None] = relationship(foreign_keys=[retailer_id])
-    vendor: Mapped[Organization | None] = relationship(foreign_keys=[vendor_id])
+    team: Mapped[Organization | None] = relationship(foreign_keys=[team_id])
 
-    __table_args__ = (sa.CheckConstraint("(retailer_id IS NULL) <> (vendor_id IS NULL)", name="inviter"),)
+    __table_args__ = (sa.CheckConstraint("(retailer_id IS NULL) <> (team_id IS NULL)", name="inviter"),)
 
 
 class LoginAttempt(Base):

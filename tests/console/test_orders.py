@@ -338,3 +338,38 @@ def test_a_form_without_its_csrf_token_changes_nothing(client, session, network,
     answer = client.post(f"/console/orders/{placed['order']}/cancel", data={})
     assert answer.status_code == 400
     assert position(session, sources["a"]).committed == 3
+
+
+def test_an_order_page_costs_the_same_queries_with_one_line_or_many(client, session, network, sources):
+    retailer, s = network.retailer, sources
+
+    def order_with(lines: int) -> int:
+        skus = []
+        for _ in range(lines):
+            a = make_variant(session, s["first"])
+            b = make_variant(session, s["second"])
+            skus.append(make_item(session, retailer, [a, b]))
+            set_stock(session, s["first"], a, 5)
+            set_stock(session, s["second"], b, 5)
+        answer = place(retailer, [(sku, 2) for sku in skus])
+        assert answer.status_code == 201
+        order = answer.get_json()
+        po = order["purchase_orders"][0]
+        po_action(s["first"], po["id"], "acknowledge")
+        body = {
+            "carrier": "UPS",
+            "tracking_number": "1Z1",
+            "lines": [{"line_id": po["line_ids"][0], "quantity": 1}],
+        }
+        po_action(s["first"], po["id"], "shipments", body)
+        return order["id"]
+
+    small, large = order_with(1), order_with(6)
+    sign_in_as(client, session, retailer.id, "operator")
+
+    def queries(order_id: int) -> int:
+        with counting() as statements:
+            assert client.get(f"/console/orders/{order_id}").status_code == 200
+        return len(statements)
+
+    assert queries(small) == queries(large)

@@ -232,7 +232,7 @@ def test_another_retailers_invites_are_not_found(client, session, network, mailb
             session, retailer_id=second.id, email=VENDOR_EMAIL, vendor_name="Maker Co", now=utcnow()
         )
         colleague, _ = invites.create_invite(
-            session, vendor_id=maker.org_id, email="pal@maker.example", now=utcnow()
+            session, team_id=maker.org_id, email="pal@maker.example", now=utcnow()
         )
     sign_in_as(client, session, first.id, "owner")
     assert VENDOR_EMAIL not in client.get("/console/vendors").get_data(as_text=True)

@@ -10,6 +10,7 @@ from network.errors import InvalidInput
 from network.extensions import db
 from network.partners import accounts, invites
 from network.partners.accounts import Throttled, TokenGone, TokenNotFound
+from network.partners.models import VENDOR
 from vendor_portal.web.blueprint import portal
 from vendor_portal.web.common import (
     client_ip,
@@ -126,6 +127,8 @@ def dead_link(error: TokenNotFound | TokenGone):
 def _invite_page(token: str, *, signup=None, login_form=None, colleague_form=None, status: int = 200):
     invite = invites.open_invite(db.session, token, now=utcnow())
     colleague = invite.retailer_id is None
+    if colleague:  # a retailer's colleague joins in the console, not here (raises TokenNotFound)
+        invites.open_colleague_invite(db.session, token, kind=VENDOR, now=utcnow())
     if colleague:
         colleague_form = colleague_form or ColleagueSignupForm(email=invite.email)
     else:

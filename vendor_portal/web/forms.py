@@ -22,6 +22,8 @@ from wtforms.fields.choices import SelectChoice
 from wtforms.validators import DataRequired, EqualTo, InputRequired, Length, NumberRange, Optional
 
 from network.partners.accounts import PASSWORD_MAX_LENGTH, PASSWORD_MIN_LENGTH
+from network.partners.models import ROLES
+from network.partners.roles import LABELS
 
 
 def _email(label: str = "Email") -> EmailField:
@@ -75,6 +77,12 @@ class ResetForm(FlaskForm):
 
 class ColleagueInviteForm(FlaskForm):
     email = _email("Colleague's email")
+
+
+class RoleForm(FlaskForm):
+    """A user's new role (network/partners/roles.py): the team pages of the portal and the console."""
+
+    role = SelectField("Role", choices=[SelectChoice(role, LABELS[role]) for role in ROLES])
 
 
 class MultiCheckboxField(SelectMultipleField):

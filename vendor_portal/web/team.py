@@ -9,9 +9,10 @@ from network.clock import utcnow
 from network.db import transaction
 from network.errors import InvalidInput
 from network.extensions import db
-from network.partners import accounts, audit, invites, roles
+from network.partners import audit, invites, roles
 from network.partners import services as partners
-from network.partners.models import VENDOR_SCOPES
+from network.partners import team as team_service
+from network.partners.models import ROLES, VENDOR_SCOPES
 from vendor_portal.web.blueprint import portal
 from vendor_portal.web.common import (
     current_user,
@@ -21,8 +22,9 @@ from vendor_portal.web.common import (
     send_after_commit,
     vendor_id,
 )
-from vendor_portal.web.forms import ApiClientForm, ColleagueInviteForm
+from vendor_portal.web.forms import ApiClientForm, ColleagueInviteForm, RoleForm
 
+TEAM_PAGE = 200  # a vendor's team and its open invites fit on one page
 SCOPE_LABELS = {
     "inventory:write": "inventory:write — push stock, manage variants and feeds",
     "purchase_orders:read": "purchase_orders:read — read purchase orders and returns",
@@ -108,15 +110,17 @@ def team():
     return _team_page(ColleagueInviteForm())
 
 
-def _team_page(form: ColleagueInviteForm, status: int = 200):
+def _team_page(form: ColleagueInviteForm, status: int = 200, error: str | None = None):
     now = utcnow()
     return render_template(
         "portal/team.html",
         form=form,
-        users=accounts.list_users(db.session, org_id=vendor_id()),
-        pending=invites.list_invites(db.session, org_id=vendor_id(), pending_at=now),
+        users=team_service.members(db.session, org_id=vendor_id(), limit=TEAM_PAGE),
+        pending=team_service.pending_invites(db.session, org_id=vendor_id(), now=now, limit=TEAM_PAGE),
         may_manage=roles.may(current_user().role, roles.MANAGE),
         role_labels=roles.LABELS,
+        roles=ROLES,
+        error=error,
     ), status
 
 
@@ -130,11 +134,11 @@ def team_invite():
     user = current_user()
     try:
         with transaction(db.session):
-            invite, token = invites.create_invite(
+            invite, token = team_service.invite_colleague(
                 db.session,
+                org_id=user.org_id,
                 email=form.email.data,
-                vendor_id=user.org_id,
-                invited_by_user_id=user.id,
+                actor=audit.Actor(user_id=user.id),
                 ttl=invites.invite_ttl(current_app.config.get("HUB_INVITE_TTL_DAYS")),
                 now=utcnow(),
             )
@@ -154,6 +158,49 @@ def team_invite():
 def team_invite_revoke(invite_id: int):
     _may_manage()
     with transaction(db.session):
-        invite = invites.revoke_invite(db.session, invite_id, org_id=vendor_id(), now=utcnow())
+        invite = team_service.withdraw_invite(
+            db.session,
+            invite_id,
+            org_id=vendor_id(),
+            actor=audit.Actor(user_id=current_user().id),
+            now=utcnow(),
+        )
     flash(f"The invite to {invite.email} is withdrawn; its link no longer works.", "info")
+    return redirect(url_for("portal.team"))
+
+
+@portal.post("/team/users/<int:user_id>/role")
+@login_required
+def team_role(user_id: int):
+    """The console's rules (network/partners/team.py): the last owner keeps the role (409)."""
+    _may_manage()
+    form = RoleForm()
+    if not form.validate():
+        return _team_page(ColleagueInviteForm(formdata=None), 422, error="Choose one of the roles.")
+    with transaction(db.session):
+        user = team_service.change_role(
+            db.session,
+            user_id,
+            org_id=vendor_id(),
+            role=form.role.data,
+            actor=audit.Actor(user_id=current_user().id),
+            now=utcnow(),
+        )
+    flash(f"{user.email} is now {roles.LABELS[user.role].lower()}.", "info")
+    return redirect(url_for("portal.team"))
+
+
+@portal.post("/team/users/<int:user_id>/remove")
+@login_required
+def team_remove(user_id: int):
+    _may_manage()
+    with transaction(db.session):
+        user = team_service.remove_member(
+            db.session,
+            user_id,
+            org_id=vendor_id(),
+            actor=audit.Actor(user_id=current_user().id),
+            now=utcnow(),
+        )
+    flash(f"{user.email} is removed from the team and signed out.", "info")
     return redirect(url_for("portal.team"))
