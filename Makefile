@@ -4,7 +4,7 @@ PY := $(VENV)/bin/python
 PORT ?= 5000
 export FLASK_APP := wsgi
 
-.PHONY: install run test lint format bench clean
+.PHONY: install run test lint format bench screenshots clean
 
 $(VENV)/.installed: setup.cfg pyproject.toml
 	test -x $(PY) || python3 -m venv $(VENV)
@@ -33,6 +33,9 @@ format: install
 bench: install
 	$(PY) bench/feed_ingest.py
 	$(PY) bench/availability_read.py
+
+screenshots: install  # the README's console screenshots, from a fresh demo network
+	$(PY) docs/screenshots.py
 
 clean:
 	rm -rf $(VENV) instance *.egg-info

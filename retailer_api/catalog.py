@@ -13,6 +13,7 @@ from network.catalog.services import SourceSpec
 from network.clock import utcnow
 from network.db import transaction
 from network.extensions import db
+from network.partners.audit import Actor
 from retailer_api.schemas import ItemListSchema, ItemPutSchema, ItemSchema, VariantListArgs, VariantListSchema
 
 blp = Blueprint("catalog", __name__, url_prefix="/api/v1", description="Catalog and retailer items")
@@ -44,14 +45,19 @@ def list_vendor_variants(args: dict):
 def put_item(body: dict, retailer_sku: str):
     """Create or replace a retailer item and its sources"""
     now = utcnow()
+    caller = current_caller()
+    # A GTIN left out keeps the item's: only a given one (or null) is passed on.
+    gtin = {"gtin": body["gtin"]} if "gtin" in body else {}
     with transaction(db.session):
         item, created = catalog.put_item(
             db.session,
-            retailer_id=current_caller().org_id,
+            retailer_id=caller.org_id,
             retailer_sku=retailer_sku,
             title=body.get("title"),
             sources=[SourceSpec(s["vendor_variant_id"], s["priority"]) for s in body["sources"]],
             now=now,
+            actor=Actor(client_pk=caller.client_pk),
+            **gtin,
         )
         publish_changes(db.session, [item.id], now=now)
     return item, 201 if created else 200

@@ -77,6 +77,15 @@ class SourceInSchema(Schema):
 
 class ItemPutSchema(Schema):
     title = fields.String(validate=validate.Length(max=300))
+    gtin = fields.String(
+        allow_none=True,
+        validate=validate.Length(max=14),
+        metadata={
+            "pattern": "^([0-9]{8}|[0-9]{12,14})$",
+            "description": "the item's own GTIN (8, 12, 13 or 14 digits with its check digit), for the "
+            "console's GTIN auto-match; left out: kept, null: cleared",
+        },
+    )
     sources = fields.List(fields.Nested(SourceInSchema), required=True, validate=validate.Length(max=50))
 
 
@@ -89,6 +98,7 @@ class ItemSchema(Schema):
     id = fields.Integer()
     retailer_sku = fields.String()
     title = fields.String()
+    gtin = fields.String(allow_none=True)
     sources = fields.List(fields.Nested(SourceOutSchema))
     created_at = fields.DateTime()
     updated_at = fields.DateTime()

@@ -24,8 +24,9 @@ import sqlalchemy as sa
 from sqlalchemy.orm import Session, selectinload
 
 from network.catalog.gtin import is_valid_gtin
-from network.catalog.mappings import GTIN_ERROR, MAX_PRIORITY, MAX_SOURCES
+from network.catalog.mappings import MAX_PRIORITY, MAX_SOURCES
 from network.catalog.models import ItemSource, RetailerItem, VendorVariant
+from network.catalog.services import GTIN_ERROR
 from network.catalog.skus import normal_sku, sku_character_problem
 from network.errors import InvalidInput
 from network.partners import audit

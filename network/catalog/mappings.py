@@ -18,17 +18,20 @@ from sqlalchemy.orm import Session, selectinload
 
 from network.catalog.gtin import is_valid_gtin
 from network.catalog.models import ItemSource, RetailerItem, VendorVariant
-from network.catalog.services import connected_vendor_ids, find_item
+from network.catalog.services import (
+    GTIN_ERROR,
+    connected_vendor_ids,
+    find_item,
+    record_sources,
+    sources_of,
+)
 from network.catalog.skus import checked_sku
 from network.errors import InvalidInput, NotFound
-from network.partners import audit
 from network.partners.audit import Actor
 from network.partners.models import Connection, Organization
 
 MAX_SOURCES = 50  # as the API's PUT /items/{sku} allows
 MAX_PRIORITY = 1_000_000
-SOURCES_CHANGED = "item.sources_changed"
-GTIN_ERROR = "not a valid GTIN (8, 12, 13 or 14 digits with a correct check digit)"
 
 
 def active_vendor_ids(retailer_id: int | sa.BindParameter) -> sa.Select:
@@ -58,34 +61,10 @@ def get_visible_variant(session: Session, variant_id: int, *, retailer_id: int) 
     return variant
 
 
-def sources_of(item: RetailerItem) -> list[dict]:
-    """An item's sources as the audit log keeps them (readable once the variant is gone)."""
-    return [
-        {
-            "vendor_variant_id": s.variant_id,
-            "vendor_id": s.variant.vendor_id,
-            "vendor_sku": s.variant.vendor_sku,
-            "priority": s.priority,
-        }
-        for s in sorted(item.sources, key=lambda s: (s.priority, s.variant_id))
-    ]
-
-
 def _record(
     session: Session, item: RetailerItem, before: list[dict] | None, *, actor: Actor, now: dt.datetime
 ) -> None:
-    session.flush()
-    session.refresh(item, ["sources"])
-    audit.record(
-        session,
-        org_id=item.retailer_id,
-        actor=actor,
-        action=SOURCES_CHANGED,
-        subject=f"item {item.retailer_sku}",
-        before=None if before is None else {"sources": before},
-        after={"sources": sources_of(item)},
-        now=now,
-    )
+    record_sources(session, item, before, sources_of(item, refresh=session), actor=actor, now=now)
 
 
 def item_errors(*, title: str | None, gtin: str | None, priority: int) -> dict[str, list[str]]:

@@ -14,6 +14,8 @@ from network.catalog.gtin import is_valid_gtin
 from network.catalog.models import ItemSource, RetailerItem, VendorVariant
 from network.catalog.skus import checked_sku, normal_sku, sku_character_problem
 from network.errors import InvalidInput, NotFound
+from network.partners import audit
+from network.partners.audit import Actor
 from network.partners.models import Connection
 from network.signals import Signal
 
@@ -50,6 +52,8 @@ _EMPTY: dict[str, object] = {
 MAX_IMAGES = 20
 WRITE_CHUNK = 1000
 MAX_ATTRIBUTES = 100
+SOURCES_CHANGED = "item.sources_changed"
+GTIN_ERROR = "not a valid GTIN (8, 12, 13 or 14 digits with a correct check digit)"
 
 
 def upsert_variant(
@@ -309,6 +313,9 @@ class SourceSpec:
     priority: int = 0
 
 
+_KEEP = object()
+
+
 def put_item(
     session: Session,
     *,
@@ -317,12 +324,18 @@ def put_item(
     title: str | None,
     sources: list[SourceSpec],
     now: dt.datetime,
+    gtin: str | None | object = _KEEP,
+    actor: Actor | None = None,
 ) -> tuple[RetailerItem, bool]:
     """Create or replace a retailer item and its sources; return it and whether it is new.
 
-    Raises InvalidInput when a source is not a variant of a connected vendor.
+    `gtin` left out keeps the item's (None clears it). With an `actor`, a change of the sources
+    is written to the retailer's audit log, as the console's mappings are.
+    Raises InvalidInput when a source is not a variant of a connected vendor, or a bad GTIN.
     """
     retailer_sku = checked_sku(retailer_sku, field="retailer_sku", max_length=100)
+    if gtin is not _KEEP and gtin is not None and not is_valid_gtin(gtin):
+        raise InvalidInput(errors={"gtin": [GTIN_ERROR]})
     wanted = [s.vendor_variant_id for s in sources]
     if len(set(wanted)) != len(wanted):
         raise InvalidInput(errors={"sources": ["a vendor variant may be listed once"]})
@@ -338,13 +351,58 @@ def put_item(
     if item is None:
         item = RetailerItem(retailer_id=retailer_id, retailer_sku=retailer_sku, created_at=now)
         session.add(item)
+    before = None if created else sources_of(item)
     if title is not None or created:
         item.title = title or ""
+    if gtin is not _KEEP:
+        item.gtin = gtin
     item.updated_at = now
     by_variant = {s.variant_id: s for s in item.sources}
     item.sources = [_source(by_variant.get(spec.vendor_variant_id), spec) for spec in sources]
     session.flush()
+    if actor is not None:
+        after = sources_of(item, refresh=session)
+        if created or after != before:
+            record_sources(session, item, before, after, actor=actor, now=now)
     return item, created
+
+
+def sources_of(item: RetailerItem, *, refresh: Session | None = None) -> list[dict]:
+    """An item's sources as the audit log keeps them (readable once the variant is gone)."""
+    if refresh is not None:
+        refresh.flush()
+        refresh.refresh(item, ["sources"])
+    return [
+        {
+            "vendor_variant_id": s.variant_id,
+            "vendor_id": s.variant.vendor_id,
+            "vendor_sku": s.variant.vendor_sku,
+            "priority": s.priority,
+        }
+        for s in sorted(item.sources, key=lambda s: (s.priority, s.variant_id))
+    ]
+
+
+def record_sources(
+    session: Session,
+    item: RetailerItem,
+    before: list[dict] | None,
+    after: list[dict],
+    *,
+    actor: Actor,
+    now: dt.datetime,
+) -> None:
+    """Write a change of an item's sources to the retailer's audit log (before None: a new item)."""
+    audit.record(
+        session,
+        org_id=item.retailer_id,
+        actor=actor,
+        action=SOURCES_CHANGED,
+        subject=f"item {item.retailer_sku}",
+        before=None if before is None else {"sources": before},
+        after={"sources": after},
+        now=now,
+    )
 
 
 def _source(existing: ItemSource | None, spec: SourceSpec) -> ItemSource:

@@ -41,7 +41,7 @@ REJECTED = "Schema-valid request rejected"
 # mapping may name for its kind. A schema-valid request refused for exactly these fields (a 422
 # naming only them) is the API doing its job; any other refusal of one fails this test.
 BEYOND_SCHEMA = {
-    "PUT /api/v1/items/{retailer_sku}": {"sources"},
+    "PUT /api/v1/items/{retailer_sku}": {"sources", "gtin"},
     "POST /api/v1/orders": {"lines.retailer_sku"},
     "POST /api/v1/orders/{order_id}/lines/{line_id}/reroute": {"vendor_variant_id"},
     # ...whether a line id a body names is a line of that order.

@@ -61,7 +61,7 @@ def test_an_operator_creates_a_retailer_whose_owner_activates_and_sees_its_flags
         expect(flags).to_contain_text("ack_overdue")
         expect(flags).to_contain_text(vendor.name)
         expect(flags).to_contain_text("3 h")
-        page.screenshot(path=str(shots / "console-home.png"), full_page=True)
+        page.screenshot(path=str(shots / "console-activated-home.png"), full_page=True)
 
         # The link worked once.
         page.goto(link.group(0))

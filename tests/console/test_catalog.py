@@ -363,3 +363,44 @@ def test_the_lists_page_by_keyset(client, session, network):
     assert skus[5] in second and skus[6] in second and skus[4] not in second
     assert "Next page" not in second
     assert session.query(ItemSource).count() == 7
+
+
+def test_the_api_sets_an_items_gtin_and_its_changes_are_audited_like_the_consoles(client, session, network):
+    retailer = network.retailer
+    gtin = gtin13(7301)
+    variant = make_variant(session, network.vendor, sku=unique("API"), gtin=gtin)
+    created = retailer.api.put("/api/v1/items/API-1", json={"title": "Kettle", "gtin": gtin, "sources": []})
+    assert created.status_code == 201 and created.get_json()["gtin"] == gtin
+    bad = retailer.api.put("/api/v1/items/API-1", json={"gtin": "12345678", "sources": []})
+    assert bad.status_code == 422 and "gtin" in bad.get_json()["errors"]
+    # A PUT without a gtin keeps it.
+    assert retailer.api.put("/api/v1/items/API-1", json={"sources": []}).get_json()["gtin"] == gtin
+
+    # The item the API listed alone is what the console's auto-match suggests a source for.
+    sign_in_as(client, session, retailer.id, "operator")
+    item = item_of(session, retailer.id, "API-1")
+    assert f'value="{item.id}:{variant}"' in client.get("/console/catalog/gtin-matches").get_data(
+        as_text=True
+    )
+
+    mapped = retailer.api.put(
+        "/api/v1/items/API-1", json={"sources": [{"vendor_variant_id": variant, "priority": 2}]}
+    )
+    assert mapped.status_code == 200
+    cleared = retailer.api.put(
+        "/api/v1/items/API-1", json={"gtin": None, "sources": mapped.get_json()["sources"]}
+    )
+    assert cleared.get_json()["gtin"] is None
+    fresh(session)
+    entries = (
+        session.query(AuditEntry)
+        .filter_by(org_id=retailer.id, action="item.sources_changed")
+        .order_by(AuditEntry.id)
+        .all()
+    )
+    # Created, then its sources changed once: PUTs that leave the sources as they are add nothing.
+    assert [(e.before, [s["priority"] for s in e.after["sources"]]) for e in entries] == [
+        (None, []),
+        ({"sources": []}, [2]),
+    ]
+    assert all(e.actor.startswith("API client ") for e in entries)

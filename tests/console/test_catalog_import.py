@@ -11,10 +11,14 @@ from hypothesis import HealthCheck, given, settings
 from hypothesis import strategies as st
 
 from network.catalog.gtin import gtin_check_digit
-from network.catalog.mapping_import import MappingRow, read_mappings
+from network.catalog.mapping_import import MappingRow, apply_mappings, plan_mappings, read_mappings
+from network.catalog.models import RetailerItem, VendorVariant
 from network.catalog.skus import normal_sku
+from network.clock import utcnow
+from network.db import transaction
 from network.errors import InvalidInput
-from network.partners.audit import AuditEntry
+from network.partners import services as partners
+from network.partners.audit import Actor, AuditEntry
 from network.uploads.models import UploadDraft
 from tests.builders import gtin13, make_item, make_variant, unique
 from tests.console.test_catalog import item_of, sources, token
@@ -344,3 +348,76 @@ def test_a_viewer_cannot_import_and_another_organizations_file_is_404(client, se
     fresh(session)
     assert session.query(UploadDraft).count() == 2
     assert item_of(session, first.id, "I-1") is None and item_of(session, second.id, "I-1") is None
+
+
+# --- what a valid row says is what is applied (the database, not only the reader) --------------------
+
+POOL = [("PV-1", gtin13(9101)), ("PV-2", gtin13(9102)), ("PV-3", None)]
+
+
+@st.composite
+def mapping_files(draw) -> list[dict]:
+    rows = []
+    for _ in range(draw(st.integers(1, 8))):
+        sku, gtin = draw(st.sampled_from(POOL + [("PV-NONE", gtin13(9199))]))
+        by = draw(st.sampled_from(["sku", "gtin", "alone"] if gtin else ["sku", "alone"]))
+        rows.append(
+            {
+                "retailer_sku": draw(st.sampled_from(["A", "B", "C"])),
+                "title": draw(st.sampled_from(["", "Lamp", "Chair"])),
+                "vendor_id": "" if by == "alone" else "{vendor}",
+                "vendor_sku": sku if by == "sku" else "",
+                "gtin": gtin if by in ("gtin", "alone") else "",
+                "priority": "" if by == "alone" else draw(st.sampled_from(["", "0", "4"])),
+            }
+        )
+    return rows
+
+
+@settings(max_examples=25, deadline=None, suppress_health_check=list(HealthCheck))
+@given(files=st.lists(mapping_files(), min_size=1, max_size=2))
+def test_applying_files_leaves_exactly_what_their_valid_rows_say(session, network, files):
+    vendor = network.vendor
+    variants = {}
+    for sku, gtin in POOL:
+        found = session.query(VendorVariant).filter_by(vendor_id=vendor.id, vendor_sku=sku).one_or_none()
+        variants[sku] = found.id if found else make_variant(session, vendor, sku=sku, gtin=gtin)
+    with transaction(session):  # a retailer of its own for each example: nothing left from another
+        retailer = partners.create_organization(session, kind="retailer", name=unique("R"), now=utcnow())
+        partners.connect(session, retailer_id=retailer.id, vendor_id=vendor.id, now=utcnow())
+    expected: dict[str, dict] = {}
+    for rows in files:
+        data = to_csv([{**r, "vendor_id": r["vendor_id"].format(vendor=vendor.id)} for r in rows])
+        valid, errors = read_mappings(data)
+        plan = plan_mappings(session, retailer_id=retailer.id, rows=valid, errors=errors)
+        applied = {row.line for row, _ in plan.resolved}
+        for row in valid:
+            if row.line not in applied:
+                assert row.vendor_sku == "PV-NONE" or row.gtin == gtin13(9199)
+                continue
+            item = expected.setdefault(row.retailer_sku, {"title": "", "gtin": None, "sources": {}})
+            item["title"] = row.title or item["title"]
+            item["gtin"] = row.gtin or item["gtin"]
+            if row.vendor_id:
+                variant = (
+                    variants[row.vendor_sku]
+                    if row.vendor_sku
+                    else next(variants[s] for s, g in POOL if g == row.gtin)
+                )
+                if row.priority is not None or variant not in item["sources"]:
+                    item["sources"][variant] = row.priority or 0
+        session.rollback()
+        with transaction(session):
+            apply_mappings(
+                session, retailer_id=retailer.id, data=data, filename="f.csv", actor=Actor(), now=utcnow()
+            )
+    fresh(session)
+    items = session.query(RetailerItem).filter_by(retailer_id=retailer.id).all()
+    assert {
+        i.retailer_sku: {
+            "title": i.title,
+            "gtin": i.gtin,
+            "sources": {s.variant_id: s.priority for s in i.sources},
+        }
+        for i in items
+    } == expected

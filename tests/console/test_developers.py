@@ -406,3 +406,35 @@ def test_the_nav_leads_to_the_developers_pages(app, client, session):
     sign_in_as(client, session, new_retailer(session), "viewer")
     home = client.get("/console").get_data(as_text=True)
     assert 'href="/console/developers"' in home
+
+
+def test_the_client_and_endpoint_lists_page_by_keyset_in_a_fixed_number_of_queries(app, client, session):
+    org_id = new_retailer(session)
+    sign_in_as(client, session, org_id, "admin")
+    few = (_queries(client, "/console/developers"), _queries(client, "/console/developers/webhooks"))
+    now = utcnow()
+    settings = WebhookSettings.from_config(app.config)
+    with transaction(session):
+        for n in range(52):
+            partners.create_api_client(session, org_id=org_id, name=f"client-{n:02}", now=now)
+            webhooks.create_endpoint(
+                session,
+                org_id=org_id,
+                url=f"https://shop.example/hook-{n:02}",
+                events=["*"],
+                settings=settings,
+                box=SecretBox(app.config["SECRET_KEY"]),
+                actor=Actor(),
+                now=now,
+            )
+    assert (_queries(client, "/console/developers"), _queries(client, "/console/developers/webhooks")) == few
+
+    for path, first_row, last_row in (
+        ("/console/developers", "client-00", "client-51"),
+        ("/console/developers/webhooks", "hook-00", "hook-51"),
+    ):
+        first = client.get(path).get_data(as_text=True)
+        assert first_row in first and last_row not in first
+        more = re.search(r'href="([^"]+\?after=\d+)"', first).group(1)
+        second = client.get(more).get_data(as_text=True)
+        assert last_row in second and first_row not in second and "More " not in second

@@ -4,6 +4,8 @@ another organization's users and invites."""
 
 from __future__ import annotations
 
+import re
+
 import pytest
 import sqlalchemy as sa
 
@@ -16,6 +18,7 @@ from network.partners.models import Invite, User
 from tests.builders import unique
 from tests.console.test_vendors import sign_in_as
 from tests.portal.conftest import PASSWORD, _password_hash, csrf_of, fresh, link_in, make_vendor_user, submit
+from tests.portal.test_query_counts import counting
 
 COLLEAGUE = "pal@shop.example"
 
@@ -264,3 +267,23 @@ def test_a_removed_user_is_signed_out_at_once(client, session):
 def test_the_nav_leads_to_the_team_page(client, session):
     sign_in_as(client, session, new_retailer(session), "viewer")
     assert 'href="/console/team"' in client.get("/console").get_data(as_text=True)
+
+
+def test_the_team_pages_by_keyset_in_a_fixed_number_of_queries(client, session):
+    org_id = new_retailer(session)
+    sign_in_as(client, session, org_id, "owner")
+
+    def queries() -> int:
+        with counting() as statements:
+            assert client.get("/console/team").status_code == 200
+        return len(statements)
+
+    few = queries()
+    for _ in range(55):
+        add_user(session, org_id, "viewer")
+    colleague_invite(session, org_id)
+    assert queries() == few
+    first = client.get("/console/team").get_data(as_text=True)
+    assert first.count('name="role"') == 50 and COLLEAGUE in first
+    more = re.search(r'href="(/console/team\?after=\d+)"', first).group(1)
+    assert client.get(more).get_data(as_text=True).count('name="role"') == 6
