@@ -13,6 +13,7 @@ from console import (  # noqa: F401 (views)
     availability,
     catalog,
     catalog_import,
+    connectors,
     developers,
     home,
     orders,

@@ -19,6 +19,7 @@ from network.connectors.sync import config_clients
 from network.db import transaction
 from network.extensions import db
 from network.feeds.credentials import Credentials, CredentialsUnreadable
+from network.partners.audit import Actor
 from retailer_api.connector_schemas import (
     ConnectorCreateSchema,
     ConnectorListSchema,
@@ -47,13 +48,17 @@ def _http_hosts() -> frozenset[str]:
     return frozenset(str(h).strip().lower() for h in hosts if str(h).strip())
 
 
-def _shown(connector: Connector) -> SimpleNamespace:
+def _shown(connector: Connector, health: dict | None = None) -> SimpleNamespace:
     base = current_app.config.get("PUBLIC_URL", "").rstrip("/")
     return SimpleNamespace(
         **{name: getattr(connector, name) for name in ConnectorSchema().fields if hasattr(connector, name)},
         webhook_url=f"{base}/hooks/{connector.platform}/{connector.id}",
-        health=services.health(db.session, connector),
+        health=health if health is not None else services.health(db.session, connector),
     )
+
+
+def _actor() -> Actor:
+    return Actor(client_pk=current_caller().client_pk)
 
 
 @blp.post("")
@@ -68,6 +73,7 @@ def create_connector(body: dict):
             retailer_id=current_caller().org_id,
             sealer=_sealer(),
             allow_http_hosts=_http_hosts(),
+            actor=_actor(),
             now=utcnow(),
             **body,
         )
@@ -80,7 +86,8 @@ def create_connector(body: dict):
 def list_connectors():
     """The retailer's connectors with their health"""
     connectors = services.list_connectors(db.session, retailer_id=current_caller().org_id)
-    return {"data": [_shown(c) for c in connectors], "next_cursor": None}
+    healths = services.healths(db.session, connectors)
+    return {"data": [_shown(c, healths[c.id]) for c in connectors], "next_cursor": None}
 
 
 @blp.get("/<int:connector_id>")
@@ -100,7 +107,13 @@ def update_connector(body: dict, connector_id: int):
     with transaction(db.session):
         connector = services.get_connector(db.session, connector_id, retailer_id=current_caller().org_id)
         services.update_connector(
-            db.session, connector, body, sealer=_sealer(), allow_http_hosts=_http_hosts(), now=utcnow()
+            db.session,
+            connector,
+            body,
+            sealer=_sealer(),
+            allow_http_hosts=_http_hosts(),
+            actor=_actor(),
+            now=utcnow(),
         )
     return _shown(connector)
 
@@ -112,7 +125,7 @@ def delete_connector(connector_id: int):
     """Disconnect a store (hub orders it brought stay)"""
     with transaction(db.session):
         connector = services.get_connector(db.session, connector_id, retailer_id=current_caller().org_id)
-        services.delete_connector(db.session, connector)
+        services.delete_connector(db.session, connector, actor=_actor(), now=utcnow())
 
 
 @blp.get("/<int:connector_id>/drift")

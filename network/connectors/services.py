@@ -1,10 +1,14 @@
-"""Keeping connectors: create, read, change, pause, delete; their credentials sealed at rest."""
+"""Keeping connectors: create, read, change, pause, delete; their credentials sealed at rest.
+
+Every change goes to the retailer's audit log (network/partners/audit.py) with who made it, from
+the API or the console alike; credentials are logged as changed, never with their values.
+"""
 
 from __future__ import annotations
 
 import datetime as dt
 import ipaddress
-from collections.abc import Mapping
+from collections.abc import Mapping, Sequence
 from types import ModuleType
 from urllib.parse import urlsplit
 
@@ -12,13 +16,17 @@ import sqlalchemy as sa
 from sqlalchemy.orm import Session
 
 from network.connectors import shopify, woocommerce
-from network.connectors.models import PLATFORMS, STATUSES, Connector, ConnectorListing
+from network.connectors.models import PAUSED, PLATFORMS, STATUSES, Connector, ConnectorListing
 from network.errors import InvalidInput, NotFound
 from network.feeds.credentials import Credentials
 from network.outbox.models import Event
+from network.partners import audit
 
 MODULES: dict[str, ModuleType] = {shopify.name: shopify, woocommerce.name: woocommerce}
 CHANGEABLE = ("shop_url", "credentials", "location_id", "buffer", "max_quantity", "status")
+# What the audit log shows of a connector (credentials only as "changed").
+AUDITED = ("platform", "shop_url", "location_id", "buffer", "max_quantity", "status")
+CREDENTIALS_CHANGED = "(changed)"
 # The retailer's outbox events a connector writes to its store (network.connectors.sync).
 TYPES = ("po.shipped", "po.cancelled", "po.rejected", "availability.changed")
 
@@ -98,6 +106,7 @@ def create_connector(
     max_quantity: int | None,
     sealer: Credentials,
     allow_http_hosts: frozenset[str],
+    actor: audit.Actor,
     now: dt.datetime,
 ) -> Connector:
     if platform not in PLATFORMS:
@@ -116,15 +125,46 @@ def create_connector(
     )
     session.add(connector)
     session.flush()
+    _audit(session, connector, "connector.created", None, _shown(connector), actor=actor, now=now)
     return connector
 
 
-def list_connectors(session: Session, *, retailer_id: int) -> list[Connector]:
-    return list(
-        session.scalars(
-            sa.select(Connector).where(Connector.retailer_id == retailer_id).order_by(Connector.id)
-        )
+def _shown(connector: Connector) -> dict:
+    return {name: getattr(connector, name) for name in AUDITED}
+
+
+def _audit(
+    session: Session,
+    connector: Connector,
+    action: str,
+    before: dict | None,
+    after: dict | None,
+    *,
+    actor: audit.Actor,
+    now: dt.datetime,
+) -> None:
+    audit.record(
+        session,
+        org_id=connector.retailer_id,
+        actor=actor,
+        action=action,
+        subject=f"connector {connector.id} ({connector.platform} {connector.shop_url})"[:200],
+        before=before,
+        after=after,
+        now=now,
     )
+
+
+def list_connectors(
+    session: Session, *, retailer_id: int, after_id: int = 0, limit: int | None = None
+) -> list[Connector]:
+    """The retailer's connectors after a position (keyset), oldest first."""
+    query = (
+        sa.select(Connector)
+        .where(Connector.retailer_id == retailer_id, Connector.id > after_id)
+        .order_by(Connector.id)
+    )
+    return list(session.scalars(query if limit is None else query.limit(limit)))
 
 
 def get_connector(session: Session, connector_id: int, *, retailer_id: int | None) -> Connector:
@@ -142,9 +182,14 @@ def update_connector(
     *,
     sealer: Credentials,
     allow_http_hosts: frozenset[str],
+    actor: audit.Actor,
     now: dt.datetime,
 ) -> Connector:
-    """Change some fields; `status` paused|active pauses or resumes it. Raises InvalidInput."""
+    """Change some fields; `status` paused|active pauses or resumes it. Raises InvalidInput.
+
+    The audit log gets what changed (nothing when a save changed nothing).
+    """
+    was = _shown(connector)
     if "shop_url" in changes:
         connector.shop_url = check_shop_url(str(changes["shop_url"]), allow_http_hosts)
     if "credentials" in changes:
@@ -159,11 +204,30 @@ def update_connector(
         if name in changes:
             setattr(connector, name, changes[name])
     connector.updated_at = now
+    now_shown = _shown(connector)
+    moved = [name for name in AUDITED if was[name] != now_shown[name]]
+    before = {name: was[name] for name in moved}
+    after = {name: now_shown[name] for name in moved}
+    if "credentials" in changes:
+        before["credentials"] = after["credentials"] = CREDENTIALS_CHANGED
+    if before:
+        action = "connector.changed"
+        if moved == ["status"] and "credentials" not in changes:
+            action = "connector.paused" if connector.status == PAUSED else "connector.resumed"
+        _audit(session, connector, action, before, after, actor=actor, now=now)
     return connector
 
 
-def delete_connector(session: Session, connector: Connector) -> None:
+def delete_connector(session: Session, connector: Connector, *, actor: audit.Actor, now: dt.datetime) -> None:
+    _audit(session, connector, "connector.deleted", _shown(connector), None, actor=actor, now=now)
     session.delete(connector)
+
+
+def record_repair(
+    session: Session, connector: Connector, count: int, *, actor: audit.Actor, now: dt.datetime
+) -> None:
+    """A person set the drifted listings again ("repair now"): who, and how many."""
+    _audit(session, connector, "connector.repaired", None, {"listings": count}, actor=actor, now=now)
 
 
 def record_success(connector: Connector, now: dt.datetime) -> None:
@@ -187,6 +251,37 @@ def health(session: Session, connector: Connector) -> dict:
         "last_error_at": connector.last_error_at,
         "last_error": connector.last_error,
         "backlog": backlog(session, connector),
+    }
+
+
+def healths(session: Session, connectors: Sequence[Connector]) -> dict[int, dict]:
+    """`health` of many connectors in two queries (a page of the console's list)."""
+    ids = [connector.id for connector in connectors]
+    if not ids:
+        return {}
+    owed = dict(
+        session.execute(
+            sa.select(ConnectorListing.connector_id, sa.func.count())
+            .where(ConnectorListing.connector_id.in_(ids), ConnectorListing.pending)
+            .group_by(ConnectorListing.connector_id)
+        ).all()
+    )
+    unread = dict(
+        session.execute(
+            sa.select(Connector.id, sa.func.count(Event.id))
+            .join(Event, sa.and_(Event.org_id == Connector.retailer_id, Event.seq > Connector.events_seq))
+            .where(Connector.id.in_(ids), Event.type.in_(TYPES))
+            .group_by(Connector.id)
+        ).all()
+    )
+    return {
+        c.id: {
+            "last_success_at": c.last_success_at,
+            "last_error_at": c.last_error_at,
+            "last_error": c.last_error,
+            "backlog": int(owed.get(c.id, 0)) + int(unread.get(c.id, 0)),
+        }
+        for c in connectors
     }
 
 

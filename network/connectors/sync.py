@@ -326,18 +326,36 @@ def repair_drift(session: Session, clients: Clients, *, now: dt.datetime) -> dic
         sa.select(Connector.id).where(Connector.status == ACTIVE).order_by(Connector.id)
     ).all()
     for connector_id in ids:
-        connector = session.get(Connector, connector_id)
         try:
-            found = drift.drift(session, connector, clients(connector), now=now)
-        except (StoreError, ValueError, KeyError, TypeError) as exc:
-            with transaction(session):
-                record_error(session.get(Connector, connector_id), f"drift check: {exc}", now)
+            count = repair_connector(session, clients, connector_id, now=now)
+        except StoreError:
             continue
-        session.rollback()
-        if count := drift.repair(session, connector_id, found):
+        if count:
             repaired[connector_id] = count
-            sync_connector(session, clients, connector_id, now=now)
     return repaired
+
+
+def repair_connector(session: Session, clients: Clients, connector_id: int, *, now: dt.datetime) -> int:
+    """Check one connector's drift and set the drifted listings again now; return how many.
+
+    Raises StoreError (also recorded as the connector's last error) when the store cannot be read,
+    or when the round that sets the figures fails.
+    """
+    connector = session.get(Connector, connector_id)
+    try:
+        found = drift.drift(session, connector, clients(connector), now=now)
+    except (StoreError, ValueError, KeyError, TypeError) as exc:
+        session.rollback()
+        with transaction(session):
+            record_error(session.get(Connector, connector_id), f"drift check: {exc}", now)
+        raise StoreError(f"drift check: {exc}") from None
+    session.rollback()
+    count = drift.repair(session, connector_id, found)
+    if count:
+        report = sync_connector(session, clients, connector_id, now=now)
+        if report is not None and report.error:
+            raise StoreError(report.error)
+    return count
 
 
 def poll_orders(session: Session, clients: Clients, connector_id: int, *, now: dt.datetime) -> int:
