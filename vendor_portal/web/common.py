@@ -8,7 +8,7 @@ from collections.abc import Callable
 from typing import Any
 from urllib.parse import urlsplit
 
-from flask import current_app, flash, g, redirect, request, session, url_for
+from flask import abort, current_app, flash, g, redirect, request, session, url_for
 from flask_wtf import FlaskForm
 from werkzeug.wrappers import Response
 
@@ -197,9 +197,20 @@ NAV = (
     ("portal.edi", "EDI", "portal.edi"),
     ("portal.api_access", "API access", "portal.api_"),
     ("portal.team", "Team", "portal.team"),
+    ("portal.audit_log", "Audit log", "portal.audit_log"),
 )
 
 
 @portal.app_template_global()
 def portal_nav() -> list[tuple[str, str, str]]:
     return [entry for entry in NAV if entry[0] in current_app.view_functions]
+
+
+def before_position() -> int | None:
+    """A list's `?before=` keyset position; a value that is not a positive id is a 404, not a 500."""
+    raw = request.args.get("before")
+    if raw is None:
+        return None
+    if not raw.isdigit() or not 0 < int(raw) < 2**63:
+        abort(404)
+    return int(raw)
