@@ -25,7 +25,7 @@ from network.extensions import db
 from network.partners import audit, invites, roles
 from network.partners import services as partners
 from network.partners.audit import Actor
-from vendor_portal.web.common import form_errors, public_url, send_after_commit
+from vendor_portal.web.common import before_position, form_errors, public_url, send_after_commit
 
 WINDOWS = (30, 90)
 AUDIT_ROWS = 100
@@ -219,7 +219,6 @@ def vendor_terms(connection_id: int):
 @console.get("/audit-log")
 @login_required
 def audit_log():
-    """The newest entries of the retailer's audit log (the API pages through all of them)."""
-    return render_template(
-        "console/audit_log.html", entries=audit.latest(db.session, org_id=retailer_id(), limit=AUDIT_ROWS)
-    )
+    """The retailer's audit log, newest first, a page at a time."""
+    log = audit.log_page(db.session, org_id=retailer_id(), before_id=before_position(), limit=AUDIT_ROWS)
+    return render_template("console/audit_log.html", log=log)

@@ -12,7 +12,7 @@ from dataclasses import dataclass, field
 import sqlalchemy as sa
 from sqlalchemy.orm import Session
 
-from network.feeds.models import Feed, StaleSource
+from network.feeds.models import HELD, Feed, FeedRun, StaleSource
 from network.flags import holds
 from network.flags.models import Flag
 from network.orders.models import Order
@@ -36,9 +36,19 @@ class OpenFlag:
 @dataclass(frozen=True)
 class QuietVendor:
     vendor_id: int
+    connection_id: int  # where the retailer sees the vendor's terms and scorecard
     vendor: str
     state: str  # "stale": its stock counts as zero for us; "late": its feed missed its usual cadence
     since: dt.datetime | None
+
+
+@dataclass(frozen=True)
+class HeldRun:
+    id: int
+    vendor: str
+    hold_reason: str | None
+    message: str | None
+    received_at: dt.datetime
 
 
 @dataclass(frozen=True)
@@ -62,6 +72,7 @@ class Home:
     flags: Bounded
     quiet_vendors: Bounded
     holds: Bounded
+    held_runs: Bounded
     dead_deliveries: Bounded
 
 
@@ -79,6 +90,7 @@ def console_home(session: Session, *, retailer_id: int, now: dt.datetime, limit:
             ),
             limit,
         ),
+        held_runs=_bounded(held_runs(session, retailer_id=retailer_id, limit=limit + 1), limit),
         dead_deliveries=_bounded(dead_deliveries(session, retailer_id=retailer_id, limit=limit + 1), limit),
     )
 
@@ -102,16 +114,16 @@ def open_flags(session: Session, *, retailer_id: int, now: dt.datetime, limit: i
 def quiet_vendors(session: Session, *, retailer_id: int, limit: int) -> list[QuietVendor]:
     """Connected vendors whose stock went stale for the retailer, then those whose feed is late."""
     stale = session.execute(
-        sa.select(StaleSource.vendor_id, Organization.name, StaleSource.since)
+        sa.select(StaleSource.vendor_id, StaleSource.connection_id, Organization.name, StaleSource.since)
         .join(Organization, Organization.id == StaleSource.vendor_id)
         .where(StaleSource.retailer_id == retailer_id)
         .order_by(StaleSource.since, StaleSource.vendor_id)
         .limit(limit)
     ).all()
-    found = [QuietVendor(vendor_id, name, "stale", since) for vendor_id, name, since in stale]
+    found = [QuietVendor(*row[:3], "stale", row[3]) for row in stale]
     stale_ids = {row.vendor_id for row in found}
     late = session.execute(
-        sa.select(Feed.vendor_id, Organization.name, sa.func.min(Feed.last_success_at))
+        sa.select(Feed.vendor_id, Connection.id, Organization.name, sa.func.min(Feed.last_success_at))
         .join(Organization, Organization.id == Feed.vendor_id)
         .join(Connection, Connection.vendor_id == Feed.vendor_id)
         .where(
@@ -120,12 +132,28 @@ def quiet_vendors(session: Session, *, retailer_id: int, limit: int) -> list[Qui
             Feed.active.is_(True),
             Feed.late_notified.is_(True),
         )
-        .group_by(Feed.vendor_id, Organization.name)
+        .group_by(Feed.vendor_id, Connection.id, Organization.name)
         .order_by(Feed.vendor_id)
         .limit(limit)
     ).all()
-    found += [QuietVendor(v, name, "late", since) for v, name, since in late if v not in stale_ids]
+    found += [
+        QuietVendor(v, conn, name, "late", since) for v, conn, name, since in late if v not in stale_ids
+    ]
     return found[:limit]
+
+
+def held_runs(session: Session, *, retailer_id: int, limit: int) -> list[HeldRun]:
+    """Connected vendors' files a guard held, oldest first: until the vendor applies or discards one,
+    the retailer sells from that vendor's previous count."""
+    rows = session.execute(
+        sa.select(FeedRun.id, Organization.name, FeedRun.hold_reason, FeedRun.message, FeedRun.received_at)
+        .join(Organization, Organization.id == FeedRun.vendor_id)
+        .join(Connection, Connection.vendor_id == FeedRun.vendor_id)
+        .where(Connection.retailer_id == retailer_id, Connection.status == "active", FeedRun.status == HELD)
+        .order_by(FeedRun.received_at, FeedRun.id)
+        .limit(limit)
+    )
+    return [HeldRun(*row) for row in rows]
 
 
 def dead_deliveries(session: Session, *, retailer_id: int, limit: int) -> list[DeadDelivery]:

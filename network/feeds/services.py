@@ -24,6 +24,8 @@ from network.orders import hub_units
 from network.orders import inflight as orders_inflight
 from network.outbox.events import FeedHeld
 from network.outbox.services import record
+from network.partners import audit
+from network.partners.audit import Actor
 from network.partners.guards import guard_limits
 from network.partners.models import Connection
 from network.stock import services as stock
@@ -400,7 +402,9 @@ def raw_bytes(session: Session, run_id: int) -> bytes | None:
     return None if payload is None else gzip.decompress(payload.gzipped)
 
 
-def apply_held_run(session: Session, run_id: int, *, vendor_id: int, now: dt.datetime) -> m.FeedRun:
+def apply_held_run(
+    session: Session, run_id: int, *, vendor_id: int, actor: Actor, now: dt.datetime
+) -> m.FeedRun:
     """Apply a held run as the vendor confirmed it: re-read its raw bytes, guard overridden.
 
     Raises NotFound, and Conflict when the run is not held, its bytes are gone, or a newer
@@ -445,16 +449,36 @@ def apply_held_run(session: Session, run_id: int, *, vendor_id: int, now: dt.dat
     run.status = _apply(session, run, receipt, parsed, now=now, hold_share=None, row_guard=False)
     run.message = f"applied on the vendor's confirmation; it was {held_message}"
     run.resolved_at = now
+    _audit_resolved(session, run, actor=actor, action="feed_run.applied", held_message=held_message, now=now)
     return run
 
 
-def discard_held_run(session: Session, run_id: int, *, vendor_id: int, now: dt.datetime) -> m.FeedRun:
+def discard_held_run(
+    session: Session, run_id: int, *, vendor_id: int, actor: Actor, now: dt.datetime
+) -> m.FeedRun:
     """Drop a held run for good. Raises NotFound, and Conflict when the run is not held."""
     stock.lock_vendor_stock(session, vendor_id)
     run = _held_run(session, run_id, vendor_id=vendor_id)
     run.status = m.DISCARDED
     run.resolved_at = now
+    _audit_resolved(session, run, actor=actor, action="feed_run.discarded", held_message=run.message, now=now)
     return run
+
+
+def _audit_resolved(
+    session: Session, run: m.FeedRun, *, actor: Actor, action: str, held_message: str | None, now: dt.datetime
+) -> None:
+    # Overriding a guard is the decision a vendor is asked about later ("who let this file through?").
+    audit.record(
+        session,
+        org_id=run.vendor_id,
+        actor=actor,
+        action=action,
+        subject=f"feed run {run.id}",
+        before={"status": m.HELD, "reason": held_message},
+        after={"status": run.status},
+        now=now,
+    )
 
 
 def _held_run(session: Session, run_id: int, *, vendor_id: int) -> m.FeedRun:

@@ -21,6 +21,8 @@ from network.errors import Forbidden, NotFound
 from network.orders.models import PurchaseOrder, PurchaseOrderLine
 from network.outbox.events import VariantHoldLifted, VariantHoldPlaced
 from network.outbox.services import record_many
+from network.partners import audit
+from network.partners.audit import Actor
 from network.stock import ledger
 from network.stock.models import StockPosition, StockSnapshot
 from network.stock.rules import effective_as_of
@@ -159,7 +161,9 @@ def expire_holds(session: Session, *, now: dt.datetime) -> list[VariantHold]:
     return lift(session, due, by=EXPIRED, by_org_id=None, now=now)
 
 
-def lift_for_vendor(session: Session, *, vendor_id: int, variant_id: int, now: dt.datetime) -> HoldView:
+def lift_for_vendor(
+    session: Session, *, vendor_id: int, variant_id: int, actor: Actor, now: dt.datetime
+) -> HoldView:
     """The vendor vouches for its stock again. Raises NotFound (not its variant, or nothing held)."""
     hold = session.scalar(
         sa.select(VariantHold)
@@ -175,7 +179,18 @@ def lift_for_vendor(session: Session, *, vendor_id: int, variant_id: int, now: d
         raise NotFound(f"no active hold on variant {variant_id}")
     if not lift(session, [hold], by=VENDOR, by_org_id=vendor_id, now=now):
         raise NotFound(f"no active hold on variant {variant_id}")
-    return _view(session, hold, now)
+    view = _view(session, hold, now)
+    audit.record(
+        session,
+        org_id=vendor_id,
+        actor=actor,
+        action="hold.lifted",
+        subject=f"variant {view.vendor_sku}",
+        before={"held": True, "reason": hold.reason, "until": hold.until.isoformat()},
+        after={"held": False},
+        now=now,
+    )
+    return view
 
 
 def _sourced_by(retailer_id: int) -> sa.ColumnElement[bool]:

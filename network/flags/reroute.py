@@ -18,6 +18,7 @@ from network.flags.models import REFUSALS
 from network.orders import by_hand
 from network.orders import reroute as order_reroute
 from network.orders.models import Order, PurchaseOrderLine
+from network.partners import audit
 from network.partners.audit import Actor
 from network.partners.models import RETAILER, Organization
 
@@ -35,11 +36,24 @@ def get_settings(session: Session, *, retailer_id: int) -> Organization:
     return org
 
 
-def update_settings(session: Session, *, retailer_id: int, auto_reroute: bool | None) -> Organization:
-    """Change the retailer's policies (those given). Raises NotFound."""
+def update_settings(
+    session: Session, *, retailer_id: int, auto_reroute: bool | None, actor: Actor, now: dt.datetime
+) -> Organization:
+    """Change the retailer's policies (those given), audited when one changes. Raises NotFound."""
     org = get_settings(session, retailer_id=retailer_id)
-    if auto_reroute is not None:
+    if auto_reroute is not None and auto_reroute != org.auto_reroute:
+        before = {"auto_reroute": org.auto_reroute}
         org.auto_reroute = auto_reroute
+        audit.record(
+            session,
+            org_id=retailer_id,
+            actor=actor,
+            action="settings.changed",
+            subject="settings",
+            before=before,
+            after={"auto_reroute": auto_reroute},
+            now=now,
+        )
     session.flush()
     return org
 

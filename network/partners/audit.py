@@ -94,13 +94,25 @@ def entries(session: Session, *, org_id: int, after_id: int = 0, limit: int = 50
     )
 
 
-def latest(session: Session, *, org_id: int, limit: int = 50) -> list[AuditEntry]:
-    """The organization's newest entries, newest first (the console's page)."""
-    return list(
-        session.scalars(
-            sa.select(AuditEntry)
-            .where(AuditEntry.org_id == org_id)
-            .order_by(AuditEntry.id.desc())
-            .limit(limit)
-        )
-    )
+def latest(
+    session: Session, *, org_id: int, before_id: int | None = None, limit: int = 50
+) -> list[AuditEntry]:
+    """The organization's entries before a position (the newest without one), newest first: the
+    pages of the console and the portal."""
+    query = sa.select(AuditEntry).where(AuditEntry.org_id == org_id)
+    if before_id is not None:
+        query = query.where(AuditEntry.id < before_id)
+    return list(session.scalars(query.order_by(AuditEntry.id.desc()).limit(limit)))
+
+
+@dataclass(frozen=True, slots=True)
+class LogPage:
+    entries: list[AuditEntry]
+    older: bool  # there are entries before the last one shown
+    paged: bool  # this is not the first page
+
+
+def log_page(session: Session, *, org_id: int, before_id: int | None, limit: int) -> LogPage:
+    """One page of the log for the pages of the console and the portal, newest first, by keyset."""
+    found = latest(session, org_id=org_id, before_id=before_id, limit=limit + 1)
+    return LogPage(found[:limit], len(found) > limit, before_id is not None)

@@ -365,6 +365,17 @@ def test_a_truncated_export_is_held_and_applied_once_confirmed(session, network)
     assert availability(retailer, sku)["available"] == 0
     assert [quantity(session, v) for v in variants] == [10, 10, 10] + [0] * 7
     assert vendor.api.post(f"/vendor-api/v1/feed-runs/{held['id']}/apply").status_code == 409
+    # Overriding the guard is on the vendor's audit log, with the reason it was held.
+    (entry,) = audit_entries(vendor, "feed_run.applied")
+    assert entry["subject"] == f"feed run {held['id']}" and entry["actor"].startswith("API client ")
+    assert entry["before"] == {"status": "held", "reason": held["message"]}
+    assert entry["after"] == {"status": "applied"}
+
+
+def audit_entries(party, action: str) -> list[dict]:
+    response = party.api.get("/vendor-api/v1/audit-log?limit=100")
+    assert response.status_code == 200, response.get_data(as_text=True)
+    return [entry for entry in response.get_json()["data"] if entry["action"] == action]
 
 
 def test_a_file_half_the_usual_size_is_held_and_can_be_discarded(session, network):
@@ -382,6 +393,9 @@ def test_a_file_half_the_usual_size_is_held_and_can_be_discarded(session, networ
     assert discarded.get_json()["status"] == "discarded"
     assert vendor.api.post(f"/vendor-api/v1/feed-runs/{held['id']}/apply").status_code == 409
     assert all(quantity(session, v) == 0 for v in variants)
+    (entry,) = audit_entries(vendor, "feed_run.discarded")
+    assert (entry["before"]["status"], entry["after"]) == ("held", {"status": "discarded"})
+    assert audit_entries(vendor, "feed_run.applied") == []
 
 
 def test_a_held_run_superseded_by_a_newer_count_cannot_be_applied(session, network):

@@ -89,6 +89,15 @@ def test_the_vendor_lifts_its_hold(network, oversold):
     assert (response.get_json()["active"], response.get_json()["lifted_by"]) == (False, "vendor")
     assert availability(network.retailer, oversold["sku"])["available"] == 5
     assert vendor.api.delete(f"/vendor-api/v1/holds/{oversold['variant']}").status_code == 404
+    # Who vouched for the stock again is on the vendor's audit log (once: the second lift found none).
+    log = vendor.api.get("/vendor-api/v1/audit-log?limit=100").get_json()["data"]
+    (entry,) = [e for e in log if e["action"] == "hold.lifted"]
+    assert entry["subject"] == "variant SOFA" and entry["actor"].startswith("API client ")
+    assert (entry["before"]["held"], entry["before"]["reason"], entry["after"]) == (
+        True,
+        "oversell",
+        {"held": False},
+    )
 
 
 def test_a_retailer_cannot_lift_a_hold_that_protects_the_vendors_other_retailers(network, oversold):

@@ -42,6 +42,10 @@ def test_reroute_is_off_until_the_retailer_turns_it_on(network):
     allow_reroute(retailer)
     assert retailer.api.get("/api/v1/settings").get_json() == {"auto_reroute": True}
     assert network.retailers[1].api.get("/api/v1/settings").get_json() == {"auto_reroute": False}
+    allow_reroute(retailer)  # the same value again changes nothing, and logs nothing
+    log = retailer.api.get("/api/v1/audit-log?limit=100").get_json()["data"]
+    (entry,) = [e for e in log if e["action"] == "settings.changed"]
+    assert (entry["before"], entry["after"]) == ({"auto_reroute": False}, {"auto_reroute": True})
 
 
 def test_a_rejected_line_moves_to_the_other_source_with_units(session, network, two_sources, clock):

@@ -11,6 +11,7 @@ from network.clock import utcnow
 from network.db import transaction
 from network.extensions import db
 from network.flags import holds
+from network.partners.audit import Actor
 from vendor_portal.api.common import vendor as vendor_guard
 
 blp = Blueprint("vendor_holds", __name__, url_prefix="/vendor-api/v1/holds", description="Oversell holds")
@@ -43,7 +44,12 @@ def list_holds(args: dict):
 def lift_hold(variant_id: int):
     """Lift the hold on one of this vendor's variants: its stock counts again"""
     with transaction(db.session):
+        caller = current_caller()
         view = holds.lift_for_vendor(
-            db.session, vendor_id=current_caller().org_id, variant_id=variant_id, now=utcnow()
+            db.session,
+            vendor_id=caller.org_id,
+            variant_id=variant_id,
+            actor=Actor(client_pk=caller.client_pk),
+            now=utcnow(),
         )
     return view

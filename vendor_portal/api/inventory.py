@@ -18,6 +18,7 @@ from network.feeds.parsing import FeedFormat
 from network.feeds.pulling import hold_share
 from network.feeds.push import read_push_json
 from network.feeds.services import FeedReceipt
+from network.partners.audit import Actor
 from vendor_portal.api.common import load
 from vendor_portal.api.common import vendor as vendor_guard
 from vendor_portal.api.schemas import (
@@ -152,7 +153,10 @@ def get_feed_run(run_id: int):
 def apply_feed_run(run_id: int):
     """Apply a held feed run: the vendor confirms the file is right (409 if a newer count came since)"""
     with transaction(db.session):
-        return feeds.apply_held_run(db.session, run_id, vendor_id=current_caller().org_id, now=utcnow())
+        caller = current_caller()
+        return feeds.apply_held_run(
+            db.session, run_id, vendor_id=caller.org_id, actor=Actor(client_pk=caller.client_pk), now=utcnow()
+        )
 
 
 @blp.post("/feed-runs/<int:run_id>/discard")
@@ -161,4 +165,7 @@ def apply_feed_run(run_id: int):
 def discard_feed_run(run_id: int):
     """Discard a held feed run: nothing of it is ever applied"""
     with transaction(db.session):
-        return feeds.discard_held_run(db.session, run_id, vendor_id=current_caller().org_id, now=utcnow())
+        caller = current_caller()
+        return feeds.discard_held_run(
+            db.session, run_id, vendor_id=caller.org_id, actor=Actor(client_pk=caller.client_pk), now=utcnow()
+        )

@@ -7,6 +7,7 @@ POST-redirect-GET. Views call one service each inside one transaction; templates
 from __future__ import annotations
 
 from vendor_portal.web import (  # noqa: F401 (views)
+    audit,
     auth,
     common,
     dashboard,

@@ -8,14 +8,14 @@ from collections.abc import Callable
 from typing import Any
 from urllib.parse import urlsplit
 
-from flask import current_app, flash, g, redirect, request, session, url_for
+from flask import abort, current_app, flash, g, redirect, request, session, url_for
 from flask_wtf import FlaskForm
 from werkzeug.wrappers import Response
 
 from network.errors import InvalidInput
 from network.extensions import db
 from network.mail import Email, Mailer, MailNotSent
-from network.partners import accounts
+from network.partners import accounts, roles
 from network.partners.accounts import SessionUser
 from vendor_portal.web.blueprint import portal
 
@@ -36,6 +36,44 @@ def load_user() -> None:
         g.user = accounts.session_user(db.session, user_id=user_id, version=version)
         if g.user is None:
             session.clear()  # a password reset (or a deleted user) ended this session
+
+
+# A POST changes something, so every one needs a role that may (network/partners/roles.py); one rule
+# here rather than a check in each view, so a new form cannot forget it. Signing in and out and
+# following an emailed link are the person's own doing and need none.
+_OWN_DOING = frozenset(
+    {
+        "portal.login",
+        "portal.logout",
+        "portal.forgot_password",
+        "portal.reset_password",
+        "portal.invite_signup",
+        "portal.invite_colleague_signup",
+        "portal.invite_login",
+        "portal.invite_accept",
+    }
+)
+# The organization's settings, its API clients and its team; everything else is day-to-day work.
+_MANAGING = frozenset(
+    {
+        "portal.api_client_create",
+        "portal.api_client_revoke",
+        "portal.team_invite",
+        "portal.team_invite_revoke",
+        "portal.team_role",
+        "portal.team_remove",
+        "portal.edi_save",
+        "portal.edi_confirm_host_key",
+    }
+)
+
+
+@portal.before_request
+def check_role() -> None:
+    user = g.get("user")
+    if request.method in ("GET", "HEAD", "OPTIONS") or user is None or request.endpoint in _OWN_DOING:
+        return  # reads, and anonymous posts (login_required sends those to the sign-in page)
+    roles.require(user.role, roles.MANAGE if request.endpoint in _MANAGING else roles.OPERATE)
 
 
 @portal.after_request
@@ -159,9 +197,20 @@ NAV = (
     ("portal.edi", "EDI", "portal.edi"),
     ("portal.api_access", "API access", "portal.api_"),
     ("portal.team", "Team", "portal.team"),
+    ("portal.audit_log", "Audit log", "portal.audit_log"),
 )
 
 
 @portal.app_template_global()
 def portal_nav() -> list[tuple[str, str, str]]:
     return [entry for entry in NAV if entry[0] in current_app.view_functions]
+
+
+def before_position() -> int | None:
+    """A list's `?before=` keyset position; a value that is not a positive id is a 404, not a 500."""
+    raw = request.args.get("before")
+    if raw is None:
+        return None
+    if not raw.isdigit() or not 0 < int(raw) < 2**63:
+        abort(404)
+    return int(raw)

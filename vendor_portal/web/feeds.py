@@ -17,9 +17,10 @@ from network.feeds import services as feeds
 from network.feeds.models import PULL
 from network.feeds.preview import Preview, preview_feed
 from network.feeds.pulling import feed_credentials, fetch_sample, hold_share, pull_now, pull_settings
+from network.partners.audit import Actor
 from network.portal_views.feeds import feed_history
 from vendor_portal.web.blueprint import portal
-from vendor_portal.web.common import form_errors, login_required, vendor_id
+from vendor_portal.web.common import current_user, form_errors, login_required, vendor_id
 from vendor_portal.web.forms import FeedForm
 
 FEEDS_PAGE = 50
@@ -219,7 +220,13 @@ def feed_delete(feed_id: int):
 def _resolve_held(run_id: int, action, done: str):  # noqa: ANN001
     try:
         with transaction(db.session):
-            run = action(db.session, run_id, vendor_id=vendor_id(), now=utcnow())
+            run = action(
+                db.session,
+                run_id,
+                vendor_id=vendor_id(),
+                actor=Actor(user_id=current_user().id),
+                now=utcnow(),
+            )
     except Conflict as exc:
         run = feeds.get_run(db.session, run_id, vendor_id=vendor_id())
         return render_template("portal/feed_run.html", run=run, error=exc.detail), exc.status

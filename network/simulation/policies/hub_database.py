@@ -23,6 +23,7 @@ from network.config import normalize_database_url
 from network.db import Base, configure_sqlite, transaction
 from network.flags import reroute
 from network.partners import services as partners
+from network.partners.audit import Actor
 from network.simulation.world import World
 
 
@@ -86,7 +87,9 @@ def seed_network(session: Session, world: World, *, now: dt.datetime, auto_rerou
             ids.vendors[v] = partners.create_organization(session, kind="vendor", name=spec.name, now=now).id
         for r in range(config.catalog.retailers):
             org = partners.create_organization(session, kind="retailer", name=f"Retailer {r + 1}", now=now)
-            reroute.update_settings(session, retailer_id=org.id, auto_reroute=auto_reroute)
+            reroute.update_settings(
+                session, retailer_id=org.id, auto_reroute=auto_reroute, actor=Actor(), now=now
+            )
             ids.retailers[r] = org.id
             for v in world.vendors:
                 partners.connect(
