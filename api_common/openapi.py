@@ -126,14 +126,16 @@ def _pattern_skus(parameters: list[dict[str, Any]]) -> None:
 def _rewrite_nullable_refs(node: Any) -> None:
     if isinstance(node, dict):
         branches = node.get("anyOf")
+        # apispec puts the null branch first or second (second when the field has metadata).
         if (
             isinstance(branches, list)
             and len(branches) == 2
-            and branches[0] == {"type": "object", "nullable": True}
-            and set(branches[1]) == {"$ref"}
+            and {"type": "object", "nullable": True} in branches
         ):
-            del node["anyOf"]
-            node.update(nullable=True, allOf=[branches[1]])
+            ref = branches[1 - branches.index({"type": "object", "nullable": True})]
+            if set(ref) == {"$ref"}:
+                del node["anyOf"]
+                node.update(nullable=True, allOf=[ref])
         for value in node.values():
             _rewrite_nullable_refs(value)
     elif isinstance(node, list):
