@@ -12,14 +12,14 @@ from console.session import login_required, retailer_id
 from network.clock import utcnow
 from network.console_views.availability import breakdown, exact_item, search_items
 from network.extensions import db
+from vendor_portal.web.common import keyset_position
 
 
 @console.get("/availability")
 @login_required
 def availability():
     text = request.args.get("q", "")[:300]
-    after = request.args.get("after", "0")
-    after_id = int(after) if after.isdigit() and len(after) < 10 else 0
+    after_id = keyset_position("after") or 0
     if text.strip() and not after_id:
         sku = exact_item(db.session, retailer_id=retailer_id(), text=text)
         if sku is not None:

@@ -9,13 +9,13 @@ retailer is not connected to. The rules are network.catalog.mappings', the same 
 
 from __future__ import annotations
 
-from flask import flash, g, redirect, render_template, request, url_for
+from flask import flash, redirect, render_template, request, url_for
 from flask_wtf import FlaskForm
 from wtforms import IntegerField, StringField
 from wtforms.validators import DataRequired, InputRequired, Length, NumberRange, Optional
 
 from console.blueprint import console
-from console.session import login_required, retailer_id
+from console.session import actor, login_required, may, require, retailer_id
 from network.availability.services import publish_changes
 from network.catalog import mappings
 from network.clock import utcnow
@@ -24,9 +24,8 @@ from network.db import transaction
 from network.errors import InvalidInput
 from network.extensions import db
 from network.partners import roles
-from network.partners.audit import Actor
 from network.partners.models import Organization
-from vendor_portal.web.common import form_errors
+from vendor_portal.web.common import form_errors, keyset_position
 
 
 class MapForm(FlaskForm):
@@ -47,20 +46,8 @@ class MapForm(FlaskForm):
     )
 
 
-def may_operate() -> bool:
-    return roles.may(g.console_user.role, roles.OPERATE)
-
-
-def _require_operate() -> None:
-    roles.require(g.console_user.role, roles.OPERATE)
-
-
-def _actor() -> Actor:
-    return Actor(user_id=g.console_user.id)
-
-
 def _listing(template: str, page: views.Page, search: str, **extra: object) -> str:
-    return render_template(template, page=page, search=search, may_operate=may_operate(), **extra)
+    return render_template(template, page=page, search=search, may_operate=may(roles.OPERATE), **extra)
 
 
 def _search() -> str:
@@ -68,7 +55,7 @@ def _search() -> str:
 
 
 def _after() -> int:
-    return max(request.args.get("after", 0, type=int), 0)
+    return keyset_position("after") or 0
 
 
 @console.get("/catalog")
@@ -136,7 +123,7 @@ def map_variant(variant_id: int):
     """Make this variant a source of one of the retailer's items (or change its priority there)."""
     variant = mappings.get_visible_variant(db.session, variant_id, retailer_id=retailer_id())
     if request.method == "POST":
-        _require_operate()
+        require(roles.OPERATE)
     form = MapForm()
     if request.method == "GET":
         form.retailer_sku.data = request.args.get("retailer_sku", "")[:100]
@@ -153,7 +140,7 @@ def map_variant(variant_id: int):
                     priority=form.priority.data,
                     title=form.title.data,
                     gtin=form.gtin.data,
-                    actor=_actor(),
+                    actor=actor(),
                     now=now,
                 )
                 publish_changes(db.session, [done.item.id], now=now)
@@ -174,7 +161,7 @@ def map_variant(variant_id: int):
     status = 422 if request.method == "POST" else 200
     vendor = db.session.get(Organization, variant.vendor_id)
     page = render_template(
-        "console/catalog_map.html", form=form, variant=variant, vendor=vendor, may_operate=may_operate()
+        "console/catalog_map.html", form=form, variant=variant, vendor=vendor, may_operate=may(roles.OPERATE)
     )
     return page, status
 
@@ -185,7 +172,7 @@ def item(item_id: int):
     found = mappings.get_own_item(db.session, item_id, retailer_id=retailer_id())
     sources = views.item_sources(db.session, [found.id]).get(found.id, [])
     return render_template(
-        "console/catalog_item.html", item=found, sources=sources, may_operate=may_operate()
+        "console/catalog_item.html", item=found, sources=sources, may_operate=may(roles.OPERATE)
     )
 
 
@@ -193,7 +180,7 @@ def item(item_id: int):
 @login_required
 def remove_source(item_id: int, variant_id: int):
     mappings.get_own_item(db.session, item_id, retailer_id=retailer_id())  # another's: 404 before the role
-    _require_operate()
+    require(roles.OPERATE)
     now = utcnow()
     with transaction(db.session):
         found = mappings.unmap_source(
@@ -201,7 +188,7 @@ def remove_source(item_id: int, variant_id: int):
             retailer_id=retailer_id(),
             item_id=item_id,
             variant_id=variant_id,
-            actor=_actor(),
+            actor=actor(),
             now=now,
         )
         publish_changes(db.session, [found.id], now=now)
@@ -221,7 +208,7 @@ def _matches_page(error: str | None = None, status: int = 200) -> tuple[str, int
         "console/catalog_matches.html",
         matches=found,
         next_after=found[-1].item_id if more else None,
-        may_operate=may_operate(),
+        may_operate=may(roles.OPERATE),
         error=error,
     )
     return page, status
@@ -249,7 +236,7 @@ def _picks() -> list[tuple[int, int]] | None:
 @login_required
 def accept_gtin_matches():
     """Accept the checked suggestions in one go (all or nothing)."""
-    _require_operate()
+    require(roles.OPERATE)
     picks = _picks()
     if picks is None:
         return _matches_page("The selection could not be read; nothing changed.", 422)
@@ -257,7 +244,7 @@ def accept_gtin_matches():
     try:
         with transaction(db.session):
             changed = mappings.accept_gtin_matches(
-                db.session, retailer_id=retailer_id(), picks=picks, actor=_actor(), now=now
+                db.session, retailer_id=retailer_id(), picks=picks, actor=actor(), now=now
             )
             publish_changes(db.session, changed, now=now)
     except InvalidInput as exc:

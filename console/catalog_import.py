@@ -16,8 +16,7 @@ from flask_wtf import FlaskForm
 from flask_wtf.file import FileField, FileRequired
 
 from console.blueprint import console
-from console.catalog import may_operate
-from console.session import login_required, retailer_id
+from console.session import actor, login_required, may, require, retailer_id
 from network.availability.services import publish_changes
 from network.catalog import mapping_import
 from network.clock import utcnow
@@ -25,7 +24,6 @@ from network.db import transaction
 from network.errors import InvalidInput
 from network.extensions import db
 from network.partners import roles
-from network.partners.audit import Actor
 from network.uploads import services as uploads
 from vendor_portal.web.common import form_errors
 
@@ -39,10 +37,12 @@ class MappingFileForm(FlaskForm):
 def catalog_import():
     form = MappingFileForm()
     if form.is_submitted():
-        roles.require(g.console_user.role, roles.OPERATE)
+        require(roles.OPERATE)
     if not form.validate_on_submit():
         status = 422 if form.is_submitted() else 200
-        return render_template("console/catalog_import.html", form=form, may_operate=may_operate()), status
+        return render_template(
+            "console/catalog_import.html", form=form, may_operate=may(roles.OPERATE)
+        ), status
     file = form.file.data
     data = file.read(uploads.MAX_UPLOAD_BYTES + 1)
     try:
@@ -58,7 +58,7 @@ def catalog_import():
             )
     except InvalidInput as exc:
         form_errors(form, exc)
-        return render_template("console/catalog_import.html", form=form, may_operate=may_operate()), 422
+        return render_template("console/catalog_import.html", form=form, may_operate=may(roles.OPERATE)), 422
     return redirect(url_for("console.catalog_import_preview", draft_id=draft.id))
 
 
@@ -69,7 +69,7 @@ def catalog_import_preview(draft_id: int):
     draft = uploads.get_draft(db.session, draft_id, vendor_id=retailer_id())
     data = gzip.decompress(draft.gzipped)
     if request.method == "POST":
-        roles.require(g.console_user.role, roles.OPERATE)
+        require(roles.OPERATE)
         now = utcnow()
         with transaction(db.session):
             done = mapping_import.apply_mappings(
@@ -77,7 +77,7 @@ def catalog_import_preview(draft_id: int):
                 retailer_id=retailer_id(),
                 data=data,
                 filename=draft.filename,
-                actor=Actor(user_id=g.console_user.id),
+                actor=actor(),
                 now=now,
             )
             publish_changes(db.session, done.item_ids, now=now)
@@ -92,7 +92,7 @@ def catalog_import_preview(draft_id: int):
     rows, errors = mapping_import.read_mappings(data)
     plan = mapping_import.plan_mappings(db.session, retailer_id=retailer_id(), rows=rows, errors=errors)
     return render_template(
-        "console/catalog_import_preview.html", draft=draft, plan=plan, may_operate=may_operate()
+        "console/catalog_import_preview.html", draft=draft, plan=plan, may_operate=may(roles.OPERATE)
     )
 
 
@@ -100,7 +100,7 @@ def catalog_import_preview(draft_id: int):
 @login_required
 def catalog_import_discard(draft_id: int):
     uploads.get_draft(db.session, draft_id, vendor_id=retailer_id())  # another's: 404 before the role
-    roles.require(g.console_user.role, roles.OPERATE)
+    require(roles.OPERATE)
     with transaction(db.session):
         uploads.discard_upload(db.session, draft_id, vendor_id=retailer_id())
     flash("The file was discarded; nothing changed.", "info")

@@ -13,14 +13,14 @@ current ones.
 
 from __future__ import annotations
 
-from flask import current_app, flash, g, redirect, render_template, request, url_for
+from flask import current_app, flash, redirect, render_template, request, url_for
 from flask_wtf import FlaskForm
 from wtforms import IntegerField, PasswordField, SelectField, StringField
 from wtforms.fields.choices import SelectChoice
 from wtforms.validators import DataRequired, Length, NumberRange, Optional
 
 from console.blueprint import console
-from console.session import login_required, retailer_id
+from console.session import actor, login_required, may, require, retailer_id
 from network.clock import utcnow
 from network.connectors import drift, services, sync
 from network.connectors.http import StoreError
@@ -30,8 +30,7 @@ from network.errors import InvalidInput
 from network.extensions import db
 from network.feeds.credentials import Credentials
 from network.partners import roles
-from network.partners.audit import Actor
-from vendor_portal.web.common import form_errors
+from vendor_portal.web.common import form_errors, keyset_position
 
 PAGE = 50
 PLATFORM_LABELS = {"shopify": "Shopify", "woocommerce": "WooCommerce"}
@@ -70,19 +69,6 @@ class ConnectorForm(SettingsForm):
     platform = SelectField("Platform", choices=[SelectChoice(p, PLATFORM_LABELS[p]) for p in PLATFORMS])
 
 
-def _may(action: str) -> bool:
-    return roles.may(g.console_user.role, action)
-
-
-def _require(action: str) -> None:
-    """Raises Forbidden (a 403 page) before anything is changed."""
-    roles.require(g.console_user.role, action)
-
-
-def _actor() -> Actor:
-    return Actor(user_id=g.console_user.id)
-
-
 def _sealer() -> Credentials:
     return Credentials(current_app.config["SECRET_KEY"])
 
@@ -111,8 +97,7 @@ def _connector(connector_id: int):
 
 
 def _position() -> int:
-    raw = request.args.get("after", "")
-    return int(raw) if raw.isdigit() and 0 < int(raw) < 2**63 else 0
+    return keyset_position("after") or 0
 
 
 def _list_page(form: ConnectorForm, *, created=None, status: int = 200):
@@ -129,7 +114,7 @@ def _list_page(form: ConnectorForm, *, created=None, status: int = 200):
         created=created,
         webhook_url=_webhook_url(created) if created else None,
         labels=PLATFORM_LABELS,
-        may_manage=_may(roles.MANAGE),
+        may_manage=may(roles.MANAGE),
     )
     return page, status
 
@@ -143,7 +128,7 @@ def connectors():
 @console.post("/connectors")
 @login_required
 def connector_create():
-    _require(roles.MANAGE)
+    require(roles.MANAGE)
     form = ConnectorForm()
     if not form.validate():
         return _list_page(form, status=422)
@@ -160,7 +145,7 @@ def connector_create():
                 max_quantity=form.max_quantity.data,
                 sealer=_sealer(),
                 allow_http_hosts=_http_hosts(),
-                actor=_actor(),
+                actor=actor(),
                 now=utcnow(),
             )
     except InvalidInput as exc:
@@ -180,8 +165,8 @@ def _detail_page(connector, form: SettingsForm, *, status: int = 200):
         label=PLATFORM_LABELS[connector.platform],
         fields=services.MODULES[connector.platform].credential_fields,
         shopify=connector.platform == SHOPIFY,
-        may_manage=_may(roles.MANAGE),
-        may_operate=_may(roles.OPERATE),
+        may_manage=may(roles.MANAGE),
+        may_operate=may(roles.OPERATE),
     )
     return page, status
 
@@ -193,7 +178,7 @@ def connector(connector_id: int):
     found = _connector(connector_id)
     if request.method == "GET":
         return _detail_page(found, SettingsForm(obj=found, formdata=None))
-    _require(roles.MANAGE)
+    require(roles.MANAGE)
     form = SettingsForm()
     if not form.validate():
         return _detail_page(found, form, status=422)
@@ -213,7 +198,7 @@ def connector(connector_id: int):
                 changes,
                 sealer=_sealer(),
                 allow_http_hosts=_http_hosts(),
-                actor=_actor(),
+                actor=actor(),
                 now=utcnow(),
             )
     except InvalidInput as exc:
@@ -226,7 +211,7 @@ def connector(connector_id: int):
 
 def _set_status(connector_id: int, status: str, message: str):
     found = _connector(connector_id)
-    _require(roles.OPERATE)
+    require(roles.OPERATE)
     with transaction(db.session):
         services.update_connector(
             db.session,
@@ -234,7 +219,7 @@ def _set_status(connector_id: int, status: str, message: str):
             {"status": status},
             sealer=_sealer(),
             allow_http_hosts=_http_hosts(),
-            actor=_actor(),
+            actor=actor(),
             now=utcnow(),
         )
     flash(message.format(url=found.shop_url), "info")
@@ -261,10 +246,10 @@ def connector_resume(connector_id: int):
 @login_required
 def connector_delete(connector_id: int):
     found = _connector(connector_id)
-    _require(roles.MANAGE)
+    require(roles.MANAGE)
     shop_url = found.shop_url
     with transaction(db.session):
-        services.delete_connector(db.session, _connector(connector_id), actor=_actor(), now=utcnow())
+        services.delete_connector(db.session, _connector(connector_id), actor=actor(), now=utcnow())
     flash(f"{shop_url} is disconnected. The hub orders it brought stay.", "info")
     return redirect(url_for("console.connectors"))
 
@@ -287,7 +272,7 @@ def connector_drift(connector_id: int):
         rows=rows,
         error=error,
         label=PLATFORM_LABELS[found.platform],
-        may_operate=_may(roles.OPERATE),
+        may_operate=may(roles.OPERATE),
     )
     return page, 502 if error else 200
 
@@ -297,7 +282,7 @@ def connector_drift(connector_id: int):
 def connector_repair(connector_id: int):
     """Set the drifted listings on the store again now (the scheduled job does it every 15 minutes)."""
     found = _connector(connector_id)
-    _require(roles.OPERATE)
+    require(roles.OPERATE)
     if found.status != ACTIVE:
         flash("The connector is paused: resume it to repair its store.", "error")
         return redirect(url_for("console.connector_drift", connector_id=connector_id))
@@ -309,6 +294,6 @@ def connector_repair(connector_id: int):
         flash(f"The repair did not finish: {exc}", "error")
         return redirect(url_for("console.connector_drift", connector_id=connector_id))
     with transaction(db.session):
-        services.record_repair(db.session, _connector(connector_id), count, actor=_actor(), now=utcnow())
+        services.record_repair(db.session, _connector(connector_id), count, actor=actor(), now=utcnow())
     flash(f"{count} listing(s) set again on the store." if count else "Nothing had drifted.", "success")
     return redirect(url_for("console.connector_drift", connector_id=connector_id))

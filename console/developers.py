@@ -14,14 +14,15 @@ from __future__ import annotations
 
 import re
 
-from flask import current_app, flash, g, redirect, render_template, request, url_for
+from flask import current_app, flash, redirect, render_template, request, url_for
 from flask_wtf import FlaskForm
 from wtforms import StringField, URLField
 from wtforms.fields.choices import SelectChoice
 from wtforms.validators import DataRequired, Length, Optional
 
+from api_common.edge import BIGINT_MAX
 from console.blueprint import console
-from console.session import login_required, retailer_id
+from console.session import actor, login_required, may, require, retailer_id
 from network.clock import utcnow
 from network.db import transaction
 from network.errors import InvalidInput
@@ -33,9 +34,8 @@ from network.outbox.settings import WebhookSettings
 from network.outbox.signing import SecretBox
 from network.partners import roles
 from network.partners import services as partners
-from network.partners.audit import Actor
 from network.partners.models import RETAILER_SCOPES
-from vendor_portal.web.common import form_errors
+from vendor_portal.web.common import form_errors, keyset_position
 from vendor_portal.web.forms import ApiClientForm
 
 PAGE = 50
@@ -64,31 +64,12 @@ class EndpointForm(FlaskForm):
     description = StringField("Description", validators=[Optional(), Length(max=200)])
 
 
-def _may_manage() -> bool:
-    return roles.may(g.console_user.role, roles.MANAGE)
-
-
-def _require_manage() -> None:
-    """Raises Forbidden (a 403 page) for a viewer or an operator, before anything is read or changed."""
-    roles.require(g.console_user.role, roles.MANAGE)
-
-
-def _actor() -> Actor:
-    return Actor(user_id=g.console_user.id)
-
-
 def _settings() -> WebhookSettings:
     return WebhookSettings.from_config(current_app.config)
 
 
 def _box() -> SecretBox:
     return SecretBox(current_app.config["SECRET_KEY"])
-
-
-def _position(name: str) -> int | None:
-    """A page's keyset position from the query string; anything but a positive number is the start."""
-    raw = request.args.get(name, "")
-    return int(raw) if raw.isdigit() and 0 < int(raw) < 2**63 else None
 
 
 def _page(rows: list, key) -> tuple[list, int | None]:
@@ -110,7 +91,7 @@ def _client_form() -> ApiClientForm:
 
 
 def _clients_page(form: ApiClientForm, *, created=None, secret: str | None = None, status: int = 200):
-    after = _position("after") or 0
+    after = keyset_position("after") or 0
     rows = partners.list_api_clients(db.session, org_id=retailer_id(), after_id=after, limit=PAGE + 1)
     clients, next_after = _page(rows, lambda client: client.id)
     page = render_template(
@@ -120,7 +101,7 @@ def _clients_page(form: ApiClientForm, *, created=None, secret: str | None = Non
         next_after=next_after,
         created=created,
         secret=secret,
-        may_manage=_may_manage(),
+        may_manage=may(roles.MANAGE),
     )
     return page, status
 
@@ -134,7 +115,7 @@ def developers():
 @console.post("/developers/clients")
 @login_required
 def developers_client_create():
-    _require_manage()
+    require(roles.MANAGE)
     form = _client_form()
     if not form.validate():
         return _clients_page(form, status=422)
@@ -145,7 +126,7 @@ def developers_client_create():
                 org_id=retailer_id(),
                 name=form.name.data,
                 scopes=form.scopes.data,
-                actor=_actor(),
+                actor=actor(),
                 now=utcnow(),
             )
     except InvalidInput as exc:
@@ -157,10 +138,10 @@ def developers_client_create():
 @console.post("/developers/clients/<int:client_pk>/revoke")
 @login_required
 def developers_client_revoke(client_pk: int):
-    _require_manage()
+    require(roles.MANAGE)
     with transaction(db.session):
         client = partners.revoke_api_client(
-            db.session, client_pk, org_id=retailer_id(), actor=_actor(), now=utcnow()
+            db.session, client_pk, org_id=retailer_id(), actor=actor(), now=utcnow()
         )
     flash(f"The client {client.client_id} is revoked; its tokens stopped working.", "info")
     return redirect(url_for("console.developers"))
@@ -174,7 +155,7 @@ def _events_of(text: str) -> list[str]:
 
 
 def _endpoints_page(form: EndpointForm, *, created=None, secret: str | None = None, status: int = 200):
-    after = _position("after") or 0
+    after = keyset_position("after") or 0
     rows = webhooks.list_endpoints(db.session, org_id=retailer_id(), after_id=after, limit=PAGE + 1)
     endpoints, next_after = _page(rows, lambda endpoint: endpoint.id)
     page = render_template(
@@ -184,7 +165,7 @@ def _endpoints_page(form: EndpointForm, *, created=None, secret: str | None = No
         next_after=next_after,
         created=created,
         secret=secret,
-        may_manage=_may_manage(),
+        may_manage=may(roles.MANAGE),
     )
     return page, status
 
@@ -198,7 +179,7 @@ def developers_webhooks():
 @console.post("/developers/webhooks")
 @login_required
 def developers_endpoint_create():
-    _require_manage()
+    require(roles.MANAGE)
     form = EndpointForm()
     if not form.validate():
         return _endpoints_page(form, status=422)
@@ -212,7 +193,7 @@ def developers_endpoint_create():
                 description=(form.description.data or "").strip(),
                 settings=_settings(),
                 box=_box(),
-                actor=_actor(),
+                actor=actor(),
                 now=utcnow(),
             )
     except InvalidInput as exc:
@@ -231,7 +212,7 @@ def _endpoint_page(endpoint_id: int, *, secret: str | None = None, status: int =
         endpoint_id,
         org_id=retailer_id(),
         status=wanted,
-        before_id=_position("before"),
+        before_id=keyset_position("before", maximum=BIGINT_MAX),
         limit=PAGE + 1,
     )
     deliveries, next_before = _page(rows, lambda delivery: delivery.id)
@@ -245,7 +226,7 @@ def _endpoint_page(endpoint_id: int, *, secret: str | None = None, status: int =
         statuses=DELIVERY_STATUSES,
         dead=DEAD,
         secret=secret,
-        may_manage=_may_manage(),
+        may_manage=may(roles.MANAGE),
     )
     return page, status
 
@@ -260,7 +241,7 @@ def developers_endpoint(endpoint_id: int):
 @login_required
 def developers_endpoint_rotate(endpoint_id: int):
     """The new secret is in this answer only; the old one keeps signing for the grace period."""
-    _require_manage()
+    require(roles.MANAGE)
     with transaction(db.session):
         _, secret = webhooks.rotate_secret(
             db.session,
@@ -268,7 +249,7 @@ def developers_endpoint_rotate(endpoint_id: int):
             org_id=retailer_id(),
             settings=_settings(),
             box=_box(),
-            actor=_actor(),
+            actor=actor(),
             now=utcnow(),
         )
     return _endpoint_page(endpoint_id, secret=secret)
@@ -277,7 +258,7 @@ def developers_endpoint_rotate(endpoint_id: int):
 @console.post("/developers/webhooks/<int:endpoint_id>/ping")
 @login_required
 def developers_endpoint_ping(endpoint_id: int):
-    _require_manage()
+    require(roles.MANAGE)
     with transaction(db.session):
         delivery = webhooks.ping_endpoint(
             db.session, endpoint_id, org_id=retailer_id(), settings=_settings(), now=utcnow()
@@ -289,9 +270,9 @@ def developers_endpoint_ping(endpoint_id: int):
 @console.post("/developers/webhooks/<int:endpoint_id>/delete")
 @login_required
 def developers_endpoint_delete(endpoint_id: int):
-    _require_manage()
+    require(roles.MANAGE)
     with transaction(db.session):
-        webhooks.delete_endpoint(db.session, endpoint_id, org_id=retailer_id(), actor=_actor(), now=utcnow())
+        webhooks.delete_endpoint(db.session, endpoint_id, org_id=retailer_id(), actor=actor(), now=utcnow())
     flash("The endpoint is removed; nothing more is sent to it.", "info")
     return redirect(url_for("console.developers_webhooks"))
 
@@ -299,10 +280,10 @@ def developers_endpoint_delete(endpoint_id: int):
 @console.post("/developers/deliveries/<int(max=9223372036854775807):delivery_id>/replay")  # BIGINT ids
 @login_required
 def developers_delivery_replay(delivery_id: int):
-    _require_manage()
+    require(roles.MANAGE)
     with transaction(db.session):
         delivery = webhooks.replay_delivery(
-            db.session, delivery_id, org_id=retailer_id(), settings=_settings(), actor=_actor(), now=utcnow()
+            db.session, delivery_id, org_id=retailer_id(), settings=_settings(), actor=actor(), now=utcnow()
         )
     flash(f"Delivery {delivery.id} is sent again, with the same delivery id.", "info")
     return redirect(url_for("console.developers_endpoint", endpoint_id=delivery.endpoint_id))
@@ -314,6 +295,11 @@ def developers_delivery_replay(delivery_id: int):
 @console.get("/developers/events")
 @login_required
 def developers_events():
-    rows = latest_events(db.session, org_id=retailer_id(), before_seq=_position("before"), limit=PAGE + 1)
+    rows = latest_events(
+        db.session,
+        org_id=retailer_id(),
+        before_seq=keyset_position("before", maximum=BIGINT_MAX),
+        limit=PAGE + 1,
+    )
     events, next_before = _page(rows, lambda event: event.seq)
     return render_template("console/developers_events.html", events=events, next_before=next_before)

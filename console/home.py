@@ -2,10 +2,10 @@
 
 from __future__ import annotations
 
-from flask import g, render_template
+from flask import render_template
 
 from console.blueprint import console
-from console.session import login_required, retailer_id
+from console.session import login_required, may, retailer_id
 from network.clock import utcnow
 from network.console_views.home import console_home
 from network.extensions import db
@@ -17,5 +17,5 @@ from network.partners import roles
 def home():
     now = utcnow()
     board = console_home(db.session, retailer_id=retailer_id(), now=now)
-    may_manage = roles.may(g.console_user.role, roles.MANAGE)
+    may_manage = may(roles.MANAGE)
     return render_template("console/home.html", board=board, now=now, may_manage=may_manage)

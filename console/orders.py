@@ -12,11 +12,11 @@ from __future__ import annotations
 import datetime as dt
 from collections.abc import Callable
 
-from flask import flash, g, redirect, render_template, request, url_for
+from flask import flash, redirect, render_template, request, url_for
 from werkzeug.datastructures import MultiDict
 
 from console.blueprint import console
-from console.session import login_required, retailer_id
+from console.session import actor, login_required, may, require, retailer_id
 from network.clock import utcnow
 from network.console_views import orders as views
 from network.console_views.orders import STATUS_FILTERS, Search, order_page, search_orders
@@ -29,7 +29,7 @@ from network.orders.queries import get_order
 from network.orders.services import LineQuantity
 from network.partners import roles
 from network.partners.audit import Actor
-from vendor_portal.web.common import whole_units
+from vendor_portal.web.common import keyset_position, whole_units
 
 PAGE_SIZE = views.PAGE_SIZE
 MAX_REFERENCE = 100
@@ -59,7 +59,7 @@ def _search_args(args: MultiDict) -> tuple[Search, list[str]]:
 @login_required
 def orders():
     search, problems = _search_args(request.args)
-    before = request.args.get("before", type=int)
+    before = keyset_position("before")
     page = search_orders(
         db.session, retailer_id=retailer_id(), search=search, before_id=before, limit=PAGE_SIZE
     )
@@ -80,10 +80,6 @@ def orders():
     )
 
 
-def _may_operate() -> bool:
-    return roles.may(g.console_user.role, roles.OPERATE)
-
-
 def _order_page(order_id: int, *, error: DomainError | None = None, form: MultiDict | None = None):
     page = order_page(db.session, order_id, retailer_id=retailer_id(), now=utcnow())
     body = render_template(
@@ -92,7 +88,7 @@ def _order_page(order_id: int, *, error: DomainError | None = None, form: MultiD
         order=page.order,
         error=error,
         form=form or MultiDict(),
-        may_operate=_may_operate(),
+        may_operate=may(roles.OPERATE),
     )
     return body, error.status if error else 200
 
@@ -107,10 +103,10 @@ def _act(order_id: int, done: str, action: Callable[[Actor], object]):
     """Check the order is the retailer's and the role may act, then run one action in one transaction."""
     get_order(db.session, order_id, retailer_id=retailer_id())  # another retailer's order: 404
     db.session.rollback()
-    roles.require(g.console_user.role, roles.OPERATE)
+    require(roles.OPERATE)
     try:
         with transaction(db.session):
-            action(Actor(user_id=g.console_user.id))
+            action(actor())
     except DomainError as exc:
         if exc.status >= 500:
             raise

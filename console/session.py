@@ -10,8 +10,9 @@ from flask import g, redirect, request, session, url_for
 
 from console.blueprint import console
 from network.extensions import db
-from network.partners import accounts
+from network.partners import accounts, roles
 from network.partners.accounts import SessionUser
+from network.partners.audit import Actor
 from network.partners.models import RETAILER
 from vendor_portal.web.common import no_store
 
@@ -44,6 +45,21 @@ def sign_in_session(user_id: int, version: int) -> None:
 
 def retailer_id() -> int:
     return g.console_user.org_id
+
+
+def may(action: str) -> bool:
+    """Whether the signed-in user's role may do an action (network/partners/roles.py)."""
+    return roles.may(g.console_user.role, action)
+
+
+def require(action: str) -> None:
+    """Raises Forbidden (a 403 page) before anything is read or changed."""
+    roles.require(g.console_user.role, action)
+
+
+def actor() -> Actor:
+    """The signed-in user, as the audit log names who acted."""
+    return Actor(user_id=g.console_user.id)
 
 
 def login_required(view: Callable) -> Callable:

@@ -9,39 +9,25 @@ changes); another organization's users and invites answer 404.
 
 from __future__ import annotations
 
-from flask import current_app, flash, g, redirect, render_template, request, url_for
+from flask import current_app, flash, g, redirect, render_template, url_for
 
 from console.blueprint import console
-from console.session import login_required, retailer_id, sign_in_session
+from console.session import actor, login_required, may, require, retailer_id, sign_in_session
 from network.clock import utcnow
 from network.db import transaction
 from network.errors import InvalidInput
 from network.extensions import db
 from network.partners import invites, roles
 from network.partners import team as team_service
-from network.partners.audit import Actor
 from network.partners.models import RETAILER, ROLES
-from vendor_portal.web.common import form_errors, public_url, send_after_commit
+from vendor_portal.web.common import form_errors, keyset_position, public_url, send_after_commit
 from vendor_portal.web.forms import ColleagueInviteForm, ColleagueSignupForm, RoleForm
 
 PAGE = 50
 
 
-def _may_manage() -> bool:
-    return roles.may(g.console_user.role, roles.MANAGE)
-
-
-def _require_manage() -> None:
-    roles.require(g.console_user.role, roles.MANAGE)
-
-
-def _actor() -> Actor:
-    return Actor(user_id=g.console_user.id)
-
-
 def _after() -> int:
-    raw = request.args.get("after", "")
-    return int(raw) if raw.isdigit() and int(raw) < 2**31 else 0
+    return keyset_position("after") or 0
 
 
 def _team_page(form: ColleagueInviteForm, *, status: int = 200, error: str | None = None):
@@ -54,7 +40,7 @@ def _team_page(form: ColleagueInviteForm, *, status: int = 200, error: str | Non
         users=users,
         next_after=next_after,
         pending=team_service.pending_invites(db.session, org_id=retailer_id(), now=now, limit=PAGE),
-        may_manage=_may_manage(),
+        may_manage=may(roles.MANAGE),
         role_labels=roles.LABELS,
         roles=ROLES,
         error=error,
@@ -71,7 +57,7 @@ def team():
 @console.post("/team/invites")
 @login_required
 def team_invite():
-    _require_manage()
+    require(roles.MANAGE)
     form = ColleagueInviteForm()
     if not form.validate():
         return _team_page(form, status=422)
@@ -82,7 +68,7 @@ def team_invite():
                 db.session,
                 org_id=retailer_id(),
                 email=form.email.data,
-                actor=_actor(),
+                actor=actor(),
                 ttl=invites.invite_ttl(current_app.config.get("HUB_INVITE_TTL_DAYS")),
                 now=utcnow(),
             )
@@ -100,10 +86,10 @@ def team_invite():
 @console.post("/team/invites/<int:invite_id>/revoke")
 @login_required
 def team_invite_revoke(invite_id: int):
-    _require_manage()
+    require(roles.MANAGE)
     with transaction(db.session):
         invite = team_service.withdraw_invite(
-            db.session, invite_id, org_id=retailer_id(), actor=_actor(), now=utcnow()
+            db.session, invite_id, org_id=retailer_id(), actor=actor(), now=utcnow()
         )
     flash(f"The invite to {invite.email} is withdrawn; its link no longer works.", "info")
     return redirect(url_for("console.team"))
@@ -112,13 +98,13 @@ def team_invite_revoke(invite_id: int):
 @console.post("/team/users/<int:user_id>/role")
 @login_required
 def team_role(user_id: int):
-    _require_manage()
+    require(roles.MANAGE)
     form = RoleForm()
     if not form.validate():  # a role that is none of ours, or no CSRF token
         return _team_page(ColleagueInviteForm(formdata=None), status=422, error="Choose one of the roles.")
     with transaction(db.session):
         user = team_service.change_role(
-            db.session, user_id, org_id=retailer_id(), role=form.role.data, actor=_actor(), now=utcnow()
+            db.session, user_id, org_id=retailer_id(), role=form.role.data, actor=actor(), now=utcnow()
         )
     flash(f"{user.email} is now {roles.LABELS[user.role].lower()}.", "info")
     return redirect(url_for("console.team"))
@@ -127,10 +113,10 @@ def team_role(user_id: int):
 @console.post("/team/users/<int:user_id>/remove")
 @login_required
 def team_remove(user_id: int):
-    _require_manage()
+    require(roles.MANAGE)
     with transaction(db.session):
         user = team_service.remove_member(
-            db.session, user_id, org_id=retailer_id(), actor=_actor(), now=utcnow()
+            db.session, user_id, org_id=retailer_id(), actor=actor(), now=utcnow()
         )
     flash(f"{user.email} is removed from the team and signed out.", "info")
     return redirect(url_for("console.team"))

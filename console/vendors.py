@@ -15,7 +15,7 @@ from wtforms.fields.choices import SelectChoice
 from wtforms.validators import DataRequired, InputRequired, Length, NumberRange
 
 from console.blueprint import console
-from console.session import login_required, retailer_id
+from console.session import actor, login_required, may, require, retailer_id
 from network.availability.terms import change_terms
 from network.clock import utcnow
 from network.console_views.scorecards import scorecards
@@ -24,7 +24,6 @@ from network.errors import Conflict, InvalidInput
 from network.extensions import db
 from network.partners import audit, invites, roles
 from network.partners import services as partners
-from network.partners.audit import Actor
 from vendor_portal.web.common import before_position, form_errors, public_url, send_after_commit
 
 WINDOWS = (30, 90)
@@ -63,10 +62,6 @@ class InviteForm(FlaskForm):
     vendor_name = StringField("The vendor's name", [DataRequired(), Length(max=200)])
 
 
-def _may_manage() -> bool:
-    return roles.may(g.console_user.role, roles.MANAGE)
-
-
 @console.get("/vendors")
 @login_required
 def vendors():
@@ -93,7 +88,7 @@ def _vendors_page(form: InviteForm, status: int = 200):
         "console/vendors.html",
         rows=rows,
         windows=WINDOWS,
-        may_manage=_may_manage(),
+        may_manage=may(roles.MANAGE),
         form=form,
         invites=[(invite, invites.invite_status(invite, now)) for invite in pending[:INVITE_ROWS]],
         invites_more=more,
@@ -113,7 +108,7 @@ def _inviter() -> str:
 @console.post("/vendors/invites")
 @login_required
 def vendor_invite():
-    roles.require(g.console_user.role, roles.MANAGE)
+    require(roles.MANAGE)
     form = InviteForm()
     if not form.validate():
         return _vendors_page(form, 422)
@@ -124,7 +119,7 @@ def vendor_invite():
                 retailer_id=retailer_id(),
                 email=form.email.data,
                 vendor_name=form.vendor_name.data,
-                actor=Actor(user_id=g.console_user.id),
+                actor=actor(),
                 ttl=_ttl(),
                 now=utcnow(),
             )
@@ -142,14 +137,14 @@ def vendor_invite():
 def vendor_invite_resend(invite_id: int):
     # Another retailer's invite is a 404 (NotFound), before any role check says it exists.
     invites.get_invite(db.session, invite_id, org_id=retailer_id())
-    roles.require(g.console_user.role, roles.MANAGE)
+    require(roles.MANAGE)
     try:
         with transaction(db.session):
             invite, token = invites.resend_invite(
                 db.session,
                 invite_id,
                 retailer_id=retailer_id(),
-                actor=Actor(user_id=g.console_user.id),
+                actor=actor(),
                 ttl=_ttl(),
                 now=utcnow(),
             )
@@ -166,14 +161,14 @@ def vendor_invite_resend(invite_id: int):
 @login_required
 def vendor_invite_revoke(invite_id: int):
     invites.get_invite(db.session, invite_id, org_id=retailer_id())
-    roles.require(g.console_user.role, roles.MANAGE)
+    require(roles.MANAGE)
     try:
         with transaction(db.session):
             invite = invites.revoke_vendor_invite(
                 db.session,
                 invite_id,
                 retailer_id=retailer_id(),
-                actor=Actor(user_id=g.console_user.id),
+                actor=actor(),
                 now=utcnow(),
             )
     except Conflict as exc:
@@ -189,7 +184,7 @@ def vendor_terms(connection_id: int):
     # Another retailer's connection is a 404 (NotFound), before any role check says it exists.
     conn = partners.get_connection(db.session, connection_id, org_id=retailer_id())
     if request.method == "POST":
-        roles.require(g.console_user.role, roles.MANAGE)
+        require(roles.MANAGE)
     form = TermsForm(obj=conn) if request.method == "GET" else TermsForm()
     if request.method == "POST" and form.validate():
         terms = {name: getattr(form, name).data for name in TERMS}
@@ -200,7 +195,7 @@ def vendor_terms(connection_id: int):
                     connection_id,
                     retailer_id=retailer_id(),
                     terms=terms,
-                    actor=Actor(user_id=g.console_user.id),
+                    actor=actor(),
                     now=utcnow(),
                 )
         except InvalidInput as exc:
@@ -211,7 +206,11 @@ def vendor_terms(connection_id: int):
             return redirect(url_for("console.vendors"))
     status = 422 if request.method == "POST" else 200
     page = render_template(
-        "console/vendor_terms.html", conn=conn, form=form, may_manage=_may_manage(), vendor=conn.vendor.name
+        "console/vendor_terms.html",
+        conn=conn,
+        form=form,
+        may_manage=may(roles.MANAGE),
+        vendor=conn.vendor.name,
     )
     return page, status
 

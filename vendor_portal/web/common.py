@@ -12,6 +12,7 @@ from flask import abort, current_app, flash, g, redirect, request, session, url_
 from flask_wtf import FlaskForm
 from werkzeug.wrappers import Response
 
+from api_common.edge import BIGINT_MAX, DB_INT_MAX
 from network.errors import InvalidInput
 from network.extensions import db
 from network.mail import Email, Mailer, MailNotSent
@@ -206,11 +207,21 @@ def portal_nav() -> list[tuple[str, str, str]]:
     return [entry for entry in NAV if entry[0] in current_app.view_functions]
 
 
+def keyset_position(name: str, *, maximum: int = DB_INT_MAX) -> int | None:
+    """A list page's `?after=`/`?before=` position: a positive id its column can hold, else None.
+
+    The one bound for every page of the portal and the console: a number past the column's range
+    (PostgreSQL's integer stops at 2**31 - 1) must not reach the database, where it is a 500.
+    """
+    raw = request.args.get(name, "")
+    if raw.isascii() and raw.isdigit() and 0 < int(raw) <= maximum:
+        return int(raw)
+    return None
+
+
 def before_position() -> int | None:
-    """A list's `?before=` keyset position; a value that is not a positive id is a 404, not a 500."""
-    raw = request.args.get("before")
-    if raw is None:
-        return None
-    if not raw.isdigit() or not 0 < int(raw) < 2**63:
+    """The audit log's `?before=` position (a BIGINT id); a value that is not one is a 404."""
+    position = keyset_position("before", maximum=BIGINT_MAX)
+    if position is None and "before" in request.args:
         abort(404)
-    return int(raw)
+    return position

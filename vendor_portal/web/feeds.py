@@ -20,7 +20,7 @@ from network.feeds.pulling import feed_credentials, fetch_sample, hold_share, pu
 from network.partners.audit import Actor
 from network.portal_views.feeds import feed_history
 from vendor_portal.web.blueprint import portal
-from vendor_portal.web.common import current_user, form_errors, login_required, vendor_id
+from vendor_portal.web.common import current_user, form_errors, keyset_position, login_required, vendor_id
 from vendor_portal.web.forms import FeedForm
 
 FEEDS_PAGE = 50
@@ -40,7 +40,7 @@ FIELDS = {
 @login_required
 def feeds_list():
     found = configs.list_feeds(
-        db.session, vendor_id=vendor_id(), after_id=request.args.get("after", 0, type=int), limit=FEEDS_PAGE
+        db.session, vendor_id=vendor_id(), after_id=keyset_position("after") or 0, limit=FEEDS_PAGE
     )
     more = len(found) == FEEDS_PAGE
     return render_template(

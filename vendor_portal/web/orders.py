@@ -21,7 +21,7 @@ from network.orders import services as orders
 from network.orders import views
 from network.orders.services import LineQuantity
 from vendor_portal.web.blueprint import portal
-from vendor_portal.web.common import login_required, vendor_id, whole_units
+from vendor_portal.web.common import keyset_position, login_required, vendor_id, whole_units
 
 MAX_TEXT = 200
 
@@ -30,9 +30,7 @@ MAX_TEXT = 200
 @login_required
 def purchase_orders():
     state = request.args.get("state", "action")
-    box = views.inbox(
-        db.session, vendor_id=vendor_id(), state=state, after_id=request.args.get("after", 0, type=int)
-    )
+    box = views.inbox(db.session, vendor_id=vendor_id(), state=state, after_id=keyset_position("after") or 0)
     return render_template(
         "portal/purchase_orders.html",
         inbox=box,
@@ -207,7 +205,7 @@ def _returns_page(*, error: DomainError | None = None, error_return: int | None 
         db.session,
         vendor_id=vendor_id(),
         status=None if status == "all" else status,
-        after_id=request.args.get("after", 0, type=int),
+        after_id=keyset_position("after") or 0,
     )
     body = render_template(
         "portal/returns.html",

@@ -15,7 +15,14 @@ from network.portal_views import stock as stock_views
 from network.uploads import services as uploads
 from network.uploads.services import QuantityEdit, UploadSettings
 from vendor_portal.web.blueprint import portal
-from vendor_portal.web.common import current_user, form_errors, login_required, vendor_id, whole_units
+from vendor_portal.web.common import (
+    current_user,
+    form_errors,
+    keyset_position,
+    login_required,
+    vendor_id,
+    whole_units,
+)
 from vendor_portal.web.forms import UploadForm
 
 RUNS_PAGE = 50
@@ -165,7 +172,7 @@ def stock_upload_discard(draft_id: int):
 @portal.get("/feed-runs")
 @login_required
 def feed_runs():
-    before = request.args.get("before", type=int)
+    before = keyset_position("before")
     runs = feeds.list_runs(db.session, vendor_id=vendor_id(), after_id=before, limit=RUNS_PAGE)
     more = len(runs) == RUNS_PAGE
     return render_template("portal/feed_runs.html", runs=runs, next_before=runs[-1].id if more else None)

@@ -1,4 +1,7 @@
-"""API access (OAuth clients for the vendor's own systems) and the team (colleague invites)."""
+"""API access (OAuth clients for the vendor's own systems) and the team (colleague invites).
+
+Every POST here is an owner's or an admin's: the portal's one role rule (common.check_role) says so
+before the view runs."""
 
 from __future__ import annotations
 
@@ -33,11 +36,6 @@ SCOPE_LABELS = {
 }
 
 
-def _may_manage() -> None:
-    """API clients and the team are an owner's or an admin's (raises Forbidden: a 403 page)."""
-    roles.require(current_user().role, roles.MANAGE)
-
-
 def _client_form() -> ApiClientForm:
     form = ApiClientForm()
     form.scopes.choices = [SelectChoice(scope, SCOPE_LABELS.get(scope, scope)) for scope in VENDOR_SCOPES]
@@ -68,7 +66,6 @@ def api_access():
 @login_required
 def api_client_create():
     """The secret is shown in this response only (never redirected through the session cookie)."""
-    _may_manage()
     form = _client_form()
     if not form.validate():
         return _access_page(form, status=422)
@@ -91,7 +88,6 @@ def api_client_create():
 @portal.post("/api-access/<int:client_pk>/revoke")
 @login_required
 def api_client_revoke(client_pk: int):
-    _may_manage()
     with transaction(db.session):
         partners.revoke_api_client(
             db.session,
@@ -127,7 +123,6 @@ def _team_page(form: ColleagueInviteForm, status: int = 200, error: str | None =
 @portal.post("/team/invites")
 @login_required
 def team_invite():
-    _may_manage()
     form = ColleagueInviteForm()
     if not form.validate():
         return _team_page(form, 422)
@@ -156,7 +151,6 @@ def team_invite():
 @portal.post("/team/invites/<int:invite_id>/revoke")
 @login_required
 def team_invite_revoke(invite_id: int):
-    _may_manage()
     with transaction(db.session):
         invite = team_service.withdraw_invite(
             db.session,
@@ -173,7 +167,6 @@ def team_invite_revoke(invite_id: int):
 @login_required
 def team_role(user_id: int):
     """The console's rules (network/partners/team.py): the last owner keeps the role (409)."""
-    _may_manage()
     form = RoleForm()
     if not form.validate():
         return _team_page(ColleagueInviteForm(formdata=None), 422, error="Choose one of the roles.")
@@ -193,7 +186,6 @@ def team_role(user_id: int):
 @portal.post("/team/users/<int:user_id>/remove")
 @login_required
 def team_remove(user_id: int):
-    _may_manage()
     with transaction(db.session):
         user = team_service.remove_member(
             db.session,
