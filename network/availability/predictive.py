@@ -99,17 +99,68 @@ def predicted_depletion(
 ) -> Depletion:
     """The units outside sales will probably have taken of a source's `free` units by the time the
     vendor imports an order taken now. None of them before the hub has learned anything of the vendor."""
+    estimate, horizon, probability = _prepare(
+        inputs, retailer_id=retailer_id, variant_id=variant_id, vendor_id=vendor_id, as_of=as_of, now=now
+    )
+    if estimate is None:
+        return Depletion(0, 0.0, 0.0, probability)
+    _, taken = depletion.offered(free, estimate, horizon_minutes=horizon, probability=probability)
+    return Depletion(taken, estimate.rate * 60, horizon, probability)
+
+
+def channel_depletion(
+    inputs: Inputs,
+    *,
+    retailer_id: int,
+    variant_id: int,
+    vendor_id: int,
+    free: int,
+    as_of: dt.datetime | None,
+    now: dt.datetime,
+    interval_minutes: float,
+) -> Depletion:
+    """A channel's automatic buffer on one source (issue 18): the units outside sales will probably
+    take over the channel's update interval, beyond what `predicted_depletion` already took.
+
+    A channel shows a figure until it can next be corrected, `interval_minutes` on: an order taken
+    then reaches a vendor whose count is that much older. So the source shows `free` less the
+    depletion quantile over the whole horizon plus the interval; this term is that quantile less the
+    one over the horizon alone (`horizon_minutes` here is the interval). Both are capped at `free`, so
+    the channel never shows less than nothing nor more than the hub; a longer interval never takes
+    fewer units, and a slow item whose outside sales will probably not reach one unit loses none.
+    """
+    estimate, horizon, probability = _prepare(
+        inputs, retailer_id=retailer_id, variant_id=variant_id, vendor_id=vendor_id, as_of=as_of, now=now
+    )
+    interval = max(0.0, interval_minutes)
+    if estimate is None or interval <= 0 or free <= 0:
+        return Depletion(0, 0.0 if estimate is None else estimate.rate * 60, interval, probability)
+    before = depletion.depletion_quantile(estimate, horizon, probability, cap=free)
+    after = depletion.depletion_quantile(estimate, horizon + interval, probability, cap=free)
+    return Depletion(after - before, estimate.rate * 60, interval, probability)
+
+
+def _prepare(
+    inputs: Inputs,
+    *,
+    retailer_id: int,
+    variant_id: int,
+    vendor_id: int,
+    as_of: dt.datetime | None,
+    now: dt.datetime,
+) -> tuple[depletion.Estimate | None, float, float]:
+    """(the estimate brought up to the count, the horizon in minutes, the risk quantile) of a source;
+    no estimate before the hub has learned anything of the variant (or without a count)."""
     estimate = inputs.estimates.get(variant_id)
     prior_rate, delay = inputs.vendors.get(vendor_id, (0.0, None))
     cost, share = inputs.retailers.get(retailer_id, (100.0, None))
     price, unit_cost = inputs.prices.get(variant_id, (None, None))
     probability = depletion.risk_quantile(cancellation_cost=cost, margin=margin(price, unit_cost, share))
     if estimate is None or as_of is None:
-        return Depletion(0, 0.0, 0.0, probability)
+        return None, 0.0, probability
     # The count did not move since the estimate's last lesson: that time taught "no sales".
     estimate = depletion.quiet_until(estimate, prior_rate=prior_rate, at=min(as_of, now))
     horizon = max(0.0, (now - as_of) / depletion.MINUTE) + (
         DEFAULT_IMPORT_DELAY_MINUTES if delay is None else delay
     )
-    _, taken = depletion.offered(free, estimate, horizon_minutes=horizon, probability=probability)
-    return Depletion(taken, estimate.rate * 60, horizon, probability)
+    return estimate, horizon, probability

@@ -15,6 +15,7 @@ from sqlalchemy.orm import Session
 from network.availability.compute import CONNECTION_INACTIVE, ON_HOLD, STALE, VARIANT_INACTIVE
 from network.catalog.models import RetailerItem
 from network.catalog.skus import normal_sku
+from network.delivery.channels import ChannelExplanation, explain_channels
 from network.orders.explain import Explanation, SourceExplanation, explain
 from network.partners.models import Organization
 
@@ -80,11 +81,15 @@ class SourceRow:
 class Breakdown:
     explanation: Explanation
     rows: list[SourceRow]
+    # What each channel is shown (network/delivery/channels.py); its automatic buffer is also told
+    # source by source in the rows' reasons.
+    channels: list[ChannelExplanation]
 
 
 def breakdown(session: Session, *, retailer_id: int, retailer_sku: str, now: dt.datetime) -> Breakdown:
     """Raises NotFound for an unknown SKU (another retailer's included)."""
     explanation = explain(session, retailer_id=retailer_id, retailer_sku=retailer_sku, now=now)
+    channels = explain_channels(session, retailer_id=retailer_id, retailer_sku=retailer_sku, now=now)
     vendor_ids = {source.vendor_id for source in explanation.sources}
     names = dict(
         session.execute(
@@ -95,13 +100,13 @@ def breakdown(session: Session, *, retailer_id: int, retailer_sku: str, now: dt.
         SourceRow(
             source,
             names.get(source.vendor_id, ""),
-            reasons(source, now),
+            reasons(source, now) + channel_reasons(source.vendor_variant_id, channels),
             None if source.as_of is None else duration(now - source.as_of),
             duration(dt.timedelta(minutes=source.stale_after_minutes)),
         )
         for source in explanation.sources
     ]
-    return Breakdown(explanation, rows)
+    return Breakdown(explanation, rows, channels)
 
 
 def reasons(source: SourceExplanation, now: dt.datetime) -> list[str]:
@@ -127,10 +132,34 @@ def reasons(source: SourceExplanation, now: dt.datetime) -> list[str]:
     if said:
         return said
     net = source.quantity - source.committed - source.buffer
-    sum_ = f"{source.quantity} counted − {source.committed} committed − {source.buffer} buffer = {net}"
-    if net <= 0:
-        return [f"nothing left: {sum_}"]
-    return [sum_]
+    sum_ = f"{source.quantity} counted − {source.committed} committed − {source.buffer} buffer"
+    term = source.predicted_depletion
+    if term is not None and term.units:
+        net -= term.units
+        sum_ += f" − {term.units} predicted outside sales"
+    sum_ += f" = {net}"
+    said = [f"nothing left: {sum_}" if net <= 0 else sum_]
+    if term is not None and term.units:
+        said.append(
+            f"predicted outside sales: {term.units} within {duration(dt.timedelta(minutes=term.horizon_minutes))}"
+            f" (the count's age and the vendor's import delay) at {term.rate_per_hour:.1f} an hour,"
+            f" {term.probability:.0%} sure"
+        )
+    return said
+
+
+def channel_reasons(variant_id: int, channels: list[ChannelExplanation]) -> list[str]:
+    """A sentence per channel whose automatic buffer holds back units of this source."""
+    said = []
+    for channel in channels:
+        for term in channel.predicted_depletion:
+            if term.vendor_variant_id == variant_id and term.units:
+                said.append(
+                    f"{channel.label}: {term.units} fewer shown, the outside sales probable before it can"
+                    f" be corrected ({duration(dt.timedelta(minutes=term.horizon_minutes))} at"
+                    f" {term.rate_per_hour:.1f} an hour, {term.probability:.0%} sure)"
+                )
+    return said
 
 
 def duration(delta: dt.timedelta) -> str:
