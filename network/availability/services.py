@@ -469,8 +469,15 @@ def note_connection_change(
     )
 
 
-def publish_changes(session: Session, item_ids: Sequence[int], *, now: dt.datetime) -> int:
+def publish_changes(
+    session: Session,
+    item_ids: Sequence[int],
+    *,
+    now: dt.datetime,
+    moved_items: list[tuple[ItemAvailability, int | None]] | None = None,
+) -> int:
     """Recompute the items' availability and publish each figure that moved; return how many moved.
+    `moved_items` collects those that moved, with the figure published before.
 
     Items are locked in id order so that concurrent writers publish their figures one after the
     other, each seeing the last: a retailer is never sent an outdated figure after a newer one.
@@ -487,6 +494,8 @@ def publish_changes(session: Session, item_ids: Sequence[int], *, now: dt.dateti
             if previous == item.available:
                 continue
             updates.append((item.item_id, item.available))
+            if moved_items is not None:
+                moved_items.append((item, previous))
             events.append(
                 (
                     item.retailer_id,

@@ -219,6 +219,24 @@ def test_the_aging_job_republishes_a_fast_seller_as_its_count_ages_and_nothing_e
     # Run again at the same moment: nothing moved since, nothing is published.
     republish_aging(now=at(24 * 60 + 180))
     assert len(_changes(net)) == before
+    # Each move is in the retailer's ledger with the term and its inputs; not in the other's.
+    from network.availability.history import item_ledger
+
+    lines = [
+        line
+        for line in item_ledger(
+            net.s, retailer_id=net.predictive, retailer_sku=net.items["fast"], after_id=0, limit=1000
+        )
+        if line.cause == "prediction"
+    ]
+    assert [line.after["item_available"] for line in lines] == published
+    term = lines[-1].reference["predicted_depletion"]
+    assert term["units"] == last - published[-1] and term["horizon_minutes"] == pytest.approx(180 + 60)
+    assert term["rate_per_hour"] == pytest.approx(12, rel=0.1) and term["probability"] == pytest.approx(
+        100 / 120, abs=1e-4
+    )
+    theirs = item_ledger(net.s, retailer_id=net.fixed, retailer_sku=net.items["fast"], after_id=0, limit=1000)
+    assert not [line for line in theirs if line.cause == "prediction"]
 
 
 def test_the_aging_job_reads_nothing_for_slow_items_or_fixed_retailers(net):
@@ -260,7 +278,7 @@ def test_the_explanation_shows_each_channels_figure_and_its_automatic_term_with_
     assert auto["held_back"] == term["units"] > 0
     assert auto["available"] == body["available"] - term["units"] == pushed(net, automatic, now)["fast"]
     assert term["horizon_minutes"] == 30 and term["rate_per_hour"] == pytest.approx(12, rel=0.1)
-    assert term["probability"] == pytest.approx(100 / 120)
+    assert term["probability"] == pytest.approx(100 / 120, abs=1e-4)
     assert term["vendor_variant_id"] == net.variants["fast"]
     assert (one["buffer"], one["held_back"], one["available"], one["predicted_depletion"]) == (
         1,
