@@ -66,21 +66,28 @@ class StaleSweep:
             log.info("stale sweep: %d items changed availability", moved)
 
 
-def republish_aging(*, now: dt.datetime | None = None) -> int:
+class RepublishAging:
     """Predictive retailers: publish the figures of fast sellers whose aging counts moved them.
 
-    One read of the items that can move, then a transaction per batch of them; returns how many moved.
+    Each run looks at what moved since the last one (the first, at every item that can move); one
+    read of the candidates, then a transaction per batch of the items that moved.
     """
-    now = now or utcnow()
-    with transaction(db.session):
-        item_ids = aging.aging_items(db.session)
-    moved = 0
-    for batch in aging.batches(item_ids):
+
+    def __init__(self) -> None:
+        self.last: dt.datetime | None = None
+
+    def __call__(self, *, now: dt.datetime | None = None) -> int:
+        now = now or utcnow()
         with transaction(db.session):
-            moved += aging.republish_batch(db.session, batch, now=now)
-    if moved:
-        log.info("aging counts: %d items changed availability", moved)
-    return moved
+            item_ids = aging.aging_items(db.session, now=now, since=self.last)
+        moved = 0
+        for batch in aging.batches(item_ids):
+            with transaction(db.session):
+                moved += aging.republish_batch(db.session, batch, now=now)
+        self.last = now
+        if moved:
+            log.info("aging counts: %d items changed availability", moved)
+        return moved
 
 
 def pull_due_feeds(*, now: dt.datetime | None = None) -> list[FeedRun]:
@@ -170,7 +177,7 @@ def jobs() -> list[tuple[str, Callable[[], None], int]]:
     """(name, callable, interval seconds) of every job the worker runs."""
     return [
         ("stale_sweep", StaleSweep(), STALE_SWEEP_SECONDS),
-        ("republish_aging", republish_aging, aging.AGING_SECONDS),
+        ("republish_aging", RepublishAging(), aging.AGING_SECONDS),
         ("pull_due_feeds", pull_due_feeds, FEED_PULL_SECONDS),
         ("apply_queued_feeds", apply_queued_feeds, FEED_QUEUE_SECONDS),
         ("feed_health", feed_health, FEED_HEALTH_SECONDS),

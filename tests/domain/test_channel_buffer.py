@@ -198,8 +198,9 @@ def _changes(net: Network) -> list[tuple[int, str, int]]:
 
 
 def test_the_aging_job_republishes_a_fast_seller_as_its_count_ages_and_nothing_else(net):
-    from network.jobs import republish_aging
+    from network.jobs import RepublishAging
 
+    republish_aging = RepublishAging()
     net.go_predictive()
     last = sell_a_day(net, per_hour=12, slow=3)
     before = len(_changes(net))
@@ -245,13 +246,15 @@ def test_the_aging_job_reads_nothing_for_slow_items_or_fixed_retailers(net):
 
     net.go_predictive()
     sell_a_day(net, per_hour=12, slow=3)
-    ids = aging_items(net.s)
+    now = at(24 * 60 + 60)
+    ids = aging_items(net.s, now=now, since=now - dt.timedelta(minutes=30))
     assert [net.s.get(RetailerItem, item_id).retailer_sku for item_id in ids] == [net.items["fast"]]
     assert net.s.get(RetailerItem, ids[0]).retailer_id == net.predictive
     net.s.rollback()
     with transaction(net.s):  # back on the fixed model: nobody's figure ages
         update_availability_settings(net.s, retailer_id=net.predictive, model="fixed", now=at(24 * 60))
-    assert aging_items(net.s) == []
+    assert aging_items(net.s, now=now, since=now - dt.timedelta(minutes=30)) == []
+    assert aging_items(net.s, now=now) == []
 
 
 # --- explained --------------------------------------------------------------------------------

@@ -116,6 +116,7 @@ class DropnetPolicy(Policy):
         # The stale sweep runs when a count may have just crossed its connection's limit.
         self.counted_at: dict[int, list[float]] = defaultdict(list)  # vendor -> as_of of live counts
         self.last_sweep = 0.0
+        self.last_aging: dt.datetime | None = None  # the aging job's last run
         timers = [
             (SWEEP, self.config.hub.stale_sweep_minutes),
             (EVALUATE, self.config.hub.flag_evaluation_minutes),
@@ -413,7 +414,8 @@ class DropnetPolicy(Policy):
         """The worker's aging job (network/jobs.py republish_aging), on the simulated clock."""
         now = self._at(t)
         with transaction(self.session):
-            item_ids = aging.aging_items(self.session)
+            item_ids = aging.aging_items(self.session, now=now, since=self.last_aging)
+        self.last_aging = now
         for batch in aging.batches(item_ids):
             with transaction(self.session):
                 self.counts["aging_republished"] += aging.republish_batch(self.session, batch, now=now)
