@@ -29,6 +29,7 @@ from sqlalchemy.orm import Session
 from network.availability import depletion, predictive
 from network.availability.models import PREDICTIVE, AvailabilitySettings
 from network.availability.settings import availability_settings
+from network.db import is_postgres
 from network.flags import services as flags
 from network.flags.models import LIKELY_SHORT, Flag
 from network.flags.rules import LineFacts, clearing
@@ -91,6 +92,8 @@ def check(
         open_query = open_query.where(Flag.po_line_id.in_(params["line_ids"]))
     open_ = {flag.po_line_id: flag for flag in session.scalars(open_query.order_by(Flag.id))}
     to_raise = [line_id for line_id, detail in sorted(assessed.items()) if _raise(detail, line_id, open_)]
+    if to_raise and vendor_id is None and line_ids is None and is_postgres(session):
+        to_raise = _serialized(session, to_raise, {row.id: row.variant_id for row in rows})
     gone = [line_id for line_id in open_ if line_id not in assessed]
     lines = {
         line.id: line
@@ -116,6 +119,22 @@ def check(
         if line_id not in open_:
             raised.append(flag)
     return raised
+
+
+def _serialized(session: Session, line_ids: list[int], variants: dict[int, int]) -> list[int]:
+    """The evaluator holds no position lock, a feed applying or an order placed does: it raises only
+    on lines whose positions it can lock now (in variant order, as every writer does), so that no
+    two raisers flag one line twice; a busy line is seen by that other raiser, or the next hour."""
+    wanted = sorted({variants[line_id] for line_id in line_ids})
+    got = set(
+        session.scalars(
+            sa.select(StockPosition.variant_id)
+            .where(StockPosition.variant_id.in_(wanted))
+            .order_by(StockPosition.variant_id)
+            .with_for_update(skip_locked=True)
+        )
+    )
+    return [line_id for line_id in line_ids if variants[line_id] in got]
 
 
 @accepted.connect

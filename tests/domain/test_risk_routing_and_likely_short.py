@@ -24,8 +24,8 @@ from network.feeds.services import FeedReceipt, receive_feed
 from network.flags import evaluation, likely_short
 from network.flags import services as flags
 from network.flags.models import LIKELY_SHORT, VENDOR_REJECTED, Flag
-from network.orders import services
-from network.orders.models import PurchaseOrderLine
+from network.orders import fill, services
+from network.orders.models import PurchaseOrder, PurchaseOrderLine
 from network.orders.placement import LineInput, place_order
 from network.outbox.models import Event
 from network.partners import services as partners
@@ -258,3 +258,18 @@ def test_auto_reroute_never_moves_it_to_a_source_not_very_probably_there(net):
     net.evaluate(at(DAY + 200))
     (flag,) = net.flags_of(line)
     assert flag.resolved_at is None  # stays for the retailer: no source very probably has them
+
+
+def test_the_fill_rate_counts_the_vendors_refusals_not_the_retailers_cancellations(net):
+    net.feed(net.f, {"fast": 100, "slow": 5}, T0)
+    net.feed(net.v2, {"other": 100}, T0)
+    refused_po, *_ = net.order(net.fixed, "fast", 10, at(1))
+    cancelled_po, *_ = net.order(net.fixed, "fast", 10, at(2))
+    with transaction(net.s):
+        services.reject(net.s, vendor_id=net.f, po_id=refused_po, lines=None, reason="none left", now=at(3))
+        order_id = net.s.get(PurchaseOrder, cancelled_po).order_id
+        services.cancel_by_retailer(net.s, retailer_id=net.fixed, order_id=order_id, lines=None, now=at(4))
+    with transaction(net.s):
+        rates = fill.recent_fill_rates(net.s, [net.f, net.v2])
+    # Ten units refused by F against the prior's twenty shipped; the retailer's ten say nothing of F.
+    assert rates == {net.f: pytest.approx(20 / 30), net.v2: 1.0}
