@@ -128,17 +128,37 @@ def predicted_depletion(
 ) -> Depletion:
     """The units outside sales will probably have taken of a source's `free` units by the time the
     vendor imports an order taken now. None of them before the hub has learned anything of the vendor."""
-    estimate = inputs.estimates.get(variant_id)
-    prior_rate, delay = inputs.vendors.get(vendor_id, (0.0, None))
     cost, share = inputs.retailers.get(retailer_id, (100.0, None))
     price, unit_cost = inputs.prices.get(variant_id, (None, None))
     probability = depletion.risk_quantile(cancellation_cost=cost, margin=margin(price, unit_cost, share))
-    if estimate is None or as_of is None:
+    estimate, horizon = outlook(inputs, variant_id=variant_id, vendor_id=vendor_id, as_of=as_of, now=now)
+    if estimate is None:
         return Depletion(0, 0.0, 0.0, probability)
-    # The count did not move since the estimate's last lesson: that time taught "no sales".
-    estimate = depletion.quiet_until(estimate, prior_rate=prior_rate, at=min(as_of, now))
-    horizon = max(0.0, (now - as_of) / depletion.MINUTE) + (
-        DEFAULT_IMPORT_DELAY_MINUTES if delay is None else delay
-    )
     _, taken = depletion.offered(free, estimate, horizon_minutes=horizon, probability=probability)
     return Depletion(taken, estimate.rate * 60, horizon, probability)
+
+
+def outlook(
+    inputs: Inputs,
+    *,
+    variant_id: int,
+    vendor_id: int,
+    as_of: dt.datetime | None,
+    now: dt.datetime,
+    placed_at: dt.datetime | None = None,
+) -> tuple[depletion.Estimate | None, float]:
+    """The variant's estimate brought up to its count, and the horizon in minutes over which outside
+    sales can still take units counted at `as_of`: until the vendor imports an order placed at
+    `placed_at` (default: now), or now if that is later. (None, 0) before the hub has learned
+    anything of the variant, or without a count."""
+    estimate = inputs.estimates.get(variant_id)
+    if estimate is None or as_of is None:
+        return None, 0.0
+    prior_rate, delay = inputs.vendors.get(vendor_id, (0.0, None))
+    # The count did not move since the estimate's last lesson: that time taught "no sales".
+    estimate = depletion.quiet_until(estimate, prior_rate=prior_rate, at=min(as_of, now))
+    delay_minutes = DEFAULT_IMPORT_DELAY_MINUTES if delay is None else delay
+    if placed_at is None:
+        return estimate, max(0.0, (now - as_of) / depletion.MINUTE) + delay_minutes
+    imported_at = placed_at + dt.timedelta(minutes=delay_minutes)
+    return estimate, max(0.0, (max(now, imported_at) - as_of) / depletion.MINUTE)
