@@ -51,7 +51,7 @@ def test_channel_buffers_of_zero_become_automatic_and_come_back_as_zero(app):
 
     directory = app.extensions["migrate"].directory
     _migrated_drift(app)
-    downgrade(directory=directory, revision="0019_predictive_availability")
+    downgrade(directory=directory, revision="0021_likely_short_flags")
     now = dt.datetime(2026, 12, 7, tzinfo=dt.UTC)
     endpoints = WebhookEndpoint.__table__
     with db.engine.begin() as conn:
@@ -82,6 +82,6 @@ def test_channel_buffers_of_zero_become_automatic_and_come_back_as_zero(app):
 
     upgrade(directory=directory, revision="heads")
     assert buffers() == [None, 2]
-    downgrade(directory=directory, revision="0019_predictive_availability")
+    downgrade(directory=directory, revision="0021_likely_short_flags")
     assert buffers() == [0, 2]
     upgrade(directory=directory, revision="heads")

@@ -8,14 +8,14 @@ the column's default and the only figure that held nothing back, so existing zer
 Down again, automatic becomes 0.
 
 Revision ID: 0020_automatic_channel_buffer
-Revises: 0019_predictive_availability
+Revises: 0021_likely_short_flags
 """
 
 import sqlalchemy as sa
 from alembic import op
 
 revision = "0020_automatic_channel_buffer"
-down_revision = "0019_predictive_availability"
+down_revision = "0021_likely_short_flags"
 branch_labels = None
 depends_on = None
 
