@@ -19,7 +19,8 @@ may name a cause an older one did not).
 
 `--policy` benchmarks another hub policy (dropnet_predictive: the retailers on the predictive
 model); `--config` another world (e.g. docs/simulation/predictive/quarter_10days.toml), its days
-still cut to `--days`.
+still cut to `--days`; `--profile FILE` runs this checkout's slice under cProfile (read the file
+with `python -m pstats FILE`; its CPU then includes the profiler's overhead).
 """
 
 from __future__ import annotations
@@ -43,16 +44,22 @@ world = build_world(load_config(sys.argv[5] or None, days=days), seed)
 if sys.argv[4]:
     world = world.restrict(int(v) for v in sys.argv[4].split(","))
 started = time.process_time()
-metrics = run_one(world, policy)
+if sys.argv[6]:
+    import cProfile
+    profiler = cProfile.Profile()
+    metrics = profiler.runcall(run_one, world, policy)
+    profiler.dump_stats(sys.argv[6])
+else:
+    metrics = run_one(world, policy)
 print(json.dumps({"cpu": time.process_time() - started, "orders": metrics.orders,
                   "metrics": dataclasses.asdict(metrics)}, sort_keys=True, default=str))
 """
 
 
 def _start(
-    checkout: Path, policy: str, days: int, seed: int, vendors: str, config: str = ""
+    checkout: Path, policy: str, days: int, seed: int, vendors: str, config: str = "", profile: str = ""
 ) -> subprocess.Popen:
-    command = [sys.executable, "-c", CHILD, policy, str(days), str(seed), vendors, config]
+    command = [sys.executable, "-c", CHILD, policy, str(days), str(seed), vendors, config, profile]
     return subprocess.Popen(command, cwd=checkout, stdout=subprocess.PIPE, text=True)
 
 
@@ -71,11 +78,13 @@ def main() -> None:
     parser.add_argument("--against", type=Path, help="another checkout to run the same slice from")
     parser.add_argument("--policy", default="dropnet", choices=("dropnet", "dropnet_predictive"))
     parser.add_argument("--config", type=Path, help="a world's TOML file (default: the default world)")
+    parser.add_argument("--profile", type=Path, help="write this checkout's run's cProfile stats here")
     args = parser.parse_args()
     config = str(args.config.resolve()) if args.config else ""
+    profile = str(args.profile.resolve()) if args.profile else ""
 
     gauge = _result(_start(ROOT, "full_15min", args.days, args.seed, "", config))
-    runs = {"this checkout": _start(ROOT, args.policy, args.days, args.seed, args.vendors, config)}
+    runs = {"this checkout": _start(ROOT, args.policy, args.days, args.seed, args.vendors, config, profile)}
     if args.against:
         runs[str(args.against)] = _start(
             args.against.resolve(), args.policy, args.days, args.seed, args.vendors, config

@@ -357,7 +357,10 @@ def write_charts(result: RunResult, out: Path) -> list[Path]:
         causes += [k for k in summary[n] if k.startswith("cost_lost:") and k not in causes]
     fig, ax = plt.subplots(figsize=(9, 5))
     bottom = [0.0] * len(names)
-    palette = ["#c0392b", "#2a7ab9", "#d9822b", "#7f8c8d", "#27ae60", "#8e44ad", "#f1c40f", "#16a085"]
+    palette = [
+        "#c0392b", "#2a7ab9", "#d9822b", "#7f8c8d", "#27ae60", "#8e44ad", "#f1c40f", "#16a085",
+        "#e377c2", "#8c564b", "#17becf", "#bcbd22", "#1f3a5f", "#ff9896",
+    ]  # fmt: skip
     for i, key in enumerate(["cost_cancellations_usd", *sorted(causes)]):
         values = [summary[n][key].mean if key in summary[n] else 0.0 for n in names]
         label = "cancellations" if key == "cost_cancellations_usd" else "lost: " + key[len("cost_lost:") : -4]
