@@ -1,6 +1,7 @@
 """The oversell simulator's cost: Dropnet's CPU per customer order on a slice of the default world.
 
     python bench/simulation.py [--days 3] [--vendors 0,1] [--seed 7] [--against DIR]
+                               [--policy dropnet_predictive] [--config FILE]
 
 Runs the Dropnet policy (the hub's real services on SQLite in memory) on the first `--days` of
 the default world's seed, restricted to one independent vendor group, in a child process, and
@@ -12,7 +13,14 @@ run's time in docs/benchmarks.md is on whatever machine ran it).
 With `--against DIR` (a checkout of another commit, e.g. `git worktree add /tmp/old REV`), the
 same slice also runs from that checkout, side by side with this one on the two cores, so both
 see the same machine; it prints both, their ratio, and whether the two runs' figures are
-identical (a change meant to be faster only must leave them so).
+identical (a change meant to be faster only must leave them so; the figures compared are those
+both checkouts record, with the lost units by cause compared by their total, since a newer checkout
+may name a cause an older one did not).
+
+`--policy` benchmarks another hub policy (dropnet_predictive: the retailers on the predictive
+model); `--config` another world (e.g. docs/simulation/predictive/quarter_10days.toml), its days
+still cut to `--days`; `--profile FILE` runs this checkout's slice under cProfile (read the file
+with `python -m pstats FILE`; its CPU then includes the profiler's overhead).
 """
 
 from __future__ import annotations
@@ -32,18 +40,26 @@ from network.simulation.config import load_config
 from network.simulation.runner import run_one
 from network.simulation.world import build_world
 policy, days, seed = sys.argv[1], int(sys.argv[2]), int(sys.argv[3])
-world = build_world(load_config(None, days=days), seed)
+world = build_world(load_config(sys.argv[5] or None, days=days), seed)
 if sys.argv[4]:
     world = world.restrict(int(v) for v in sys.argv[4].split(","))
 started = time.process_time()
-metrics = run_one(world, policy)
+if sys.argv[6]:
+    import cProfile
+    profiler = cProfile.Profile()
+    metrics = profiler.runcall(run_one, world, policy)
+    profiler.dump_stats(sys.argv[6])
+else:
+    metrics = run_one(world, policy)
 print(json.dumps({"cpu": time.process_time() - started, "orders": metrics.orders,
                   "metrics": dataclasses.asdict(metrics)}, sort_keys=True, default=str))
 """
 
 
-def _start(checkout: Path, policy: str, days: int, seed: int, vendors: str) -> subprocess.Popen:
-    command = [sys.executable, "-c", CHILD, policy, str(days), str(seed), vendors]
+def _start(
+    checkout: Path, policy: str, days: int, seed: int, vendors: str, config: str = "", profile: str = ""
+) -> subprocess.Popen:
+    command = [sys.executable, "-c", CHILD, policy, str(days), str(seed), vendors, config, profile]
     return subprocess.Popen(command, cwd=checkout, stdout=subprocess.PIPE, text=True)
 
 
@@ -60,19 +76,25 @@ def main() -> None:
     parser.add_argument("--vendors", default="0,1", help="an independent vendor group of the world")
     parser.add_argument("--seed", type=int, default=7)
     parser.add_argument("--against", type=Path, help="another checkout to run the same slice from")
+    parser.add_argument("--policy", default="dropnet", choices=("dropnet", "dropnet_predictive"))
+    parser.add_argument("--config", type=Path, help="a world's TOML file (default: the default world)")
+    parser.add_argument("--profile", type=Path, help="write this checkout's run's cProfile stats here")
     args = parser.parse_args()
+    config = str(args.config.resolve()) if args.config else ""
+    profile = str(args.profile.resolve()) if args.profile else ""
 
-    gauge = _result(_start(ROOT, "full_15min", args.days, args.seed, ""))
-    runs = {"this checkout": _start(ROOT, "dropnet", args.days, args.seed, args.vendors)}
+    gauge = _result(_start(ROOT, "full_15min", args.days, args.seed, "", config))
+    runs = {"this checkout": _start(ROOT, args.policy, args.days, args.seed, args.vendors, config, profile)}
     if args.against:
         runs[str(args.against)] = _start(
-            args.against.resolve(), "dropnet", args.days, args.seed, args.vendors
+            args.against.resolve(), args.policy, args.days, args.seed, args.vendors, config
         )
     results = {name: _result(process) for name, process in runs.items()}
 
-    print(f"slice: seed {args.seed}, {args.days} days, vendors {{{args.vendors}}}")
+    world = args.config.name if args.config else "the default world"
+    print(f"slice: {world}, seed {args.seed}, {args.days} days, vendors {{{args.vendors}}}, {args.policy}")
     print(f"gauge: full_15min on the whole world, {gauge['orders']:,} orders, {gauge['cpu']:.1f} s CPU")
-    print(f"{'dropnet from':<28} {'orders':>7} {'CPU s':>8} {'ms/order':>9} {'/ gauge':>8}")
+    print(f"{args.policy + ' from':<28} {'orders':>7} {'CPU s':>8} {'ms/order':>9} {'/ gauge':>8}")
     for name, result in results.items():
         per_order = 1000 * result["cpu"] / result["orders"]
         print(
@@ -82,7 +104,17 @@ def main() -> None:
     if args.against:
         mine, theirs = results.values()
         print(f"CPU ratio, this checkout / the other: {mine['cpu'] / theirs['cpu']:.2f}")
-        print(f"figures identical: {'yes' if mine['metrics'] == theirs['metrics'] else 'NO'}")
+        print(
+            f"figures identical: {'yes' if _comparable(mine, theirs) == _comparable(theirs, mine) else 'NO'}"
+        )
+
+
+def _comparable(result: dict, other: dict | None = None) -> dict:
+    """The figures both checkouts record (`other`: the one to match), lost units by cause as a total."""
+    metrics = dict(result["metrics"])
+    keys = set(metrics) if other is None else set(metrics) & set(other["metrics"])
+    metrics["lost_units_by"] = sum(metrics["lost_units_by"].values())
+    return {key: metrics[key] for key in sorted(keys)}
 
 
 if __name__ == "__main__":

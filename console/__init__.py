@@ -18,6 +18,7 @@ from console import (  # noqa: F401 (views)
     home,
     orders,
     session,
+    settings,
     signup,
     team,
     vendors,

@@ -231,6 +231,12 @@ def _explain(error: DomainError) -> str:
 @click.option(
     "--workers", type=click.IntRange(min=1), default=None, help="Processes to run on (default: up to 2 CPUs)."
 )
+@click.option(
+    "--vary",
+    multiple=True,
+    help="NAME=V1,V2,...: also run worlds with this parameter at each value, one parameter at a time "
+    "(e.g. outside_sales_ratio=0.2,1,5; docs/simulation.md, Assumption ranges). Repeatable.",
+)
 @with_appcontext
 def simulate_command(
     days: int | None,
@@ -240,16 +246,21 @@ def simulate_command(
     out: str | None,
     config_path: str | None,
     workers: int | None,
+    vary: tuple[str, ...],
 ) -> None:
     """Run the oversell simulator: the usual sync workarounds and Dropnet on the same weeks (docs/simulation.md)."""
     from pathlib import Path
 
-    from network.simulation import ConfigError, policy_names, simulate
+    from network.simulation import ConfigError, load_config, policy_names, simulate
 
     try:
         policy_names(policy)
     except ValueError as exc:
         raise click.BadParameter(str(exc), param_hint="--policy") from None
+    try:
+        load_config(Path(config_path) if config_path else None)
+    except ConfigError as exc:
+        raise click.BadParameter(str(exc), param_hint="--config") from None
     try:
         simulate(
             seed=seed,
@@ -261,9 +272,10 @@ def simulate_command(
             workers=workers,
             database_url=str(current_app.config["DATABASE_URL"]),
             echo=click.echo,
+            vary=vary,
         )
     except ConfigError as exc:
-        raise click.BadParameter(str(exc), param_hint="--config") from None
+        raise click.BadParameter(str(exc), param_hint="--vary") from None
 
 
 @hub.command("edi-setup")

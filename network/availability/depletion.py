@@ -190,6 +190,21 @@ def nb_cdf(k: int, shape: float, exposure: float, minutes: float) -> float:
     return total
 
 
+def still_there(estimate: Estimate | None, minutes: float, units: int) -> float:
+    """The probability that a line's units are still there after `minutes` of outside sales:
+    P(D <= `units`), `units` being the free units less the line's quantity (the room outside
+    sales have before they reach the line's units).
+
+    1 when nothing is known of the variant's sales (no estimate), 0 when `units` is negative (the
+    line asks for more than is free). Monotone: more room or a shorter horizon never make it less.
+    """
+    if units < 0:
+        return 0.0
+    if estimate is None:
+        return 1.0
+    return min(1.0, max(0.0, nb_cdf(units, estimate.shape, estimate.exposure, minutes)))
+
+
 def depletion_quantile(estimate: Estimate, minutes: float, probability: float, *, cap: int) -> int:
     """The fewest units d such that outside sales over `minutes` are at most d with `probability`,
     never more than `cap` (the units there are to lose) and never negative.

@@ -13,8 +13,10 @@ from network.availability.models import AVAILABILITY_MODELS, FIXED, Availability
 from network.availability.services import publish_changes
 from network.catalog.models import RetailerItem
 from network.errors import InvalidInput
+from network.partners import audit
 
 DEFAULT_CANCELLATION_COST = 100.0  # the seed's figure: a support call, a refund, goodwill
+MAX_CANCELLATION_COST = 1_000_000.0  # more is a typo, not a cost
 UNSET = object()
 
 
@@ -39,13 +41,12 @@ def update_availability_settings(
 ) -> AvailabilitySettings:
     """Change the settings given (`margin_share` None: from each variant's price and cost) and
     publish the figures they move. Raises InvalidInput, naming each bad field; nothing changes then."""
-    errors: dict[str, list[str]] = {}
-    if model is not None and model not in AVAILABILITY_MODELS:
-        errors["model"] = [f"must be one of {', '.join(AVAILABILITY_MODELS)}"]
-    if cancellation_cost is not None and not (math.isfinite(cancellation_cost) and cancellation_cost >= 0):
-        errors["cancellation_cost"] = ["must be a non-negative amount"]
-    if margin_share is not UNSET and margin_share is not None and not 0 < margin_share <= 1:
-        errors["margin_share"] = ["must be above 0 and at most 1, or null (from the price)"]
+    errors = _errors(
+        UNSET if model is None else model,
+        UNSET if cancellation_cost is None else cancellation_cost,
+        margin_share,
+        model_field="model",
+    )
     if errors:
         raise InvalidInput("invalid availability settings", errors=errors)
     settings = session.get(AvailabilitySettings, retailer_id)
@@ -64,4 +65,79 @@ def update_availability_settings(
         sa.select(RetailerItem.id).where(RetailerItem.retailer_id == retailer_id).order_by(RetailerItem.id)
     ).all()
     publish_changes(session, items, now=now)
+    return settings
+
+
+def _errors(model: object, cost: object, share: object, *, model_field: str) -> dict[str, list[str]]:
+    """Each bad setting's message, by field; UNSET leaves a setting as it is, and only the margin
+    share may be None (from the price)."""
+    errors: dict[str, list[str]] = {}
+    if model is not UNSET and model not in AVAILABILITY_MODELS:
+        errors[model_field] = [f"must be one of {', '.join(AVAILABILITY_MODELS)}"]
+    if cost is not UNSET and not (_number(cost) and 0 <= cost <= MAX_CANCELLATION_COST):
+        errors["cancellation_cost"] = [f"must be an amount from 0 to {MAX_CANCELLATION_COST:,.0f}"]
+    if share is not UNSET and share is not None and not (_number(share) and 0 < share <= 1):
+        errors["margin_share"] = ["must be above 0 and at most 1, or null (from each item's price less cost)"]
+    return errors
+
+
+def _number(value: object) -> bool:
+    return isinstance(value, int | float) and not isinstance(value, bool) and math.isfinite(value)
+
+
+# What the retailer sees and sets (the API's and the console's names), and the stored attribute.
+SETTINGS = {
+    "availability_model": "model",
+    "cancellation_cost": "cancellation_cost",
+    "margin_share": "margin_share",
+}
+
+
+def settings_view(settings: AvailabilitySettings) -> dict[str, object]:
+    """The settings under the names the retailer sees them by."""
+    return {name: getattr(settings, attribute) for name, attribute in SETTINGS.items()}
+
+
+def change_availability_settings(
+    session: Session, *, retailer_id: int, changes: dict[str, object], actor: audit.Actor, now: dt.datetime
+) -> AvailabilitySettings:
+    """The retailer changes some of its settings (`changes` by the names of SETTINGS; margin_share
+    None: from each variant's price less cost), from the API or the console.
+
+    Every field is checked before anything changes (InvalidInput names each bad one). The figures
+    move as update_availability_settings publishes them, and `settings.changed` records the
+    fields that moved, before and after; a save that moves nothing changes and records nothing.
+    """
+    unknown = sorted(set(changes) - set(SETTINGS))
+    errors = {name: ["is not a setting"] for name in unknown}
+    errors |= _errors(
+        changes.get("availability_model", UNSET),
+        changes.get("cancellation_cost", UNSET),
+        changes.get("margin_share", UNSET),
+        model_field="availability_model",
+    )
+    if errors:
+        raise InvalidInput("invalid availability settings", errors=errors)
+    before = settings_view(availability_settings(session, retailer_id=retailer_id))
+    moved = {name: value for name, value in changes.items() if value != before[name]}
+    if not moved:
+        return availability_settings(session, retailer_id=retailer_id)
+    settings = update_availability_settings(
+        session,
+        retailer_id=retailer_id,
+        model=moved.get("availability_model"),
+        cancellation_cost=moved.get("cancellation_cost"),
+        margin_share=moved.get("margin_share", UNSET),
+        now=now,
+    )
+    audit.record(
+        session,
+        org_id=retailer_id,
+        actor=actor,
+        action="settings.changed",
+        subject="settings",
+        before={name: before[name] for name in moved},
+        after={name: settings_view(settings)[name] for name in moved},
+        now=now,
+    )
     return settings

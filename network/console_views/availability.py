@@ -13,6 +13,7 @@ import sqlalchemy as sa
 from sqlalchemy.orm import Session
 
 from network.availability.compute import CONNECTION_INACTIVE, ON_HOLD, STALE, VARIANT_INACTIVE
+from network.availability.predictive import Depletion
 from network.catalog.models import RetailerItem
 from network.catalog.skus import normal_sku
 from network.orders.explain import Explanation, SourceExplanation, explain
@@ -126,11 +127,29 @@ def reasons(source: SourceExplanation, now: dt.datetime) -> list[str]:
                 said.append(f"stale: last count {duration(now - source.as_of)} old, limit {limit}")
     if said:
         return said
-    net = source.quantity - source.committed - source.buffer
-    sum_ = f"{source.quantity} counted − {source.committed} committed − {source.buffer} buffer = {net}"
-    if net <= 0:
-        return [f"nothing left: {sum_}"]
-    return [sum_]
+    term = source.predicted_depletion
+    predicted = term.units if term is not None else 0
+    net = source.quantity - source.committed - source.buffer - predicted
+    sum_ = f"{source.quantity} counted − {source.committed} committed − {source.buffer} buffer"
+    if predicted:
+        sum_ += f" − {predicted} predicted outside sales"
+    sum_ += f" = {net}"
+    said = [f"nothing left: {sum_}" if net <= 0 else sum_]
+    if predicted:
+        said.append(predicted_sentence(term))
+    return said
+
+
+def predicted_sentence(term: Depletion) -> str:
+    """The predictive term in words, with its inputs as the explanation gives them (no new figures)."""
+    rate = f"{term.rate_per_hour:.1f}" if term.rate_per_hour >= 1 else f"{term.rate_per_hour:.2g}"
+    span = duration(dt.timedelta(minutes=term.horizon_minutes))
+    return (
+        f"predicted outside sales: the vendor sells about {rate} an hour on its other channels; in the "
+        f"{span} from its count until it would import an order placed now (the count's age plus its "
+        f"import delay) it sells at most {term.units} with a {term.probability:.0%} chance, "
+        f"so {term.units} are held back"
+    )
 
 
 def duration(delta: dt.timedelta) -> str:

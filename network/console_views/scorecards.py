@@ -16,12 +16,10 @@ import sqlalchemy as sa
 from sqlalchemy.orm import Session
 
 from network.flags.models import EDI_UNACKNOWLEDGED, REFUSALS, Flag
+from network.orders.fill import VENDOR_REFUSALS, fill_rate
 from network.orders.models import PurchaseOrder, PurchaseOrderLine, PurchaseOrderTransition
 from network.partners.models import Connection, Organization
 from network.stock.models import StockPosition, StockSnapshot
-
-# A vendor's refusal of units: cancelling them, or rejecting them (what it did not acknowledge).
-VENDOR_REFUSALS = ("cancel", "reject")
 
 
 @dataclass(frozen=True, slots=True)
@@ -95,7 +93,7 @@ def score(lines: Sequence[LineFacts], *, ack_sla_hours: int, ship_sla_hours: int
         lines=len(lines),
         units_ordered=ordered,
         units_shipped=shipped,
-        fill_rate=_share(shipped, ordered),
+        fill_rate=fill_rate(shipped, ordered),
         cancel_rate=_share(sum(line.refused for line in lines), ordered),
         on_time_ack=_share(ack_on_time, ack_due),
         on_time_ship=_share(ship_on_time, ship_due),

@@ -2,4 +2,4 @@
 
 # Flags react to purchase-order transitions (network/signals.py): importing the package connects
 # them, so orders never import flags.
-from network.flags import hooks, unfillable  # noqa: F401
+from network.flags import hooks, likely_short, unfillable  # noqa: F401

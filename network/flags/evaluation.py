@@ -4,8 +4,9 @@
   positions whose count no longer covers their in-flight lines get `shortfall` flags, the
   shortfall allotted to the newest lines first; lines covered again are cleared.
 - `evaluate` is the background job's unit of work: `ack_overdue`, `ship_overdue` and
-  `stale_feed` raised and cleared against the clock, expired holds lifted, and flagged lines
-  rerouted where the retailer's policy allows.
+  `stale_feed` raised and cleared against the clock, `likely_short` against the forecast
+  (network/flags/likely_short.py), expired holds lifted, and flagged lines rerouted where the
+  retailer's policy allows.
 """
 
 from __future__ import annotations
@@ -20,9 +21,9 @@ import sqlalchemy as sa
 from sqlalchemy.orm import Session, selectinload
 
 from network.db import is_postgres
-from network.flags import holds, reroute
+from network.flags import holds, likely_short, reroute
 from network.flags import services as flags
-from network.flags.models import ACK_OVERDUE, REFUSALS, SHORTFALL, STALE_FEED, Flag
+from network.flags.models import ACK_OVERDUE, LIKELY_SHORT, REFUSALS, SHORTFALL, STALE_FEED, Flag
 from network.flags.rules import (
     CLOCK_KINDS,
     STOCK_RESTORED,
@@ -253,6 +254,7 @@ def evaluate(session: Session, *, now: dt.datetime) -> Evaluation | None:
         if kind == ACK_OVERDUE:
             overdue_by_po[lines[line_id].po_id].append(line_id)
     _tell_vendors_ack_overdue(session, overdue_by_po, clocks, lines, now=now)
+    result.raised.extend(likely_short.check(session, now=now))
     result.holds_expired = len(holds.expire_holds(session, now=now))
     result.rerouted = reroute_flagged(session, now=now)
     session.flush()
@@ -372,11 +374,18 @@ def reroute_flagged(session: Session, *, now: dt.datetime, flagged: Sequence[Fla
         if line is None or not order_reroute.allowed(session, line):
             continue
         refused = sum(int(flag.detail.get("quantity", 0)) for flag in line_flags if flag.kind in REFUSALS)
+        at_least = None
         if refused:
             # The vendor refused these units already: move them (its refusal flags stay open until then).
             quantity, release = refused, False
         else:
             quantity, release = line.unshipped, True
-        if reroute.reroute(session, line, quantity=quantity, release=release, now=now) is not None:
+            if all(flag.kind == LIKELY_SHORT for flag in line_flags):
+                # Only a forecast says the line is short: move it only where it very probably ships.
+                at_least = likely_short.REROUTE_AT_LEAST
+        moved_to = reroute.reroute(
+            session, line, quantity=quantity, release=release, now=now, at_least=at_least
+        )
+        if moved_to is not None:
             moved += 1
     return moved

@@ -6,8 +6,8 @@
   and reroutes the refused units where the retailer allows; any transition clears the flags
   its new state answers (acknowledged, shipped, cancelled) and shortfalls it covers.
 - `after_snapshot` (network/feeds/services.py, right after the in-flight recompute): holds the
-  new count confirms are lifted, shortfalls raised and cleared, stale-feed flags cleared, and
-  the newly short lines rerouted where the retailer allows.
+  new count confirms are lifted, shortfalls and likely_short flags raised and cleared, stale-feed
+  flags cleared, and the newly flagged lines rerouted where the retailer allows.
 """
 
 from __future__ import annotations
@@ -19,7 +19,7 @@ from dataclasses import dataclass
 import sqlalchemy as sa
 from sqlalchemy.orm import Session
 
-from network.flags import evaluation, holds, reroute
+from network.flags import evaluation, holds, likely_short, reroute
 from network.flags import services as flags
 from network.flags.models import VENDOR_CANCELLED, VENDOR_REJECTED
 from network.orders import reroute as order_reroute
@@ -120,5 +120,6 @@ def after_snapshot(session: Session, *, vendor_id: int, now: dt.datetime) -> Non
     holds.lift_confirmed(session, vendor_id=vendor_id, now=now)
     raised = evaluation.check_shortfall(session, vendor_id=vendor_id, now=now)
     evaluation.clear_fresh(session, vendor_id=vendor_id, now=now)
+    raised += likely_short.check(session, vendor_id=vendor_id, now=now)
     if raised:
         evaluation.reroute_flagged(session, now=now, flagged=raised)

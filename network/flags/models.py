@@ -26,6 +26,10 @@ EDI_UNACKNOWLEDGED = "edi_unacknowledged"
 # POST /api/v1/orders): the missing units have no source yet, so no purchase-order line or
 # vendor either. The only kind hung on the order line alone.
 UNFILLABLE = "unfillable"
+# Predictive availability (issue 18): an open line whose vendor has probably sold its units
+# already (outside sales since the count probably exceed the units beyond the hub's), raised with
+# that probability before the vendor says so (network/flags/likely_short.py).
+LIKELY_SHORT = "likely_short"
 KINDS = (
     SHORTFALL,
     ACK_OVERDUE,
@@ -37,6 +41,7 @@ KINDS = (
     INVOICE_MISMATCH,
     EDI_UNACKNOWLEDGED,
     UNFILLABLE,
+    LIKELY_SHORT,
 )
 # Kinds that record a vendor's refusal: each one is a cancellation the stats count.
 REFUSALS = (VENDOR_REJECTED, VENDOR_CANCELLED)
@@ -73,7 +78,8 @@ class Flag(Base):
     __table_args__ = (
         sa.CheckConstraint(
             "kind IN ('shortfall', 'ack_overdue', 'ship_overdue', 'stale_feed', 'vendor_rejected',"
-            " 'vendor_cancelled', 'discontinued', 'invoice_mismatch', 'edi_unacknowledged', 'unfillable')",
+            " 'vendor_cancelled', 'discontinued', 'invoice_mismatch', 'edi_unacknowledged', 'unfillable',"
+            " 'likely_short')",
             name="kind",
         ),
         sa.CheckConstraint(

@@ -62,11 +62,17 @@ def update_settings(
 
 
 def reroute(
-    session: Session, line: PurchaseOrderLine, *, quantity: int, release: bool, now: dt.datetime
+    session: Session,
+    line: PurchaseOrderLine,
+    *,
+    quantity: int,
+    release: bool,
+    now: dt.datetime,
+    at_least: float | None = None,
 ) -> list[PurchaseOrderLine] | None:
     """Move `quantity` units of a line to other sources and resolve the flags that answers; return
     the new lines, or None if it cannot. The caller checked network.orders.reroute.allowed;
-    `release`: see network.orders.reroute.reroute_line."""
+    `release`, `at_least`: see network.orders.reroute.reroute_line."""
 
     def answered() -> None:
         # Released: the whole line moved, every flag on it is answered. Refused units: their refusals are.
@@ -74,7 +80,7 @@ def reroute(
         flags.resolve_flags(session, open_ones, resolution=REROUTED, now=now)
 
     return order_reroute.reroute_line(
-        session, line, quantity=quantity, release=release, now=now, answered=answered
+        session, line, quantity=quantity, release=release, now=now, answered=answered, at_least=at_least
     )
 
 

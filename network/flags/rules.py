@@ -11,7 +11,7 @@ from collections.abc import Iterable, Sequence
 from dataclasses import dataclass
 
 from network.availability.compute import is_stale
-from network.flags.models import ACK_OVERDUE, REFUSALS, SHIP_OVERDUE, STALE_FEED
+from network.flags.models import ACK_OVERDUE, LIKELY_SHORT, REFUSALS, SHIP_OVERDUE, STALE_FEED
 from network.orders.deadlines import LineClock, ack_due_at, ship_due_at
 
 
@@ -79,7 +79,8 @@ def clearing(kind: str, facts: LineFacts, due: frozenset[str] | None = None) -> 
     `due` is what `due_kinds` says of the line now (None when the clock was not consulted).
     A refusal (vendor_rejected / vendor_cancelled) is a fact, not a state: only a reroute or
     the retailer clears it. A shortfall clears when a count covers the line again, which
-    `allot_shortfall` decides, or when nothing is left to ship.
+    `allot_shortfall` decides, or when nothing is left to ship; a likely_short one when the
+    vendor acknowledges the line, or its probability falls back (network/flags/likely_short.py).
     """
     if kind in REFUSALS:
         return None
@@ -87,8 +88,8 @@ def clearing(kind: str, facts: LineFacts, due: frozenset[str] | None = None) -> 
         return facts.status
     if facts.unshipped == 0:
         return "shipped"
-    if kind == ACK_OVERDUE and facts.acknowledged:
-        return "acknowledged"
+    if kind in (ACK_OVERDUE, LIKELY_SHORT) and facts.acknowledged:
+        return "acknowledged"  # a likely_short line: the vendor imported it and says it has the units
     if due is not None and kind in CLOCK_KINDS and kind not in due:
         return "feed_fresh" if kind == STALE_FEED else "deadline_moved"
     return None

@@ -16,7 +16,7 @@ from network.availability.services import held_variants, items_sourcing, publish
 from network.catalog.models import ItemSource, RetailerItem, VendorVariant
 from network.catalog.skus import normal_sku
 from network.errors import InvalidInput, OutOfStock
-from network.orders import reserving
+from network.orders import reserving, risk
 from network.orders.changes import accepted
 from network.orders.models import (
     ACCEPTED,
@@ -71,6 +71,7 @@ def place_order(
     for attempt in range(ATTEMPTS):
         if attempt:  # routed again on fresh figures after losing a race
             candidates = reserving.candidates(session, retailer_id, sorted(set(items.values())), now)
+        candidates = risk.with_risk(session, retailer_id, candidates, now)  # predictive model only
         requests = [
             LineRequest(line.quantity, candidates.get(items[line.retailer_sku], ())) for line in lines
         ]

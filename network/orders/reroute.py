@@ -19,7 +19,7 @@ from sqlalchemy.orm import Session
 from network.availability.services import items_sourcing, publish_changes
 from network.db import is_postgres
 from network.errors import IllegalTransition
-from network.orders import reserving
+from network.orders import reserving, risk
 from network.orders import services as order_services
 from network.orders.lifecycle import po_state
 from network.orders.models import OPEN, PurchaseOrder, PurchaseOrderLine
@@ -54,6 +54,7 @@ def reroute_line(
     answered: Callable[[], None],
     to_variant_id: int | None = None,
     exclude: Collection[int] = (),
+    at_least: float | None = None,
 ) -> list[PurchaseOrderLine] | None:
     """Move `quantity` units of a line to other sources; return the new lines, or None if it cannot.
 
@@ -62,6 +63,9 @@ def reroute_line(
     `answered` runs once the new lines exist and before the old units are released: the caller
     (network/flags/reroute.py) resolves the flags the move answers there. `to_variant_id` moves
     the units to that source only (a person's choice); `exclude` names sources not to move to.
+    `at_least`: move only to sources that ship the units with at least this probability (routing
+    by risk, network/orders/risk.py; a retailer on the fixed model then has none to move to).
+    For a retailer on the predictive model the likelier source is preferred, as when it ordered.
     """
     po = line.purchase_order
     order = po.order
@@ -77,6 +81,13 @@ def reroute_line(
         and c.variant_id not in exclude
         and to_variant_id in (None, c.variant_id)
     ]
+    candidates = list(
+        risk.with_risk(
+            session, po.retailer_id, {item_id: candidates}, now, even_one=at_least is not None
+        ).get(item_id, [])
+    )
+    if at_least is not None:
+        candidates = [c for c in candidates if (risk.likely_to_ship(c, quantity) or 0.0) >= at_least]
     plan = allocate_line(quantity, candidates, allow_split=order.allow_split)
     if sum(a.quantity for a in plan) < quantity:
         return None

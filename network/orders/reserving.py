@@ -29,6 +29,7 @@ class Lost(Exception):
 @dataclass(frozen=True, slots=True)
 class Source(Candidate):
     buffer: int = 0
+    as_of: dt.datetime | None = None  # the count's moment (routing by risk: its age)
 
 
 SOURCE_COLUMNS = (
@@ -50,7 +51,8 @@ SOURCE_COLUMNS = (
 
 def add_source(result: dict[int, list[Source]], row: sa.Row, now: dt.datetime) -> None:
     """Add a joined source row to its item's candidates if the formula finds units in it."""
-    available = source_available(source_state(row), now)
+    state = source_state(row)
+    available = source_available(state, now)
     if available > 0:
         result[row.item_id].append(
             Source(
@@ -61,6 +63,7 @@ def add_source(result: dict[int, list[Source]], row: sa.Row, now: dt.datetime) -
                 available=available,
                 cost=row.cost,
                 buffer=row.safety_buffer,
+                as_of=state.as_of,
             )
         )
 

@@ -1,8 +1,14 @@
 """The router (DESIGN §7): which sources fill an order line. Pure: no database, no clock.
 
-Sources are tried by the connection's `routing_priority` (lower first), then most available
-units, then lowest cost, then the item's own source priority; a line is split across sources
-only when the retailer allows splits.
+Sources are tried by the connection's `routing_priority` (lower first), then (a retailer on the
+predictive model only: candidates with a `risk`) the likelier to ship, then most available units,
+then lowest cost, then the item's own source priority; a line is split across sources only when
+the retailer allows splits.
+
+Likelier to ship (issue 18): the probability that the source still has the line's units when the
+vendor imports the order (its outside sales over the horizon leave them: network/availability/
+depletion.py), times the vendor's fill rate (network/orders/fill.py). A fresh count (short
+horizon) and headroom (free units beyond the line's) enter through the probability.
 """
 
 from __future__ import annotations
@@ -10,6 +16,29 @@ from __future__ import annotations
 import decimal
 from collections.abc import Mapping, MutableMapping, Sequence
 from dataclasses import dataclass
+
+from network.availability.depletion import Estimate, still_there
+
+# Probabilities this close are a tie (today's order decides): the estimates are not finer.
+LIKELIHOOD_DECIMALS = 3
+
+
+@dataclass(frozen=True, slots=True)
+class ShipRisk:
+    """What routing by risk knows of a source: its variant's outside-sales estimate (None: nothing
+    learned yet), the horizon until the vendor imports an order taken now, the vendor's fill rate,
+    and the safety buffer held back from the free units (outside sales may take it first)."""
+
+    estimate: Estimate | None
+    horizon_minutes: float
+    fill_rate: float
+    buffer: int = 0
+
+
+def ship_probability(risk: ShipRisk, *, free: int, quantity: int) -> float:
+    """The probability the source ships `quantity` of its `free` units: the vendor still has them
+    when it imports the order, and fills as it usually does."""
+    return risk.fill_rate * still_there(risk.estimate, risk.horizon_minutes, free + risk.buffer - quantity)
 
 
 @dataclass(frozen=True, slots=True)
@@ -22,6 +51,8 @@ class Candidate:
     item_priority: int
     available: int
     cost: decimal.Decimal | None
+    # Routing by risk (a retailer on the predictive model): None routes as the fixed model does.
+    risk: ShipRisk | None = None
 
 
 @dataclass(frozen=True, slots=True)
@@ -32,9 +63,20 @@ class Allocation:
     cost: decimal.Decimal | None
 
 
-def _order_key(candidate: Candidate, available: int) -> tuple:
+def _order_key(candidate: Candidate, available: int, quantity: int) -> tuple:
     cost = candidate.cost if candidate.cost is not None else decimal.Decimal("Infinity")
-    return (candidate.routing_priority, -available, cost, candidate.item_priority, candidate.variant_id)
+    likely = 0.0
+    if candidate.risk is not None:
+        units = min(quantity, available)
+        likely = round(ship_probability(candidate.risk, free=available, quantity=units), LIKELIHOOD_DECIMALS)
+    return (
+        candidate.routing_priority,
+        -likely,
+        -available,
+        cost,
+        candidate.item_priority,
+        candidate.variant_id,
+    )
 
 
 def allocate_line(
@@ -52,7 +94,8 @@ def allocate_line(
     taken = taken or {}
     free = {c.variant_id: max(0, c.available - taken.get(c.variant_id, 0)) for c in candidates}
     ranked = sorted(
-        (c for c in candidates if free[c.variant_id] > 0), key=lambda c: _order_key(c, free[c.variant_id])
+        (c for c in candidates if free[c.variant_id] > 0),
+        key=lambda c: _order_key(c, free[c.variant_id], quantity),
     )
     if not ranked or quantity <= 0:
         return []

@@ -7,14 +7,14 @@ world, every parameter, every policy and the results.
 from __future__ import annotations
 
 import os
-from collections.abc import Callable
+from collections.abc import Callable, Sequence
 from pathlib import Path
 
-from network.simulation.config import ConfigError, load_config
+from network.simulation.config import ConfigError, SimConfig, load_config
 from network.simulation.policies import CHOICES, NAMES
 from network.simulation.runner import RunResult, run
 
-__all__ = ["NAMES", "ConfigError", "policy_names", "simulate"]
+__all__ = ["NAMES", "ConfigError", "load_config", "policy_names", "simulate"]
 
 
 def policy_names(text: str) -> tuple[str, ...]:
@@ -39,30 +39,48 @@ def simulate(
     workers: int | None = None,
     database_url: str | None = None,
     echo: Callable[[str], None] = print,
+    vary: Sequence[str] = (),
 ) -> RunResult:
     """Run the chosen policies on `seeds` consecutive seeds, print the table, write CSV and charts to `out`.
 
     With `out`, each finished run is kept under `out/runs/` and a later call with the same
     configuration runs only what is missing (network/simulation/store.py).
 
+    With `vary` (`NAME=V1,V2,...` each), the same policies also run on worlds that differ from
+    this one in one parameter at a time (network/simulation/sweep.py); it prints the sweep's table
+    and writes sweep.csv to `out`, and returns the base world's result.
+
     Dropnet's scratch database is SQLite in memory unless `database_url` names PostgreSQL.
-    Raises ConfigError for a bad configuration file, ValueError for an unknown policy.
+    Raises ConfigError for a bad configuration file or --vary, ValueError for an unknown policy.
     """
+    from network.simulation import sweep
     from network.simulation.report import table, write_charts, write_csv
     from network.simulation.store import RunStore
 
     config = load_config(config_path, **({"days": days} if days else {}))
     names = policy_names(policy)
     url = database_url if database_url and not database_url.startswith("sqlite") else None
-    result = run(
-        config,
-        seeds=range(seed, seed + seeds),
-        policies=names,
-        workers=workers or min(os.cpu_count() or 1, 2),
-        database_url=url,
-        progress=echo,
-        store=RunStore(out, config) if out is not None else None,
-    )
+    varied = sweep.parse_vary(vary)
+    sweep.points(config, varied)  # every value checked before anything runs
+
+    def run_config(world: SimConfig) -> RunResult:
+        return run(
+            world,
+            seeds=range(seed, seed + seeds),
+            policies=names,
+            workers=workers or min(os.cpu_count() or 1, 2),
+            database_url=url,
+            progress=echo,
+            store=RunStore(out, world) if out is not None else None,
+        )
+
+    if varied:
+        results = sweep.run_sweep(config, varied, run_config)
+        echo(sweep.table(results))
+        if out is not None:
+            echo(f"wrote {sweep.write_csv(results, out)}")
+        return results[0][1]
+    result = run_config(config)
     echo(table(result))
     if out is not None:
         for path in (*write_csv(result, out), *write_charts(result, out)):

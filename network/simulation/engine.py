@@ -147,6 +147,11 @@ class Policy:
         """Release what the policy holds (a database)."""
 
 
+def _day(t: float) -> str:
+    """The simulated day of a moment, "1" for the first (a string: the metrics' JSON keys)."""
+    return str(int(t // 1440) + 1)
+
+
 class Engine:
     def __init__(self, world: World, policy: Policy) -> None:
         self.world = world
@@ -276,6 +281,9 @@ class Engine:
                 if not record.vendor_cancelled:
                     record.vendor_cancelled = True
                     self.metrics.vendor_cancelled_orders += 1
+                    day = _day(record.customer.at)  # the day the customer ordered
+                    daily = self.metrics.daily_cancelled
+                    daily[day] = daily.get(day, 0) + 1
                     # Why: the units were gone before the order was taken (the count shown was
                     # old), or the vendor's other channels took them before it processed the PO.
                     if line.covered:
@@ -324,6 +332,8 @@ class Engine:
         m = self.metrics
         m.customer_orders += 1
         m.demand_units += order.quantity
+        day = _day(t)
+        m.daily_demand_units[day] = m.daily_demand_units.get(day, 0) + order.quantity
         free = self.true_free(order.product)
         decision = self.policy.on_order(t, order)
         price = self.world.products[order.product].price
@@ -335,16 +345,19 @@ class Engine:
             m.lost_units += lost
             m.lost_sales += lost * price
             if lost:
-                m.lost_units_by[decision.reason or "refused"] = (
-                    m.lost_units_by.get(decision.reason or "refused", 0) + lost
-                )
+                reason = decision.reason or "refused"
+                m.lost_units_by[reason] = m.lost_units_by.get(reason, 0) + lost
+                m.lost_sales_by[reason] = m.lost_sales_by.get(reason, 0.0) + lost * price
+                m.daily_lost_units[day] = m.daily_lost_units.get(day, 0) + lost
             if decision.channel_cancelled:
                 m.channel_cancelled_orders += 1
+                m.daily_cancelled[day] = m.daily_cancelled.get(day, 0) + 1
             if not lost:
                 m.refused_without_stock += 1
             return
         record = OrderRecord(order, decision.handle)
         m.orders += 1
+        m.daily_orders[day] = m.daily_orders.get(day, 0) + 1
         m.ordered_units += order.quantity
         m.order_value += order.quantity * price
         for allocation in decision.allocations:

@@ -57,6 +57,14 @@ class Metrics:
     flag_lead_minutes: list[float] = field(default_factory=list)
     lost_units_by: dict[str, int] = field(default_factory=dict)  # lost units by the policy's reason
     extra: dict[str, float] = field(default_factory=dict)
+    # Added for issue 18 (runs stored before lack them: empty, and the report says "not recorded").
+    lost_sales_by: dict[str, float] = field(default_factory=dict)  # lost revenue by the same reasons
+    # Per simulated day ("1" is the first), by the day the customer ordered: orders taken, orders
+    # then cancelled (by the vendor or the channel), units asked and units lost.
+    daily_orders: dict[str, int] = field(default_factory=dict)
+    daily_cancelled: dict[str, int] = field(default_factory=dict)
+    daily_demand_units: dict[str, int] = field(default_factory=dict)
+    daily_lost_units: dict[str, int] = field(default_factory=dict)
 
     def merge(self, other: Metrics) -> Metrics:
         """Add another part of the same run (an independent group of vendors)."""
@@ -107,6 +115,59 @@ class Metrics:
             return None
         return len(self.flag_lead_minutes) / self.vendor_refused_lines
 
+    @property
+    def has_daily(self) -> bool:
+        """Were the per-day figures recorded (runs stored before issue 18 have none)?"""
+        return bool(self.daily_orders)
+
+    def day_cancellations_per_1000(self, day: int) -> float | None:
+        """Cancellations of the orders taken on one day, per 1,000 of that day's orders."""
+        if not self.has_daily:
+            return None
+        orders = self.daily_orders.get(str(day), 0)
+        return 1000 * self.daily_cancelled.get(str(day), 0) / orders if orders else 0.0
+
+    def ordinary_day_cancellations_per_1000(self, spike_day: int) -> float | None:
+        """The same on every other day together: cancellations per 1,000 orders away from the spike."""
+        if not self.has_daily:
+            return None
+        day = str(spike_day)
+        orders = sum(n for d, n in self.daily_orders.items() if d != day)
+        cancelled = sum(n for d, n in self.daily_cancelled.items() if d != day)
+        return 1000 * cancelled / orders if orders else 0.0
+
+    def day_lost_share(self, day: int) -> float | None:
+        """Lost units as a share of the units asked on one day."""
+        if not self.has_daily:
+            return None
+        asked = self.daily_demand_units.get(str(day), 0)
+        return self.daily_lost_units.get(str(day), 0) / asked if asked else 0.0
+
+    def lost_sales_by_cause(self) -> dict[str, float]:
+        """Lost revenue by cause. Runs stored before the revenue was kept per cause have only the
+        units: their revenue is shared out in proportion to the units (marked `estimated`)."""
+        if self.lost_sales_by or not self.lost_units:
+            return dict(self.lost_sales_by)
+        return {
+            cause: self.lost_sales * units / self.lost_units for cause, units in self.lost_units_by.items()
+        }
+
+    def cost_split(self, money: Money) -> dict[str, float]:
+        """The monthly cost at the seed's scale, split: `cancellations` and `lost:<cause>` for each
+        cause of lost sales; the parts add up to `monthly_cost(...)["total"]`."""
+        cost = self.monthly_cost(money)
+        split = {"cancellations": cost["cancellations"]}
+        by_cause = self.lost_sales_by_cause()
+        known = sum(by_cause.values())
+        for cause, value in sorted(by_cause.items()):
+            split[f"lost:{cause}"] = value / self.order_value * money.seed_sales_per_month
+        if self.order_value and self.lost_sales - known > 1e-6 * max(1.0, self.lost_sales):
+            # Lost revenue the run did not attribute (none in runs of this version).
+            split["lost:unattributed"] = (
+                (self.lost_sales - known) / self.order_value * money.seed_sales_per_month
+            )
+        return split
+
     def monthly_cost(self, money: Money) -> dict[str, float]:
         """Cancellations and lost sales per month at the seed article's scale, in dollars."""
         if not self.orders or not self.order_value:
@@ -123,8 +184,8 @@ class Metrics:
             "share_of_sales": total / money.seed_sales_per_month,
         }
 
-    def row(self, money: Money) -> dict[str, float | int | str | None]:
-        """One flat record for the CSV and the table."""
+    def row(self, money: Money, spike_day: int = 0) -> dict[str, float | int | str | None]:
+        """One flat record for the CSV and the table (`spike_day`: the world's, 0 for none)."""
         cost = self.monthly_cost(money)
         return {
             "policy": self.policy,
@@ -150,6 +211,25 @@ class Metrics:
             "monthly_cost_usd_at_seed_scale": round(cost["total"], 0),
             "cost_share_of_sales_pct": round(100 * cost["share_of_sales"], 3),
             **{f"lost_units_{key}": value for key, value in sorted(self.lost_units_by.items())},
+            "spike_day_orders": self.daily_orders.get(str(spike_day))
+            if self.has_daily and spike_day
+            else None,
+            "spike_day_cancelled_orders": (
+                self.daily_cancelled.get(str(spike_day), 0) if self.has_daily and spike_day else None
+            ),
+            "spike_day_cancellations_per_1000": _round(
+                self.day_cancellations_per_1000(spike_day) if spike_day else None
+            ),
+            "ordinary_day_cancellations_per_1000": _round(
+                self.ordinary_day_cancellations_per_1000(spike_day) if spike_day else None
+            ),
+            "spike_day_lost_share_pct": _round(
+                None if not spike_day or not self.has_daily else 100 * (self.day_lost_share(spike_day) or 0.0)
+            ),
+            **{
+                f"cost_{key.replace(':', '_')}_usd": round(value, 0)
+                for key, value in self.cost_split(money).items()
+            },
             **{f"x_{key}": value for key, value in sorted(self.extra.items())},
         }
 

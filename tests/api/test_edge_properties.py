@@ -90,7 +90,7 @@ VALID = {
     ("POST", "/api/v1/webhook-endpoints"): {"url": "https://example.com/hook", "events": ["*"]},
     ("POST", "/api/v1/vendor-invites"): {"email": "a@b.example", "vendor_name": "V", "terms": {"safety_buffer": 1}},
     ("PATCH", "/api/v1/connections/<int:connection_id>"): {"safety_buffer": 1, "status": "active"},
-    ("PATCH", "/api/v1/settings"): {"auto_reroute": True},
+    ("PATCH", "/api/v1/settings"): {"auto_reroute": True, "availability_model": "predictive", "cancellation_cost": 50, "margin_share": 0.3},
     ("POST", "/vendor-api/v1/purchase-orders/<int:po_id>/reject"): {"reason": "x", "reason_code": "other"},
     ("POST", "/vendor-api/v1/purchase-orders/<int:po_id>/cancel"): {"reason": "x", "reason_code": "other"},
     ("POST", "/vendor-api/v1/purchase-orders/<int:po_id>/shipments"): {

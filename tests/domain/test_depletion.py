@@ -6,6 +6,7 @@ import datetime as dt
 import math
 import random
 
+import pytest
 from hypothesis import given, settings
 from hypothesis import strategies as st
 
@@ -181,3 +182,38 @@ def test_the_risk_quantile_balances_a_cancellation_against_the_margin():
     assert d.risk_quantile(cancellation_cost=100.0, margin=25.0) == 0.8
     assert d.risk_quantile(cancellation_cost=100.0, margin=None) == d.DEFAULT_RISK_QUANTILE
     assert d.risk_quantile(cancellation_cost=0.0, margin=25.0) == 0.0  # nothing to fear: offer all
+
+
+@settings(deadline=None)
+@given(
+    shape=shapes,
+    exposure=exposures,
+    a=horizons,
+    b=horizons,
+    free_a=st.integers(-5, 400),
+    free_b=st.integers(-5, 400),
+    quantity=st.integers(1, 20),
+)
+def test_the_chance_a_lines_units_are_still_there_is_a_probability_monotone_in_free_units_and_horizon(
+    shape, exposure, a, b, free_a, free_b, quantity
+):
+    estimate = d.Estimate(shape, exposure, T0)
+    for free, minutes in ((free_a, a), (free_b, b), (free_a, b)):
+        p = d.still_there(estimate, minutes, free - quantity)
+        assert 0.0 <= p <= 1.0
+    (short_h, long_h), (few, many) = sorted((a, b)), sorted((free_a, free_b))
+    # More free units never make the line less likely to be served, a longer horizon never more.
+    assert d.still_there(estimate, a, many - quantity) >= d.still_there(estimate, a, few - quantity) - 1e-12
+    assert (
+        d.still_there(estimate, short_h, free_a - quantity)
+        >= d.still_there(estimate, long_h, free_a - quantity) - 1e-9
+    )
+    assert d.still_there(estimate, a, quantity - 1 - quantity) == 0.0  # more asked than free
+    assert d.still_there(None, a, free_a) == (0.0 if free_a < 0 else 1.0)  # nothing learned: sure
+
+
+def test_the_chance_matches_the_negative_binomial_and_a_fresh_count_is_surer():
+    estimate = d.Estimate(12.0, 60.0, T0)  # twelve an hour, as sure as an hour of counts
+    # P(D <= 9) over an hour, against the mixture's own sum.
+    assert d.still_there(estimate, 60, 9) == pytest.approx(d.nb_cdf(9, 12.0, 60.0, 60))
+    assert d.still_there(estimate, 10, 9) > 0.99 > 0.5 > d.still_there(estimate, 120, 9)

@@ -2,12 +2,22 @@
 
 from __future__ import annotations
 
+import dataclasses
+import datetime as dt
 from decimal import Decimal
 
 from hypothesis import given
 from hypothesis import strategies as st
 
-from network.orders.routing import Candidate, LineRequest, allocate_line, allocate_order
+from network.availability.depletion import Estimate
+from network.orders.routing import (
+    Candidate,
+    LineRequest,
+    ShipRisk,
+    allocate_line,
+    allocate_order,
+    ship_probability,
+)
 
 
 def source(
@@ -117,3 +127,45 @@ def test_an_order_never_takes_more_than_a_variant_holds_nor_more_than_a_line_ask
 def test_with_splits_a_line_is_filled_whenever_its_sources_hold_enough(quantity, candidates):
     filled = sum(a.quantity for a in allocate_line(quantity, candidates, allow_split=True))
     assert filled == min(quantity, sum(c.available for c in candidates))
+
+
+# --- routing by risk (issue 18): candidates with a `risk` (a retailer on the predictive model) ---
+
+SELLS_12_AN_HOUR = Estimate(12.0 * 24, 24 * 60.0, dt.datetime(2026, 1, 5, tzinfo=dt.UTC))
+
+
+def risky(variant_id: int, *, available: int, estimate=None, horizon=0.0, fill=1.0, **extra):
+    return dataclasses.replace(
+        source(variant_id, available=available, **extra), risk=ShipRisk(estimate, horizon, fill)
+    )
+
+
+def test_the_likelier_source_wins_over_more_units():
+    # 40 counted four hours before the import of a seller of twelve an hour, against 8 that never sell.
+    aging = risky(1, available=40, estimate=SELLS_12_AN_HOUR, horizon=240)
+    quiet = risky(2, available=8)
+    assert [a.variant_id for a in allocate_line(2, [aging, quiet], allow_split=True)] == [2]
+    # Without the risk (the fixed model), the most units, as before.
+    plain = [source(1, available=40), source(2, available=8)]
+    assert [a.variant_id for a in allocate_line(2, plain, allow_split=True)] == [1]
+
+
+def test_a_fresh_count_and_headroom_make_a_source_likelier():
+    fresh = risky(1, available=40, estimate=SELLS_12_AN_HOUR, horizon=30)
+    aged = risky(2, available=60, estimate=SELLS_12_AN_HOUR, horizon=400)
+    assert allocate_line(2, [aged, fresh], allow_split=False)[0].variant_id == 1
+    assert ship_probability(fresh.risk, free=40, quantity=2) > ship_probability(
+        aged.risk, free=60, quantity=2
+    )
+
+
+def test_the_vendors_fill_rate_weighs_in_and_ties_keep_todays_order():
+    reliable = risky(1, available=5, fill=0.99)
+    refuses = risky(2, available=9, fill=0.8)
+    assert allocate_line(1, [refuses, reliable], allow_split=True)[0].variant_id == 1
+    # Sure sources filling alike: a tie, the most units win as before; then routing priority first.
+    assert (
+        allocate_line(1, [risky(1, available=5), risky(2, available=9)], allow_split=True)[0].variant_id == 2
+    )
+    first = risky(1, available=5, fill=0.5, routing=1)
+    assert allocate_line(1, [first, risky(2, available=9)], allow_split=True)[0].variant_id == 1

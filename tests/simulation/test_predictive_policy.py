@@ -27,4 +27,5 @@ def test_on_a_slow_feed_the_predictive_hub_cancels_fewer_orders_than_the_fixed_o
     assert predictive.policy == "dropnet_predictive"
     assert predictive.customer_orders == fixed.customer_orders  # the same customers
     assert predictive.vendor_cancelled_orders < fixed.vendor_cancelled_orders
-    assert predictive.lost_units_by.get("hub_below_count", 0) > fixed.lost_units_by.get("hub_below_count", 0)
+    # What it costs: sales the rule's trim turned away, a cause of their own (tests/simulation/test_report.py).
+    assert predictive.lost_units_by.get("predictive_trim", 0) > 0

@@ -199,8 +199,9 @@ class DropnetPolicy(Policy):
 
     def _why_low(self, t: float, order: CustomerOrder) -> str:
         """Attribute a lost sale: a stale source; marketplace A's buffer or lag; the vendor's last
-        export behind its shelf (a restock or a graded return it has not reported yet); or the
-        hub below the vendor's own count (a hold after a refusal, units still in flight)."""
+        export behind its shelf (a restock or a graded return it has not reported yet); the
+        predictive rule's trim (predictive retailers only); or the hub below the vendor's own
+        count (a hold after a refusal, units still in flight)."""
         world, engine = self.engine.world, self.engine
         sources = world.products[order.product].sources
         for sku in sources:
@@ -216,7 +217,26 @@ class DropnetPolicy(Policy):
             return "marketplace_a_buffer_or_lag"
         if any(engine.on_hand[sku] > engine.last_sent.get(sku, (0, 0, 0))[0] for sku in sources):
             return "vendor_count_behind"
+        if self.predictive and self._trimmed_enough(t, order, wanted):
+            return "predictive_trim"
         return "hub_below_count"
+
+    def _trimmed_enough(self, t: float, order: CustomerOrder, wanted: int) -> bool:
+        """Did the predictive rule take the units the sale needed? Read from the hub's own
+        explanation of the item now: its figure plus the units its sources' predicted depletion
+        took would have covered the sale (the hub's `predicted_depletion`, not a model of it)."""
+        code = self.engine.world.products[order.product].code
+        (item,) = read_availability(
+            self.session,
+            retailer_id=self.ids.retailers[order.retailer],
+            skus=[code],
+            after_id=0,
+            limit=1,
+            now=self._at(t),
+        )
+        self.session.rollback()  # end the read
+        trimmed = sum(s.predicted_depletion.units for s in item.sources if s.predicted_depletion)
+        return item.available < wanted <= item.available + trimmed
 
     # --- vendors handling purchase orders ------------------------------------------------------
 
