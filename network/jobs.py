@@ -21,6 +21,7 @@ from network.extensions import db
 from network.feeds import health, pulling, queue
 from network.feeds.models import FeedRun
 from network.flag_jobs import EVALUATE_SECONDS, NOTICES_SECONDS, evaluate_flags, send_vendor_notices
+from network.outbox.settings import WebhookSettings
 from network.partners import accounts, onboarding
 from network.trading import files as trading_files
 from network.trading import mailbox
@@ -70,7 +71,9 @@ class RepublishAging:
     """Predictive retailers: publish the figures of fast sellers whose aging counts moved them.
 
     Each run looks at what moved since the last one (the first, at every item that can move); one
-    read of the candidates, then a transaction per batch of the items that moved.
+    read of the candidates, then a transaction per batch of the items that moved. Items whose hub
+    figure stayed but whose automatic buffer on a throttled endpoint moved are owed to that endpoint
+    (its next coalesced push carries the corrected figure).
     """
 
     def __init__(self) -> None:
@@ -78,15 +81,24 @@ class RepublishAging:
 
     def __call__(self, *, now: dt.datetime | None = None) -> int:
         now = now or utcnow()
+        retry_for = WebhookSettings.from_config(current_app.config).retry_for
         with transaction(db.session):
-            item_ids = aging.aging_items(db.session, now=now, since=self.last)
+            endpoints = aging.automatic_endpoints(db.session)
+            moves = aging.aging_moves(
+                db.session,
+                now=now,
+                since=self.last,
+                channel_minutes={retailer: list(by_minutes) for retailer, by_minutes in endpoints.items()},
+            )
+            owed = aging.owe_channels(db.session, moves, endpoints, now=now, retry_for=retry_for)
+        item_ids = moves.items
         moved = 0
         for batch in aging.batches(item_ids):
             with transaction(db.session):
                 moved += aging.republish_batch(db.session, batch, now=now)
         self.last = now
-        if moved:
-            log.info("aging counts: %d items changed availability", moved)
+        if moved or owed:
+            log.info("aging counts: %d items changed availability, %d owed to channels", moved, owed)
         return moved
 
 

@@ -19,7 +19,9 @@ source's `predicted_depletion` with its inputs (units, rate per hour, horizon, p
 from __future__ import annotations
 
 import datetime as dt
-from collections.abc import Iterator
+from collections import defaultdict
+from collections.abc import Collection, Iterator, Mapping
+from dataclasses import dataclass, field
 
 import sqlalchemy as sa
 from sqlalchemy.orm import Session
@@ -28,6 +30,10 @@ from network.availability import predictive
 from network.availability.models import PREDICTIVE, AvailabilitySettings, DepletionEstimate
 from network.availability.services import CHUNK, ItemAvailability, publish_changes
 from network.catalog.models import ItemSource, RetailerItem
+from network.outbox.events import AvailabilityChanged
+from network.outbox.fanout import touch_pending
+from network.outbox.models import WebhookEndpoint
+from network.outbox.rules import channel_interval_minutes, subscribes
 from network.partners.models import Connection
 from network.stock import ledger
 from network.stock.models import StockPosition, StockSnapshot
@@ -42,6 +48,17 @@ MIN_RATE_PER_MINUTE = 1 / (30 * 24 * 60)
 AGING = "aging"  # the ledger's reason for a figure moved by its count's age
 
 
+@dataclass(frozen=True)
+class Moves:
+    """What one run of the aging job found moved since the last one."""
+
+    # Items whose hub figure moved: republished (their event reaches every channel).
+    items: list[int]
+    # (retailer, channel interval in minutes) -> the SKUs whose automatic channel term alone moved:
+    # the hub's figure stayed, but a channel of that interval is owed a corrected one.
+    channels: dict[tuple[int, float], list[str]] = field(default_factory=dict)
+
+
 def aging_items(session: Session, *, now: dt.datetime, since: dt.datetime | None = None) -> list[int]:
     """The items of predictive retailers with a source whose figure can move as its count ages.
 
@@ -49,10 +66,26 @@ def aging_items(session: Session, *, now: dt.datetime, since: dt.datetime | None
     `now`: one read of the candidate sources, then the arithmetic, mostly one power per source (a
     source whose outside sales will probably take nothing even now took nothing then either).
     """
+    return aging_moves(session, now=now, since=since).items
+
+
+def aging_moves(
+    session: Session,
+    *,
+    now: dt.datetime,
+    since: dt.datetime | None = None,
+    channel_minutes: Mapping[int, Collection[float]] | None = None,
+) -> Moves:
+    """`aging_items`, and with `channel_minutes` (retailer -> the intervals of its channels whose
+    buffer is automatic, `automatic_endpoints`) the items whose channel term over such an interval
+    (predictive.channel_depletion) moved while their hub figure did not: an aging count can step the
+    quantile over the count's age plus the interval before the one over its age alone. The same one
+    read; the first run (no `since`) owes every candidate to every such channel."""
     rows = session.execute(
         sa.select(
             ItemSource.item_id,
             RetailerItem.retailer_id,
+            RetailerItem.retailer_sku,
             ItemSource.variant_id,
             StockPosition.vendor_id,
             StockPosition.quantity,
@@ -81,13 +114,20 @@ def aging_items(session: Session, *, now: dt.datetime, since: dt.datetime | None
         )
         .order_by(ItemSource.item_id)
     ).all()
+    intervals = {r: sorted({m for m in ms if m > 0}) for r, ms in (channel_minutes or {}).items()}
     if since is None or not rows:
-        return sorted({row[0] for row in rows})
-    inputs = predictive.load(session, [row[2] for row in rows], [row[1] for row in rows])
+        channels: dict[tuple[int, float], set[str]] = defaultdict(set)
+        for row in rows:
+            for minutes in intervals.get(row.retailer_id, ()):
+                channels[(row.retailer_id, minutes)].add(row.retailer_sku)
+        return Moves(sorted({row[0] for row in rows}), {k: sorted(v) for k, v in channels.items()})
+    inputs = predictive.load(session, [row[3] for row in rows], [row[1] for row in rows])
     moving: set[int] = set()
+    channel_moving: dict[tuple[int, float], dict[int, str]] = defaultdict(dict)
     for (
         item_id,
         retailer_id,
+        sku,
         variant_id,
         vendor_id,
         quantity,
@@ -103,14 +143,74 @@ def aging_items(session: Session, *, now: dt.datetime, since: dt.datetime | None
         if as_of is None or free <= 0:
             continue
         source = {"retailer_id": retailer_id, "variant_id": variant_id, "vendor_id": vendor_id, "free": free}
+        then = max(since, as_of)
         now_taken = predictive.predicted_depletion(inputs, **source, as_of=as_of, now=now).units
         if (
             now_taken
-            and now_taken
-            != predictive.predicted_depletion(inputs, **source, as_of=as_of, now=max(since, as_of)).units
+            and now_taken != predictive.predicted_depletion(inputs, **source, as_of=as_of, now=then).units
         ):
             moving.add(item_id)
-    return sorted(moving)
+            continue
+        for minutes in intervals.get(retailer_id, ()):
+            if item_id in channel_moving[(retailer_id, minutes)]:
+                continue
+            term = {**source, "as_of": as_of, "interval_minutes": minutes}
+            if (
+                predictive.channel_depletion(inputs, **term, now=now).units
+                != predictive.channel_depletion(inputs, **term, now=then).units
+            ):
+                channel_moving[(retailer_id, minutes)][item_id] = sku
+    return Moves(
+        sorted(moving),
+        {
+            key: sorted(sku for item_id, sku in found.items() if item_id not in moving)
+            for key, found in channel_moving.items()
+            if set(found) - moving
+        },
+    )
+
+
+def automatic_endpoints(session: Session) -> dict[int, dict[float, list[int]]]:
+    """Predictive retailers' active throttled webhook endpoints whose buffer is automatic and that
+    hear availability changes: retailer -> channel interval in minutes -> endpoint ids."""
+    found: dict[int, dict[float, list[int]]] = defaultdict(lambda: defaultdict(list))
+    for endpoint in session.scalars(
+        sa.select(WebhookEndpoint)
+        .join(AvailabilitySettings, AvailabilitySettings.retailer_id == WebhookEndpoint.org_id)
+        .where(
+            AvailabilitySettings.model == PREDICTIVE,
+            WebhookEndpoint.active,
+            WebhookEndpoint.buffer.is_(None),
+            WebhookEndpoint.min_interval_seconds > 0,
+        )
+        .order_by(WebhookEndpoint.id)
+    ):
+        if subscribes(endpoint.events, AvailabilityChanged.wire_name):
+            minutes = channel_interval_minutes(endpoint.buffer, endpoint.min_interval_seconds)
+            found[endpoint.org_id][minutes].append(endpoint.id)
+    return {retailer: dict(by_minutes) for retailer, by_minutes in found.items()}
+
+
+def owe_channels(
+    session: Session,
+    moves: Moves,
+    endpoints: Mapping[int, Mapping[float, list[int]]],
+    *,
+    now: dt.datetime,
+    retry_for: dt.timedelta,
+) -> int:
+    """Mark the items whose automatic channel term alone moved pending on those endpoints, so their
+    next coalesced push carries the corrected figure (claims._coalesced_body reads it then); return
+    how many (endpoint, item) pairs were owed."""
+    owed = {
+        (endpoint_id, sku)
+        for (retailer_id, minutes), skus in moves.channels.items()
+        for endpoint_id in endpoints.get(retailer_id, {}).get(minutes, ())
+        for sku in skus
+    }
+    for start in range(0, len(owed), CHUNK):
+        touch_pending(session, set(sorted(owed)[start : start + CHUNK]), now=now, retry_for=retry_for)
+    return len(owed)
 
 
 def batches(item_ids: list[int], size: int = CHUNK) -> Iterator[list[int]]:

@@ -206,6 +206,38 @@ def mark_pending(
         schedule_push(session, endpoint, now=now, retry_for=retry_for)
 
 
+def touch_pending(
+    session: Session, pending: set[tuple[int, str]], *, now: dt.datetime, retry_for: dt.timedelta
+) -> None:
+    """Owe throttled endpoints items whose figure for them moved without an event (an automatic
+    buffer's term stepping as a count ages, network/availability/aging.py), and schedule a push.
+
+    A new row takes 0; an existing one is bumped past the value a push in flight may have covered,
+    so that push leaves it owed (sending._clear_pushed deletes only the value it covered)."""
+    if not pending:
+        return
+    endpoint_ids = sorted({endpoint_id for endpoint_id, _ in pending})
+    lock = sa.select(WebhookEndpoint).where(WebhookEndpoint.id.in_(endpoint_ids)).order_by(WebhookEndpoint.id)
+    if is_postgres(session):
+        lock = lock.with_for_update()
+    endpoints = list(session.scalars(lock))
+    stmt = _insert(session, PendingItem)
+    stmt = stmt.on_conflict_do_update(
+        index_elements=[PendingItem.endpoint_id, PendingItem.retailer_sku],
+        set_={"last_event_id": PendingItem.last_event_id + 1},
+    )
+    session.execute(
+        stmt,
+        [
+            {"endpoint_id": endpoint_id, "retailer_sku": sku, "last_event_id": 0}
+            for endpoint_id, sku in sorted(pending)
+        ],
+    )
+    for endpoint in endpoints:
+        schedule_push(session, endpoint, now=now, retry_for=retry_for)
+    announce(session)
+
+
 def schedule_push(
     session: Session, endpoint: WebhookEndpoint, *, now: dt.datetime, retry_for: dt.timedelta
 ) -> Delivery | None:

@@ -294,3 +294,65 @@ def test_the_explanation_shows_each_channels_figure_and_its_automatic_term_with_
     said = " ".join(row.reasons)
     assert f"{term['units']} fewer shown" in said and "30 min at 12" in said
     assert "predicted outside sales" in said
+
+
+def test_the_aging_job_owes_a_throttled_channel_the_figure_its_own_term_moved(net):
+    """The hub's figure can stay while an automatic channel's term steps (the quantile over the
+    count's age plus the throttle moves before the one over its age alone): the job owes the item to
+    the endpoint, and the push it schedules carries the corrected figure."""
+    import sqlalchemy as sa
+
+    from network.jobs import RepublishAging
+    from network.outbox.models import PendingItem
+
+    republish_aging = RepublishAging()
+    net.go_predictive()
+    sell_a_day(net, per_hour=12, slow=3)
+    automatic = endpoint(net, net.predictive)
+    buffered = endpoint(net, net.predictive, buffer=2)  # its figure does not age: never owed
+
+    def figures(now: dt.datetime) -> tuple[int, int]:
+        (item,) = _read(net, "fast", now, THROTTLE / 60)
+        return item.available, channel_figure(
+            item.available, buffer=None, max_quantity=None, automatic=item.channel_units
+        )
+
+    def owed() -> set[tuple[int, str]]:
+        rows = {
+            tuple(row) for row in net.s.execute(sa.select(PendingItem.endpoint_id, PendingItem.retailer_sku))
+        }
+        net.s.rollback()
+        return rows
+
+    def forget() -> None:
+        with transaction(net.s):
+            net.s.execute(sa.delete(PendingItem))
+
+    republish_aging(now=at(24 * 60))
+    # The first run owes every fast seller to the automatic channel (its figure may be old).
+    assert owed() == {(automatic, net.items["fast"])}
+    forget()
+    hub, channel = figures(at(24 * 60))
+    for minutes in range(24 * 60 + 1, 24 * 60 + 240):
+        now = at(minutes)
+        republish_aging(now=now)
+        now_hub, now_channel = figures(now)
+        found = owed()
+        assert found <= {(automatic, net.items["fast"])}
+        if now_hub == hub and now_channel != channel:
+            assert found == {(automatic, net.items["fast"])}
+            break
+        forget()
+        hub, channel = now_hub, now_channel
+    else:
+        pytest.fail("the channel's term never stepped alone")
+    assert buffered
+    # The owed item goes out in the endpoint's next push, at the figure the channel is owed now.
+    with transaction(net.s):
+        (outgoing,) = [
+            o
+            for o in claim(net.s, now=now, settings=SETTINGS, box=BOX, limit=10)
+            if o.coalesced and o.endpoint_id == automatic
+        ]
+    (item,) = json.loads(outgoing.body)["data"]["items"]
+    assert item == {**item, "retailer_sku": net.items["fast"], "available": now_channel}

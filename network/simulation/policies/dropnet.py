@@ -433,9 +433,31 @@ class DropnetPolicy(Policy):
     def _republish_aging(self, t: float) -> None:
         """The worker's aging job (network/jobs.py republish_aging), on the simulated clock."""
         now = self._at(t)
+        seconds = self.config.channels.marketplace_a_interval_minutes * 60
+        minutes = channel_interval_minutes(None, seconds) if self.predictive else 0.0
+        retailers = {retailer_id: retailer for retailer, retailer_id in self.ids.retailers.items()}
         with transaction(self.session):
-            item_ids = aging.aging_items(self.session, now=now, since=self.last_aging)
+            moves = aging.aging_moves(
+                self.session,
+                now=now,
+                since=self.last_aging,
+                channel_minutes={retailer_id: [minutes] for retailer_id in retailers} if minutes else None,
+            )
         self.last_aging = now
+        # Marketplace A's automatic buffer moved while the hub's figure stayed: owed to its next
+        # push, as aging.owe_channels owes it to an automatic throttled endpoint.
+        for (retailer_id, _), skus in sorted(moves.channels.items()):
+            retailer = retailers[retailer_id]
+            for sku in skus:
+                item = self.ids.items.get((retailer_id, sku))
+                if item is not None:
+                    self.pending_a[retailer].add(item)
+                    self.counts["aging_owed_marketplace_a"] += 1
+            if self.pending_a[retailer] and retailer not in self.push_due:
+                self.push_due[retailer] = self._minutes(
+                    next_push_at(self.last_push_a[retailer], seconds, now)
+                )
+        item_ids = moves.items
         for batch in aging.batches(item_ids):
             with transaction(self.session):
                 self.counts["aging_republished"] += aging.republish_batch(self.session, batch, now=now)
