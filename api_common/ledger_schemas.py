@@ -9,7 +9,8 @@ from api_common.pagination import PageArgs
 
 CAUSE_DOC = (
     "what moved the figures: feed_run, order, cancellation, return, recompute, hold, staleness, "
-    "buffer, connection, catalog (discontinued or offered again)"
+    "buffer, connection, catalog (discontinued or offered again), prediction (a predictive figure "
+    "moved as its count aged: `reference.predicted_depletion` gives the term and its inputs)"
 )
 
 

@@ -13,6 +13,12 @@ EVENTS = fields.List(
     metadata={"description": 'event types to receive: exact names, "area.*" or "*"'},
 )
 
+BUFFER_DOC = (
+    "units held back from this channel's availability figures; null (the default): automatic, none "
+    "on the fixed availability model and, on the predictive one, what outside sales will probably "
+    "take over the channel's throttle interval (min_interval_seconds)"
+)
+
 
 class WebhookEndpointCreateSchema(Schema):
     class Meta:
@@ -33,10 +39,11 @@ class WebhookEndpointCreateSchema(Schema):
         metadata={"description": "throttle: at most one coalesced availability push per interval (0: none)"},
     )
     buffer = fields.Integer(
-        load_default=0,
+        load_default=None,
+        allow_none=True,
         strict=True,
         validate=validate.Range(0, 1_000_000),
-        metadata={"description": "units held back from this channel's availability figures"},
+        metadata={"description": BUFFER_DOC},
     )
     max_quantity = fields.Integer(
         load_default=None,
@@ -55,7 +62,12 @@ class WebhookEndpointPatchSchema(Schema):
     events = EVENTS
     description = fields.String(validate=validate.Length(max=200))
     min_interval_seconds = fields.Integer(strict=True, validate=validate.Range(0, 86_400))
-    buffer = fields.Integer(strict=True, validate=validate.Range(0, 1_000_000))
+    buffer = fields.Integer(
+        allow_none=True,
+        strict=True,
+        validate=validate.Range(0, 1_000_000),
+        metadata={"description": BUFFER_DOC},
+    )
     max_quantity = fields.Integer(allow_none=True, strict=True, validate=validate.Range(0, 1_000_000_000))
     active = fields.Boolean()
 
@@ -66,7 +78,7 @@ class WebhookEndpointSchema(Schema):
     events = fields.List(fields.String())
     description = fields.String()
     min_interval_seconds = fields.Integer()
-    buffer = fields.Integer()
+    buffer = fields.Integer(allow_none=True, metadata={"description": BUFFER_DOC})
     max_quantity = fields.Integer(allow_none=True)
     active = fields.Boolean()
     created_at = fields.DateTime()

@@ -11,8 +11,10 @@ from collections.abc import Callable
 from apscheduler.schedulers.background import BackgroundScheduler
 from flask import Flask, current_app
 
+from network.availability import aging
 from network.availability.services import items_turning_stale, publish_changes
 from network.clock import utcnow
+from network.connectors import services as connector_services
 from network.connectors import sync as connector_sync
 from network.db import transaction
 from network.extensions import db
@@ -38,7 +40,7 @@ FEED_PULL_BUDGET_SECONDS = 120
 # EDI: 850/860 written and pending files pushed within this long; mailboxes polled per partner.
 EDI_EXCHANGE_SECONDS = 30
 # Storefront connectors: one coalescing interval (shipments back, figures out).
-CONNECTOR_SYNC_SECONDS = 15
+CONNECTOR_SYNC_SECONDS = connector_services.SYNC_SECONDS
 # Storefront connectors: compare the stores' figures with the hub's and set the drifted ones again.
 CONNECTOR_DRIFT_SECONDS = 15 * 60
 # The polling fallback for store order webhooks that never came.
@@ -62,6 +64,30 @@ class StaleSweep:
         self.last = now
         if moved:
             log.info("stale sweep: %d items changed availability", moved)
+
+
+class RepublishAging:
+    """Predictive retailers: publish the figures of fast sellers whose aging counts moved them.
+
+    Each run looks at what moved since the last one (the first, at every item that can move); one
+    read of the candidates, then a transaction per batch of the items that moved.
+    """
+
+    def __init__(self) -> None:
+        self.last: dt.datetime | None = None
+
+    def __call__(self, *, now: dt.datetime | None = None) -> int:
+        now = now or utcnow()
+        with transaction(db.session):
+            item_ids = aging.aging_items(db.session, now=now, since=self.last)
+        moved = 0
+        for batch in aging.batches(item_ids):
+            with transaction(db.session):
+                moved += aging.republish_batch(db.session, batch, now=now)
+        self.last = now
+        if moved:
+            log.info("aging counts: %d items changed availability", moved)
+        return moved
 
 
 def pull_due_feeds(*, now: dt.datetime | None = None) -> list[FeedRun]:
@@ -151,6 +177,7 @@ def jobs() -> list[tuple[str, Callable[[], None], int]]:
     """(name, callable, interval seconds) of every job the worker runs."""
     return [
         ("stale_sweep", StaleSweep(), STALE_SWEEP_SECONDS),
+        ("republish_aging", RepublishAging(), aging.AGING_SECONDS),
         ("pull_due_feeds", pull_due_feeds, FEED_PULL_SECONDS),
         ("apply_queued_feeds", apply_queued_feeds, FEED_QUEUE_SECONDS),
         ("feed_health", feed_health, FEED_HEALTH_SECONDS),

@@ -2,6 +2,8 @@
 
 from __future__ import annotations
 
+import dataclasses
+
 from flask_smorest import Blueprint
 
 from api_common.auth import secured
@@ -9,6 +11,7 @@ from api_common.oauth import current_caller
 from api_common.pagination import PageArgs, decode_cursor, feed_page, page
 from network.availability.services import read_availability
 from network.clock import utcnow
+from network.delivery.channels import explain_channels
 from network.extensions import db
 from network.orders.explain import explain
 from network.outbox.events import AvailabilityChanged
@@ -47,9 +50,14 @@ def get_availability(args: dict):
 def explain_availability(retailer_sku: str):
     """Why an item shows its figure: each source's count, committed lines, buffer, hold and staleness
 
-    The figure is the one `GET /availability` publishes at the same moment, computed by the same code.
+    The figure is the one `GET /availability` publishes at the same moment, computed by the same code;
+    `channels` is what each of the retailer's channels is shown, after its buffer (set, or automatic)
+    and cap.
     """
-    return explain(db.session, retailer_id=current_caller().org_id, retailer_sku=retailer_sku, now=utcnow())
+    retailer_id, now = current_caller().org_id, utcnow()
+    explanation = explain(db.session, retailer_id=retailer_id, retailer_sku=retailer_sku, now=now)
+    channels = explain_channels(db.session, retailer_id=retailer_id, retailer_sku=retailer_sku, now=now)
+    return {**dataclasses.asdict(explanation), "channels": channels}
 
 
 @blp.get("/changes")

@@ -12,6 +12,12 @@ _CREDENTIALS_DOC = (
     "Encrypted at rest and never returned."
 )
 
+BUFFER_DOC = (
+    "units held back from the store's figures; null (the default): automatic, none on the fixed "
+    "availability model and, on the predictive one, what outside sales will probably take before "
+    "the next sync can correct the store"
+)
+
 
 class ConnectorCreateSchema(Schema):
     platform = fields.String(required=True, validate=validate.OneOf(PLATFORMS))
@@ -32,7 +38,13 @@ class ConnectorCreateSchema(Schema):
         validate=validate.Length(1, 100),
         metadata={"description": "Shopify: the location whose inventory the hub sets (gid or number)"},
     )
-    buffer = fields.Integer(load_default=0, validate=validate.Range(0, 1_000_000))
+    buffer = fields.Integer(
+        load_default=None,
+        allow_none=True,
+        strict=True,  # 1.5 is refused, not taken as 1 (as a webhook endpoint's buffer)
+        validate=validate.Range(0, 1_000_000),
+        metadata={"description": BUFFER_DOC},
+    )
     max_quantity = fields.Integer(load_default=None, allow_none=True, validate=validate.Range(0, 1_000_000))
 
 
@@ -42,7 +54,12 @@ class ConnectorPatchSchema(Schema):
         keys=fields.String(), values=fields.String(), metadata={"description": _CREDENTIALS_DOC}
     )
     location_id = fields.String(allow_none=True, validate=validate.Length(1, 100))
-    buffer = fields.Integer(validate=validate.Range(0, 1_000_000))
+    buffer = fields.Integer(
+        allow_none=True,
+        strict=True,
+        validate=validate.Range(0, 1_000_000),
+        metadata={"description": BUFFER_DOC},
+    )
     max_quantity = fields.Integer(allow_none=True, validate=validate.Range(0, 1_000_000))
     status = fields.String(
         validate=validate.OneOf(STATUSES), metadata={"description": "paused stops orders in and stock out"}
@@ -61,7 +78,7 @@ class ConnectorSchema(Schema):
     platform = fields.String()
     shop_url = fields.String()
     location_id = fields.String(allow_none=True)
-    buffer = fields.Integer()
+    buffer = fields.Integer(allow_none=True, metadata={"description": BUFFER_DOC})
     max_quantity = fields.Integer(allow_none=True)
     status = fields.String()
     webhook_url = fields.String(metadata={"description": "where the store's order webhooks must be sent"})

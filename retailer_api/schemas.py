@@ -218,6 +218,54 @@ class ExplainedSourceSchema(Schema):
     available = fields.Integer(metadata={"description": "what the source adds to the item's figure"})
 
 
+class ChannelTermSchema(Schema):
+    vendor_variant_id = fields.Integer()
+    units = fields.Integer(metadata={"description": "held back from the channel's figure for this source"})
+    rate_per_hour = fields.Float(
+        metadata={"description": "the vendor's estimated outside sales of the variant"}
+    )
+    horizon_minutes = fields.Float(
+        metadata={
+            "description": "the channel's interval: how long it shows a figure before it can be corrected"
+        }
+    )
+    probability = fields.Float(
+        metadata={
+            "description": "outside sales over the interval stay at or under `units` with this probability"
+        }
+    )
+
+
+class ExplainedChannelSchema(Schema):
+    kind = fields.String(validate=validate.OneOf(["webhook_endpoint", "connector"]))
+    id = fields.Integer()
+    label = fields.String(
+        metadata={"description": "the endpoint's description (or URL), the connector's store"}
+    )
+    buffer = fields.Integer(
+        allow_none=True, metadata={"description": "the channel's buffer; null: automatic"}
+    )
+    interval_minutes = fields.Float(
+        metadata={"description": "the endpoint's throttle, or a connector's sync interval"}
+    )
+    max_quantity = fields.Integer(allow_none=True)
+    held_back = fields.Integer(
+        metadata={"description": "the buffer applied: the one set, or the automatic one"}
+    )
+    available = fields.Integer(
+        metadata={
+            "description": "what the channel is shown: max(0, min(available - held_back, max_quantity))"
+        }
+    )
+    predicted_depletion = fields.List(
+        fields.Nested(ChannelTermSchema),
+        metadata={
+            "description": "the automatic buffer per source (predictive model, buffer null): what outside "
+            "sales will probably take over the channel's interval beyond the item's own term"
+        },
+    )
+
+
 class AvailabilityExplanationSchema(Schema):
     retailer_sku = fields.String()
     title = fields.String()
@@ -227,6 +275,12 @@ class AvailabilityExplanationSchema(Schema):
     updated_at = fields.DateTime()
     computed_at = fields.DateTime(metadata={"description": "the moment staleness and holds were judged at"})
     sources = fields.List(fields.Nested(ExplainedSourceSchema))
+    channels = fields.List(
+        fields.Nested(ExplainedChannelSchema),
+        metadata={
+            "description": "the figure each active channel (webhook endpoint, connector) is shown, and why"
+        },
+    )
 
 
 class EventSchema(Schema):

@@ -6,9 +6,14 @@ run instead of skipping it (CI sets both).
 
 from __future__ import annotations
 
+import atexit
+import functools
 import os
+import shutil
+import tempfile
 import uuid
 from collections.abc import Iterator
+from pathlib import Path
 
 import pytest
 import sqlalchemy as sa
@@ -62,6 +67,9 @@ def pg_schema_url(request: pytest.FixtureRequest) -> Iterator[tuple[str, dict]]:
 
 
 def make_app(url: str, engine_options: dict, **extra: object):
+    sqlite_file = _sqlite_file(url)
+    if sqlite_file is not None and not sqlite_file.exists():
+        shutil.copyfile(_sqlite_template(), sqlite_file)  # what create_all would write, byte for byte
     app = create_app(
         {
             "TESTING": True,
@@ -72,9 +80,67 @@ def make_app(url: str, engine_options: dict, **extra: object):
             **extra,
         }
     )
+    if sqlite_file is None:
+        with app.app_context():
+            if db.engine.dialect.name == "postgresql":
+                _create_postgres_tables()
+            else:
+                db.create_all()
+    return app
+
+
+def _sqlite_file(url: str) -> Path | None:
+    """The file of a sqlite:///<file> URL (None for other URLs and in-memory databases)."""
+    prefix = "sqlite:///"
+    if not url.startswith(prefix) or url[len(prefix) :] in ("", ":memory:") or "?" in url:
+        return None
+    return Path(url[len(prefix) :])
+
+
+@functools.cache
+def _sqlite_template() -> Path:
+    """A database file made by create_all once per process: each test's database is a copy of it.
+
+    Every test still starts on a fresh, empty file with the whole schema; only the hundred-odd
+    CREATE statements (and a Flask app to run them) are no longer paid per test.
+    """
+    folder = Path(tempfile.mkdtemp(prefix="dropnet-schema-"))
+    atexit.register(shutil.rmtree, folder, ignore_errors=True)
+    path = folder / "template.sqlite3"
+    app = create_app(
+        {
+            "TESTING": True,
+            "SECRET_KEY": "test-secret",
+            "DATABASE_URL": f"sqlite:///{path}",
+            "PUBLIC_URL": "http://x",
+        }
+    )
     with app.app_context():
         db.create_all()
-    return app
+        db.session.remove()
+        db.engine.dispose()  # the last connection closing checkpoints the WAL into the file
+    for leftover in (folder / "template.sqlite3-wal", folder / "template.sqlite3-shm"):
+        assert not leftover.exists() or leftover.stat().st_size == 0, leftover
+    return path
+
+
+@functools.cache
+def _postgres_ddl() -> str:
+    """create_all's statements for an empty schema, compiled once per process (checkfirst=False:
+    the schema is new, so the per-table "does it exist?" round trips are skipped)."""
+    statements: list[str] = []
+
+    def collect(sql, *_args, **_kwargs) -> None:  # noqa: ANN001
+        statements.append(str(sql.compile(dialect=mock.dialect)).strip())
+
+    mock = sa.create_mock_engine(sa.make_url(PG_URL or "postgresql+psycopg://"), collect)
+    db.metadata.create_all(mock, checkfirst=False)
+    return ";\n".join(statements)
+
+
+def _create_postgres_tables() -> None:
+    with db.engine.begin() as conn:
+        conn.exec_driver_sql(_postgres_ddl())
 
 
 @pytest.fixture(params=BACKENDS)

@@ -37,3 +37,51 @@ def test_migrations_downgrade_to_nothing_and_back(app):
     assert set(db.inspect(db.engine).get_table_names()) <= {"alembic_version"}
     upgrade(directory=app.extensions["migrate"].directory, revision="heads")
     assert "stock_positions" in db.inspect(db.engine).get_table_names()
+
+
+def test_channel_buffers_of_zero_become_automatic_and_come_back_as_zero(app):
+    """0020: a stored 0 (the old default, which held nothing back) becomes null (automatic, the
+    same figures on the fixed model); a positive buffer stays the override it was."""
+    import datetime as dt
+
+    import sqlalchemy as sa
+
+    from network.outbox.models import WebhookEndpoint
+    from network.partners.models import Organization
+
+    directory = app.extensions["migrate"].directory
+    _migrated_drift(app)
+    downgrade(directory=directory, revision="0021_likely_short_flags")
+    now = dt.datetime(2026, 12, 7, tzinfo=dt.UTC)
+    endpoints = WebhookEndpoint.__table__
+    with db.engine.begin() as conn:
+        org = conn.execute(
+            Organization.__table__.insert().values(
+                kind="retailer", name="R", auto_reroute=False, created_at=now
+            )
+        ).inserted_primary_key[0]
+        for buffer in (0, 2):
+            conn.execute(
+                endpoints.insert().values(
+                    org_id=org,
+                    url=f"https://example.com/{buffer}",
+                    events=["*"],
+                    description="",
+                    secret_sealed="x",
+                    min_interval_seconds=600,
+                    buffer=buffer,
+                    active=True,
+                    created_at=now,
+                    updated_at=now,
+                )
+            )
+
+    def buffers() -> list:
+        with db.engine.connect() as conn:
+            return list(conn.scalars(sa.select(endpoints.c.buffer).order_by(endpoints.c.url)))
+
+    upgrade(directory=directory, revision="heads")
+    assert buffers() == [None, 2]
+    downgrade(directory=directory, revision="0021_likely_short_flags")
+    assert buffers() == [0, 2]
+    upgrade(directory=directory, revision="heads")

@@ -162,3 +162,36 @@ def outlook(
         return estimate, max(0.0, (now - as_of) / depletion.MINUTE) + delay_minutes
     imported_at = placed_at + dt.timedelta(minutes=delay_minutes)
     return estimate, max(0.0, (max(now, imported_at) - as_of) / depletion.MINUTE)
+
+
+def channel_depletion(
+    inputs: Inputs,
+    *,
+    retailer_id: int,
+    variant_id: int,
+    vendor_id: int,
+    free: int,
+    as_of: dt.datetime | None,
+    now: dt.datetime,
+    interval_minutes: float,
+) -> Depletion:
+    """A channel's automatic buffer on one source (issue 18): the units outside sales will probably
+    take over the channel's update interval, beyond what `predicted_depletion` already took.
+
+    A channel shows a figure until it can next be corrected, `interval_minutes` on: an order taken
+    then reaches a vendor whose count is that much older. So the source shows `free` less the
+    depletion quantile over the whole horizon plus the interval; this term is that quantile less the
+    one over the horizon alone (`horizon_minutes` here is the interval). Both are capped at `free`, so
+    the channel never shows less than nothing nor more than the hub; a longer interval never takes
+    fewer units, and a slow item whose outside sales will probably not reach one unit loses none.
+    """
+    cost, share = inputs.retailers.get(retailer_id, (100.0, None))
+    price, unit_cost = inputs.prices.get(variant_id, (None, None))
+    probability = depletion.risk_quantile(cancellation_cost=cost, margin=margin(price, unit_cost, share))
+    estimate, horizon = outlook(inputs, variant_id=variant_id, vendor_id=vendor_id, as_of=as_of, now=now)
+    interval = max(0.0, interval_minutes)
+    if estimate is None or interval <= 0 or free <= 0:
+        return Depletion(0, 0.0 if estimate is None else estimate.rate * 60, interval, probability)
+    before = depletion.depletion_quantile(estimate, horizon, probability, cap=free)
+    after = depletion.depletion_quantile(estimate, horizon + interval, probability, cap=free)
+    return Depletion(after - before, estimate.rate * 60, interval, probability)

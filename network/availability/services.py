@@ -53,6 +53,10 @@ class SourceAvailability:
     incoming_eta: dt.date | None = None
     # Predictive model only: the units taken off for outside sales, with its inputs.
     predicted_depletion: predictive.Depletion | None = None
+    # Predictive model, read for a channel with an update interval (read_availability's
+    # `channel_minutes`): what outside sales will probably take over that interval besides, the
+    # channel's automatic buffer on this source (predictive.channel_depletion); never above `available`.
+    channel_depletion: predictive.Depletion | None = None
     # Only when explaining (read_availability(explain=True)): how `available` came about.
     detail: SourceDetail | None = None
 
@@ -65,6 +69,11 @@ class ItemAvailability:
     available: int
     sources: list[SourceAvailability]
     updated_at: dt.datetime
+
+    @property
+    def channel_units(self) -> int:
+        """A channel's automatic buffer on the item (0 on the fixed model, or read with no interval)."""
+        return sum(s.channel_depletion.units for s in self.sources if s.channel_depletion is not None)
 
 
 def held_variants(now: dt.datetime) -> sa.Subquery:
@@ -198,8 +207,10 @@ def _compute(
     now: dt.datetime,
     *,
     explain: bool = False,
+    channel_minutes: float = 0.0,
 ) -> list[ItemAvailability]:
-    """The figures of some items, published or read; with `explain`, each source's working too.
+    """The figures of some items, published or read; with `explain`, each source's working too;
+    with `channel_minutes`, each predictive source's automatic channel buffer over that interval.
 
     Explaining goes through this very loop (only keeping what it already computed), so an
     explanation's figure is the published one by construction.
@@ -254,18 +265,30 @@ def _compute(
                 stale_after_minutes,
                 on_hold,
             )
-            depleted = None
+            depleted = channel = None
             if model == PREDICTIVE and inputs is not None and source_available(state, now) > 0:
+                free = quantity - committed - state.safety_buffer
                 depleted = predictive.predicted_depletion(
                     inputs,
                     retailer_id=retailer_id,
                     variant_id=variant_id,
                     vendor_id=vendor_id,
-                    free=quantity - committed - state.safety_buffer,
+                    free=free,
                     as_of=state.as_of,
                     now=now,
                 )
                 state = dataclasses.replace(state, predicted_depletion=depleted.units)
+                if channel_minutes > 0:
+                    channel = predictive.channel_depletion(
+                        inputs,
+                        retailer_id=retailer_id,
+                        variant_id=variant_id,
+                        vendor_id=vendor_id,
+                        free=free,
+                        as_of=state.as_of,
+                        now=now,
+                        interval_minutes=channel_minutes,
+                    )
             terms = source_terms(state, now)
             detail = None
             if explain:
@@ -287,6 +310,7 @@ def _compute(
                     incoming=incoming,
                     incoming_eta=incoming_eta,
                     predicted_depletion=depleted,
+                    channel_depletion=channel if channel is not None and terms.available > 0 else None,
                     detail=detail,
                 )
             )
@@ -322,15 +346,24 @@ def read_availability(
     limit: int,
     now: dt.datetime,
     explain: bool = False,
+    channel_minutes: float = 0.0,
 ) -> list[ItemAvailability]:
     """Return the availability of a retailer's items (some skus, or a page by id).
 
     `explain` adds each source's working (SourceAvailability.detail); the figures are the same.
+    `channel_minutes` adds, on the predictive model, each source's automatic buffer for a channel
+    corrected that often (SourceAvailability.channel_depletion, ItemAvailability.channel_units).
     """
     params = {"retailer_id": retailer_id, "after_id": after_id, "limit": limit}
     if skus:
         params["skus"] = [normal_sku(sku) for sku in skus]
-    return _compute(session, session.execute(_items_query(bool(skus)), params).all(), now, explain=explain)
+    return _compute(
+        session,
+        session.execute(_items_query(bool(skus)), params).all(),
+        now,
+        explain=explain,
+        channel_minutes=channel_minutes,
+    )
 
 
 def hold_ends(session: Session, variant_ids: Sequence[int], now: dt.datetime) -> dict[int, dt.datetime]:
@@ -436,8 +469,15 @@ def note_connection_change(
     )
 
 
-def publish_changes(session: Session, item_ids: Sequence[int], *, now: dt.datetime) -> int:
+def publish_changes(
+    session: Session,
+    item_ids: Sequence[int],
+    *,
+    now: dt.datetime,
+    moved_items: list[tuple[ItemAvailability, int | None]] | None = None,
+) -> int:
     """Recompute the items' availability and publish each figure that moved; return how many moved.
+    `moved_items` collects those that moved, with the figure published before.
 
     Items are locked in id order so that concurrent writers publish their figures one after the
     other, each seeing the last: a retailer is never sent an outdated figure after a newer one.
@@ -454,6 +494,8 @@ def publish_changes(session: Session, item_ids: Sequence[int], *, now: dt.dateti
             if previous == item.available:
                 continue
             updates.append((item.item_id, item.available))
+            if moved_items is not None:
+                moved_items.append((item, previous))
             events.append(
                 (
                     item.retailer_id,

@@ -11,7 +11,7 @@ from sqlalchemy.orm import Session
 from network.availability.services import read_availability
 from network.connectors.http import StoreError
 from network.connectors.models import SHOPIFY, Connector, ConnectorListing
-from network.connectors.services import figure
+from network.connectors.services import channel_minutes, figure
 from network.db import transaction
 
 
@@ -33,7 +33,7 @@ def drift(session: Session, connector: Connector, client, *, now: dt.datetime) -
     if not listings:
         return []
     current = {
-        a.retailer_sku: a.available
+        a.retailer_sku: (a.available, a.channel_units)
         for a in read_availability(
             session,
             retailer_id=connector.retailer_id,
@@ -41,6 +41,7 @@ def drift(session: Session, connector: Connector, client, *, now: dt.datetime) -
             after_id=0,
             limit=len(listings),
             now=now,
+            channel_minutes=channel_minutes(connector),
         )
     }
     if connector.platform == SHOPIFY:
@@ -58,7 +59,7 @@ def drift(session: Session, connector: Connector, client, *, now: dt.datetime) -
             listing.retailer_sku,
             on_store[listing.retailer_sku],
             listing.last_sent,
-            figure(current.get(listing.retailer_sku, 0), connector.buffer, connector.max_quantity),
+            figure(*current.get(listing.retailer_sku, (0, 0)), connector.buffer, connector.max_quantity),
         )
         for listing in listings
         if on_store[listing.retailer_sku] != listing.last_sent

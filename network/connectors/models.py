@@ -42,8 +42,9 @@ class Connector(Base):
     # webhook_secret}): network.feeds.credentials, the same key derivation as feed auth.
     credentials_sealed: Mapped[str] = mapped_column(sa.Text)
     location_id: Mapped[str | None] = mapped_column(sa.String(100))
-    # The store shows max(0, min(available - buffer, max_quantity)).
-    buffer: Mapped[int] = mapped_column(default=0)
+    # The store shows max(0, min(available - buffer, max_quantity)). None: automatic, as for a
+    # webhook endpoint (network/outbox/rules.py channel_figure), over the sync's interval.
+    buffer: Mapped[int | None]
     max_quantity: Mapped[int | None]
     status: Mapped[str] = mapped_column(sa.String(16), default=ACTIVE)
     last_success_at: Mapped[dt.datetime | None]
@@ -62,7 +63,7 @@ class Connector(Base):
     __table_args__ = (
         sa.CheckConstraint("platform IN ('shopify', 'woocommerce')", name="platform"),
         sa.CheckConstraint("status IN ('active', 'paused')", name="status"),
-        sa.CheckConstraint("buffer >= 0", name="buffer"),
+        sa.CheckConstraint("buffer IS NULL OR buffer >= 0", name="buffer"),
     )
 
 

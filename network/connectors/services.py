@@ -20,6 +20,7 @@ from network.connectors.models import PAUSED, PLATFORMS, STATUSES, Connector, Co
 from network.errors import InvalidInput, NotFound
 from network.feeds.credentials import Credentials
 from network.outbox.models import Event
+from network.outbox.rules import channel_figure, channel_interval_minutes
 from network.partners import audit
 
 MODULES: dict[str, ModuleType] = {shopify.name: shopify, woocommerce.name: woocommerce}
@@ -29,6 +30,9 @@ AUDITED = ("platform", "shop_url", "location_id", "buffer", "max_quantity", "sta
 CREDENTIALS_CHANGED = "(changed)"
 # The retailer's outbox events a connector writes to its store (network.connectors.sync).
 TYPES = ("po.shipped", "po.cancelled", "po.rejected", "availability.changed")
+# How often the worker syncs the stores (network/jobs.py): the time until a figure set on a store
+# can next be corrected, over which an automatic buffer is estimated (issue 18).
+SYNC_SECONDS = 15
 
 
 def platform_of(connector: Connector) -> ModuleType:
@@ -102,7 +106,7 @@ def create_connector(
     shop_url: str,
     credentials: Mapping[str, object],
     location_id: str | None,
-    buffer: int,
+    buffer: int | None,
     max_quantity: int | None,
     sealer: Credentials,
     allow_http_hosts: frozenset[str],
@@ -300,7 +304,14 @@ def backlog(session: Session, connector: Connector) -> int:
     return int(owed or 0) + int(unread or 0)
 
 
-def figure(available: int, buffer: int, cap: int | None) -> int:
-    """What the store shows: the retailer's availability after the connector's buffer and cap."""
-    shown = max(0, available - buffer)
-    return shown if cap is None else min(shown, cap)
+def figure(available: int, automatic: int, buffer: int | None, cap: int | None) -> int:
+    """What the store shows: the retailer's availability after the connector's buffer and cap.
+
+    `buffer` None is automatic: `automatic` held back instead (network/outbox/rules.py channel_figure).
+    """
+    return channel_figure(available, buffer=buffer, max_quantity=cap, automatic=automatic)
+
+
+def channel_minutes(connector: Connector) -> float:
+    """The interval a connector's automatic buffer is estimated over: one sync (none when set)."""
+    return channel_interval_minutes(connector.buffer, SYNC_SECONDS)

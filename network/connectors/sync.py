@@ -31,7 +31,7 @@ from network.connectors import drift, intake, shopify, woocommerce
 from network.connectors.http import StoreError, Transport
 from network.connectors.models import ACTIVE, SHOPIFY, Connector, ConnectorListing, ConnectorOrder
 from network.connectors.platform import UPDATE
-from network.connectors.services import TYPES, figure, record_error, record_success
+from network.connectors.services import TYPES, channel_minutes, figure, record_error, record_success
 from network.connectors.shopify_client import ShopifyClient
 from network.connectors.woocommerce_client import WooClient
 from network.db import transaction
@@ -270,9 +270,15 @@ def _push_stock(session: Session, connector: Connector, client, report: Report, 
         client.inventory_items(unknown) if connector.platform == SHOPIFY else client.products_by_sku(unknown)
     )
     current = {
-        a.retailer_sku: a.available
+        a.retailer_sku: (a.available, a.channel_units)
         for a in read_availability(
-            session, retailer_id=connector.retailer_id, skus=skus, after_id=0, limit=len(skus), now=now
+            session,
+            retailer_id=connector.retailer_id,
+            skus=skus,
+            after_id=0,
+            limit=len(skus),
+            now=now,
+            channel_minutes=channel_minutes(connector),
         )
     }
     to_send: list[tuple[ConnectorListing, int]] = []
@@ -291,7 +297,7 @@ def _push_stock(session: Session, connector: Connector, client, report: Report, 
             if listing.inventory_item_id is None or listing.retailer_sku not in current:
                 listing.pending = False  # not on the store (or no longer an item): nothing to set
                 continue
-            wanted = figure(current[listing.retailer_sku], connector.buffer, connector.max_quantity)
+            wanted = figure(*current[listing.retailer_sku], connector.buffer, connector.max_quantity)
             if wanted == listing.last_sent:
                 listing.pending = False
             else:

@@ -16,6 +16,7 @@ from network.availability.compute import CONNECTION_INACTIVE, ON_HOLD, STALE, VA
 from network.availability.predictive import Depletion
 from network.catalog.models import RetailerItem
 from network.catalog.skus import normal_sku
+from network.delivery.channels import ChannelExplanation, explain_channels
 from network.orders.explain import Explanation, SourceExplanation, explain
 from network.partners.models import Organization
 
@@ -81,11 +82,15 @@ class SourceRow:
 class Breakdown:
     explanation: Explanation
     rows: list[SourceRow]
+    # What each channel is shown (network/delivery/channels.py); its automatic buffer is also told
+    # source by source in the rows' reasons.
+    channels: list[ChannelExplanation]
 
 
 def breakdown(session: Session, *, retailer_id: int, retailer_sku: str, now: dt.datetime) -> Breakdown:
     """Raises NotFound for an unknown SKU (another retailer's included)."""
     explanation = explain(session, retailer_id=retailer_id, retailer_sku=retailer_sku, now=now)
+    channels = explain_channels(session, retailer_id=retailer_id, retailer_sku=retailer_sku, now=now)
     vendor_ids = {source.vendor_id for source in explanation.sources}
     names = dict(
         session.execute(
@@ -96,13 +101,13 @@ def breakdown(session: Session, *, retailer_id: int, retailer_sku: str, now: dt.
         SourceRow(
             source,
             names.get(source.vendor_id, ""),
-            reasons(source, now),
+            reasons(source, now) + channel_reasons(source.vendor_variant_id, channels),
             None if source.as_of is None else duration(now - source.as_of),
             duration(dt.timedelta(minutes=source.stale_after_minutes)),
         )
         for source in explanation.sources
     ]
-    return Breakdown(explanation, rows)
+    return Breakdown(explanation, rows, channels)
 
 
 def reasons(source: SourceExplanation, now: dt.datetime) -> list[str]:
@@ -150,6 +155,20 @@ def predicted_sentence(term: Depletion) -> str:
         f"import delay) it sells at most {term.units} with a {term.probability:.0%} chance, "
         f"so {term.units} are held back"
     )
+
+
+def channel_reasons(variant_id: int, channels: list[ChannelExplanation]) -> list[str]:
+    """A sentence per channel whose automatic buffer holds back units of this source."""
+    said = []
+    for channel in channels:
+        for term in channel.predicted_depletion:
+            if term.vendor_variant_id == variant_id and term.units:
+                said.append(
+                    f"{channel.label}: {term.units} fewer shown, the outside sales probable before it can"
+                    f" be corrected ({duration(dt.timedelta(minutes=term.horizon_minutes))} at"
+                    f" {term.rate_per_hour:.1f} an hour, {term.probability:.0%} sure)"
+                )
+    return said
 
 
 def duration(delta: dt.timedelta) -> str:

@@ -25,7 +25,7 @@ from network.availability.services import read_availability
 from network.db import is_postgres
 from network.outbox.events import AvailabilityChanged
 from network.outbox.models import PENDING, Delivery, Event, PendingItem, WebhookEndpoint
-from network.outbox.rules import channel_figure
+from network.outbox.rules import channel_figure, channel_interval_minutes
 from network.outbox.settings import WebhookSettings
 from network.outbox.signing import SecretBox
 
@@ -250,7 +250,10 @@ def render_body(event_id: str, event_type: str, created_at: dt.datetime, data: d
 
 
 def _for_channel(endpoint: WebhookEndpoint, event: Event) -> dict:
-    """Apply the channel's buffer and cap to an availability figure; other events pass unchanged."""
+    """Apply the channel's buffer and cap to an availability figure; other events pass unchanged.
+
+    Only unthrottled endpoints take availability events one by one: corrected at every change, their
+    automatic buffer is 0 (a throttled endpoint's figures go out coalesced, `_coalesced_body`)."""
     data = dict(event.data)
     if event.type != AvailabilityChanged.wire_name or not (
         endpoint.buffer or endpoint.max_quantity is not None
@@ -277,7 +280,13 @@ def _coalesced_body(
     skus = [row.retailer_sku for row in pending]
     figures = (
         read_availability(
-            session, retailer_id=endpoint.org_id, skus=skus, after_id=0, limit=len(skus) or 1, now=now
+            session,
+            retailer_id=endpoint.org_id,
+            skus=skus,
+            after_id=0,
+            limit=len(skus) or 1,
+            now=now,
+            channel_minutes=channel_interval_minutes(endpoint.buffer, endpoint.min_interval_seconds),
         )
         if skus
         else []
@@ -286,7 +295,10 @@ def _coalesced_body(
         {
             "retailer_sku": item.retailer_sku,
             "available": channel_figure(
-                item.available, buffer=endpoint.buffer, max_quantity=endpoint.max_quantity
+                item.available,
+                buffer=endpoint.buffer,
+                max_quantity=endpoint.max_quantity,
+                automatic=item.channel_units,
             ),
             "updated_at": item.updated_at.isoformat(),
         }

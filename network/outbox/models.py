@@ -70,8 +70,10 @@ class WebhookEndpoint(Base):
     previous_secret_expires_at: Mapped[dt.datetime | None]
     # Channel throttle: at most one availability push per interval, coalesced (0 = unthrottled).
     min_interval_seconds: Mapped[int] = mapped_column(default=0)
-    # Per-channel figure sent out: max(0, min(available - buffer, max_quantity)).
-    buffer: Mapped[int] = mapped_column(default=0)
+    # Per-channel figure sent out: max(0, min(available - buffer, max_quantity)). None: automatic
+    # (network/outbox/rules.py channel_figure): 0 on the fixed availability model; on the predictive
+    # one, what outside sales will probably take over the channel's throttle interval.
+    buffer: Mapped[int | None]
     max_quantity: Mapped[int | None]
     active: Mapped[bool] = mapped_column(default=True)
     created_at: Mapped[dt.datetime]
@@ -84,7 +86,7 @@ class WebhookEndpoint(Base):
 
     __table_args__ = (
         sa.CheckConstraint("min_interval_seconds >= 0", name="min_interval"),
-        sa.CheckConstraint("buffer >= 0", name="buffer"),
+        sa.CheckConstraint("buffer IS NULL OR buffer >= 0", name="buffer"),
         sa.CheckConstraint("max_quantity IS NULL OR max_quantity >= 0", name="max_quantity"),
     )
 

@@ -20,9 +20,17 @@ def subscribes(patterns: Sequence[str], event_type: str) -> bool:
     return False
 
 
-def channel_figure(available: int, *, buffer: int, max_quantity: int | None) -> int:
-    """Return what a channel is told it may sell: its buffer held back, capped at its maximum."""
-    figure = available - buffer
+def channel_figure(
+    available: int, *, buffer: int | None, max_quantity: int | None, automatic: int = 0
+) -> int:
+    """Return what a channel is told it may sell: its buffer held back, capped at its maximum.
+
+    `buffer` None is automatic (issue 18): `automatic` held back instead, the units outside sales
+    will probably take over the channel's update interval on the predictive availability model
+    (network/availability/predictive.py channel_depletion; 0 on the fixed model). A buffer set on
+    the channel overrides it.
+    """
+    figure = available - (max(0, automatic) if buffer is None else buffer)
     if max_quantity is not None:
         figure = min(figure, max_quantity)
     return max(0, figure)
@@ -36,6 +44,12 @@ def retry_delay(attempts: int, rng: random.Random) -> dt.timedelta:
     """
     step = min(FIRST_RETRY * 2 ** min(max(0, attempts - 1), 20), MAX_RETRY)  # 2**20 steps: long capped
     return step * (0.5 + rng.random() / 2)
+
+
+def channel_interval_minutes(buffer: int | None, min_interval_seconds: int) -> float:
+    """The interval over which a channel's automatic buffer is estimated: its throttle, the time until
+    a figure it was pushed can next be corrected (none when its buffer is set: the override holds)."""
+    return max(0, min_interval_seconds) / 60 if buffer is None else 0.0
 
 
 def next_push_at(

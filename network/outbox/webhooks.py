@@ -53,7 +53,7 @@ def create_endpoint(
     url: str,
     events: Sequence[str],
     min_interval_seconds: int = 0,
-    buffer: int = 0,
+    buffer: int | None = None,
     max_quantity: int | None = None,
     description: str = "",
     settings: WebhookSettings,

@@ -30,6 +30,7 @@ CAUSES = {
     "connection": "connection",
     "stale_after": "staleness",
     "active": "catalog",  # discontinued or offered again
+    "aging": "prediction",  # a predictive figure moved as its count aged (network/availability/aging.py)
 }
 
 

@@ -38,9 +38,10 @@ def test_registering_returns_the_secret_once(network):
     assert all("secret" not in e for e in listed["data"])
 
 
-def test_defaults_are_an_unthrottled_channel_without_buffer_or_cap(network):
+def test_defaults_are_an_unthrottled_channel_with_an_automatic_buffer_and_no_cap(network):
     created = create(network.retailer).get_json()
-    assert (created["min_interval_seconds"], created["buffer"], created["max_quantity"]) == (0, 0, None)
+    # buffer null: automatic (none on the fixed model; see tests/webhooks/test_channel_buffer.py)
+    assert (created["min_interval_seconds"], created["buffer"], created["max_quantity"]) == (0, None, None)
     assert created["active"] is True
 
 
@@ -183,3 +184,20 @@ def test_the_endpoints_are_in_the_openapi_document(client):
         "/api/v1/webhook-endpoints/{endpoint_id}/deliveries",
         "/api/v1/webhook-deliveries/{delivery_id}/replay",
     } <= set(paths)
+
+
+def test_a_buffer_set_back_to_null_is_automatic_and_a_bad_one_changes_nothing(network):
+    retailer = network.retailer
+    endpoint = create(retailer, buffer=3, min_interval_seconds=600).get_json()
+    path = f"/api/v1/webhook-endpoints/{endpoint['id']}"
+    for bad in (-1, "3", 1.5, "auto", 2_000_000):
+        refused = retailer.api.patch(path, json={"buffer": bad})
+        assert refused.status_code == 422, bad
+        assert refused.content_type.startswith("application/problem+json")
+        assert "buffer" in refused.get_json()["errors"]
+        assert retailer.api.get(path).get_json()["buffer"] == 3
+    patched = retailer.api.patch(path, json={"buffer": None})
+    assert patched.status_code == 200 and patched.get_json()["buffer"] is None
+    assert retailer.api.get(path).get_json()["buffer"] is None
+    assert create(retailer, buffer=None).get_json()["buffer"] is None
+    assert retailer.api.patch(path, json={"buffer": 0}).get_json()["buffer"] == 0  # an explicit zero

@@ -29,3 +29,18 @@ def test_on_a_slow_feed_the_predictive_hub_cancels_fewer_orders_than_the_fixed_o
     assert predictive.vendor_cancelled_orders < fixed.vendor_cancelled_orders
     # What it costs: sales the rule's trim turned away, a cause of their own (tests/simulation/test_report.py).
     assert predictive.lost_units_by.get("predictive_trim", 0) > 0
+
+
+def test_marketplace_a_buffer_is_automatic_on_the_predictive_hub_and_the_aging_job_runs() -> None:
+    # Every customer on the throttled marketplace; the vendor sells nothing elsewhere, so the
+    # automatic buffer holds nothing back where the fixed one hides the last unit of each listing.
+    config = tiny(channels=(0.0, 1.0, 0.0), days=1)
+    assert (config.channels.marketplace_a_interval_minutes, config.channels.marketplace_a_buffer) == (10, 1)
+    fixed = run(config, "dropnet")
+    predictive = run(config, "dropnet_predictive")
+    assert predictive.customer_orders == fixed.customer_orders
+    hidden = fixed.lost_units_by.get("marketplace_a_buffer_or_lag", 0)
+    assert hidden > 0
+    assert predictive.lost_units_by.get("marketplace_a_buffer_or_lag", 0) < hidden
+    # Every five simulated minutes, as in production (the last falls on the horizon).
+    assert predictive.extra["aging_runs"] == 24 * 60 / 5 - 1 and "aging_runs" not in fixed.extra

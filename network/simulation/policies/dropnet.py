@@ -10,6 +10,14 @@ the own site and marketplace B take every `availability.changed` at once, market
 one coalesced push per `marketplace_a_interval_minutes` carrying the latest figure of each
 changed item, less its buffer. Each simulated request is one transaction, as each API call is.
 
+On the predictive model (`dropnet_predictive`) marketplace A's buffer is automatic, as a throttled
+endpoint's whose buffer is not set (network/delivery/claims.py): each push reads the item's figure
+when it goes out, less what outside sales will probably take over the push interval
+(`channels.marketplace_a_buffer` stays the fixed policy's override); and the worker's aging job
+(network/availability/aging.py) republishes fast sellers as their counts age, every
+`AGING_SECONDS` as in production. So that a push reads the hub as it was when the push was due,
+the channels are brought up to time before each change the policy makes to the hub.
+
 What a refusal means depends on the channel: the own site checks out against the hub, so a
 refusal is a lost sale at checkout; a marketplace has already taken the customer's money, so
 the retailer must cancel it (a channel cancellation).
@@ -24,6 +32,7 @@ from typing import Any
 
 import sqlalchemy as sa
 
+from network.availability import aging
 from network.availability.models import PREDICTIVE
 from network.availability.services import items_turning_stale, publish_changes, read_availability
 from network.availability.settings import update_availability_settings
@@ -41,7 +50,7 @@ from network.orders.models import Order, PurchaseOrderLine
 from network.orders.placement import LineInput, place_order
 from network.outbox.events import AvailabilityChanged, OrderLineRerouted
 from network.outbox.models import Event
-from network.outbox.rules import channel_figure, next_push_at
+from network.outbox.rules import channel_figure, channel_interval_minutes, next_push_at
 from network.simulation.config import DELTA, MARKETPLACE_A, OWN_SITE, SimConfig
 from network.simulation.engine import Allocation, Decision, Engine, Kind, Line, OrderRecord, Policy, Report
 from network.simulation.policies.hub_database import HubDatabase, seed_network
@@ -59,6 +68,7 @@ SHIP_TO = {
 HEADER = "sku,quantity,pending_inspection,damaged"
 SWEEP = "sweep"
 EVALUATE = "evaluate"
+AGING = "aging"
 
 
 class DropnetPolicy(Policy):
@@ -106,10 +116,14 @@ class DropnetPolicy(Policy):
         # The stale sweep runs when a count may have just crossed its connection's limit.
         self.counted_at: dict[int, list[float]] = defaultdict(list)  # vendor -> as_of of live counts
         self.last_sweep = 0.0
-        for job, every in (
+        self.last_aging: dt.datetime | None = None  # the aging job's last run
+        timers = [
             (SWEEP, self.config.hub.stale_sweep_minutes),
             (EVALUATE, self.config.hub.flag_evaluation_minutes),
-        ):
+        ]
+        if self.predictive:
+            timers.append((AGING, aging.AGING_SECONDS / 60))
+        for job, every in timers:
             for k in range(1, int(self.config.minutes // every) + 1):
                 engine.schedule(k * every, Kind.TIMER, job)
         self.lines: dict[int, Line] = {}  # purchase-order line id -> the world's line
@@ -126,7 +140,13 @@ class DropnetPolicy(Policy):
 
     # --- vendors' exports ----------------------------------------------------------------------
 
+    def _before_change(self, t: float) -> None:
+        """Predictive: send marketplace A's pushes due by now while the hub is as it was then."""
+        if self.predictive:
+            self._catch_up(t)
+
     def on_export(self, t: float, report: Report) -> None:
+        self._before_change(t)
         spec = self.config.vendors[report.vendor]
         lines = [HEADER]
         codes = self.codes
@@ -246,6 +266,7 @@ class DropnetPolicy(Policy):
     def on_processed(self, t: float, line: Line, shipped: int, short: int) -> None:
         vendor_id, po_id, po_line_id = line.handle
         now = self._at(t)
+        self._before_change(t)
         if short:
             with transaction(self.session):
                 po_services.reject(
@@ -285,6 +306,7 @@ class DropnetPolicy(Policy):
     ) -> list[tuple[Line, int, Any]]:
         order_id, order_line_id = order.handle
         retailer_id = self.ids.retailers[order.customer.retailer]
+        self._before_change(t)
         with transaction(self.session):
             opened = order_returns.open_return(
                 self.session,
@@ -304,6 +326,7 @@ class DropnetPolicy(Policy):
 
     def on_return_received(self, t: float, line: Line, quantity: int, handle: Any) -> None:
         vendor_id, return_id = handle
+        self._before_change(t)
         with transaction(self.session):
             order_returns.receive_return(
                 self.session, vendor_id=vendor_id, return_id=return_id, quantity=quantity, now=self._at(t)
@@ -311,6 +334,7 @@ class DropnetPolicy(Policy):
 
     def on_return_graded(self, t: float, line: Line, quantity: int, damaged: int, handle: Any) -> None:
         vendor_id, return_id = handle
+        self._before_change(t)
         with transaction(self.session):
             order_returns.grade_return(
                 self.session,
@@ -358,7 +382,10 @@ class DropnetPolicy(Policy):
         for retailer, due in sorted(self.push_due.items()):
             if due > limit or (due == limit and not inclusive):
                 continue
-            for item in self.pending_a.pop(retailer, ()):
+            items = self.pending_a.pop(retailer, ())
+            if self.predictive:
+                self._push_automatic(retailer, items, self._at(due))
+            for item in () if self.predictive else items:
                 self.shown_a[item] = channel_figure(
                     self.published.get(item, 0), buffer=buffer, max_quantity=None
                 )
@@ -367,12 +394,52 @@ class DropnetPolicy(Policy):
             self.counts["marketplace_a_pushes"] += 1
 
     def on_timer(self, t: float, payload: Any) -> None:
-        if payload == SWEEP:
+        self._before_change(t)
+        if payload == AGING:
+            self._republish_aging(t)
+        elif payload == SWEEP:
             self._sweep(t)
         elif payload == EVALUATE:
             with transaction(self.session):
                 flag_evaluation.evaluate(self.session, now=self._at(t))
             self._follow_reroutes(t)
+
+    def _push_automatic(self, retailer: Any, items: set[tuple[Any, Any]], at: dt.datetime) -> None:
+        """A push with an automatic buffer, as claims._coalesced_body sends it: each item's figure
+        read when the push goes out, less outside sales over the push interval."""
+        if not items:
+            return
+        products = self.engine.world.products
+        by_code = {products[item[1]].code: item for item in items}
+        figures = read_availability(
+            self.session,
+            retailer_id=self.ids.retailers[retailer],
+            skus=sorted(by_code),
+            after_id=0,
+            limit=len(by_code),
+            now=at,
+            channel_minutes=channel_interval_minutes(
+                None, self.config.channels.marketplace_a_interval_minutes * 60
+            ),
+        )
+        self.session.rollback()  # end the read
+        for found in figures:
+            item = by_code[found.retailer_sku]
+            self.shown_a[item] = channel_figure(
+                found.available, buffer=None, max_quantity=None, automatic=found.channel_units
+            )
+            self.counts["marketplace_a_automatic_units"] += found.channel_units
+
+    def _republish_aging(self, t: float) -> None:
+        """The worker's aging job (network/jobs.py republish_aging), on the simulated clock."""
+        now = self._at(t)
+        with transaction(self.session):
+            item_ids = aging.aging_items(self.session, now=now, since=self.last_aging)
+        self.last_aging = now
+        for batch in aging.batches(item_ids):
+            with transaction(self.session):
+                self.counts["aging_republished"] += aging.republish_batch(self.session, batch, now=now)
+        self.counts["aging_runs"] += 1
 
     def _follow_reroutes(self, t: float) -> None:
         """Move the world's purchase-order lines where the hub rerouted them (`order.rerouted`)."""
