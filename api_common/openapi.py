@@ -10,8 +10,10 @@
 
 from __future__ import annotations
 
+import copy
 import functools
 import sys
+import threading
 import unicodedata
 from collections.abc import Callable
 from typing import Any
@@ -83,8 +85,13 @@ def sku_pattern(max_length: int) -> str:
 def finishing(to_dict: Callable[[], dict[str, Any]]) -> Callable[[], dict[str, Any]]:
     """Wrap apispec's `to_dict` so that every rendering of the document is finished the same way."""
 
+    rendering = threading.Lock()
+
     def finished() -> dict[str, Any]:
-        document = to_dict()
+        # apispec's dict shares its paths and schemas with the spec itself: finish a copy, one
+        # rendering at a time, so that concurrent first readers never see a half-rewritten node.
+        with rendering:
+            document = copy.deepcopy(to_dict())
         _rewrite_nullable_refs(document)
         document.get("components", {}).get("schemas", {}).update(SCHEMA_DOCS)
         _add_links(document.get("paths", {}))

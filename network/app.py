@@ -6,13 +6,15 @@ import hmac
 import logging
 import os
 import secrets
+import threading
 import time
 from collections.abc import Mapping
 from pathlib import Path
 
 import sqlalchemy as sa
+from apispec import APISpec
 from flask import Flask, Response, g, render_template, request
-from flask_smorest import Api
+from flask_smorest import Api, Blueprint
 from prometheus_client import (
     CONTENT_TYPE_LATEST,
     REGISTRY,
@@ -125,11 +127,47 @@ class HubApi(Api):
         from api_common.problems import ProblemSchema
 
         self.ERROR_SCHEMA = ProblemSchema
+        self._spec: APISpec | None = None
+        self._undocumented: list[tuple[Blueprint, str, object]] = []
+        self._documenting = threading.RLock()
+        self._documenting_now = False
         super().__init__(*args, **kwargs)
         self.register_field(DecimalString, "string", "decimal")
         from api_common.openapi import finishing
 
         self.spec.to_dict = finishing(self.spec.to_dict)
+
+    def register_blueprint(self, blp: Blueprint, *, parameters: object = None, **options: object) -> None:
+        """Route the blueprint now and document it when the spec is next read: documenting is half
+        of an app's start-up (apispec walks every schema), and most apps (a worker, each test)
+        never serve the spec."""
+        name = options.get("name", blp.name)
+        self._app.extensions["flask-smorest"]["blp_name_to_api"][name] = self
+        self._app.register_blueprint(blp, **options)
+        self._undocumented.append((blp, name, parameters))
+
+    @property
+    def spec(self) -> APISpec | None:
+        if self._undocumented:
+            # Other threads wait for the whole document; the documenting thread itself reads the
+            # spec it is filling (the lock is re-entrant) and gets it as it stands.
+            with self._documenting:
+                if self._undocumented and not self._documenting_now:
+                    self._documenting_now = True
+                    try:
+                        for blp, name, parameters in self._undocumented:
+                            blp.register_views_in_doc(
+                                self, self._app, self._spec, name=name, parameters=parameters
+                            )
+                            self._spec.tag({"name": name, "description": blp.description})
+                        self._undocumented.clear()
+                    finally:
+                        self._documenting_now = False
+        return self._spec
+
+    @spec.setter
+    def spec(self, value: APISpec | None) -> None:
+        self._spec = value
 
     def handle_http_exception(self, error: HTTPException) -> Response:
         return handle_http_exception(error)

@@ -136,3 +136,26 @@ def test_a_body_that_is_not_json_has_errors_by_field_as_documented(network):
     )
     assert answer.status_code == 400
     assert answer.get_json()["errors"] == {"_body": ["Invalid JSON body."]}
+
+
+def test_the_document_read_first_by_several_requests_at_once_is_whole_for_each(app):
+    """The document is built on its first read (not at start-up): concurrent first readers all get
+    the whole of it, once."""
+    import threading
+
+    results: list[dict] = []
+
+    def read() -> None:
+        with app.test_client() as own:
+            results.append(_spec(own))
+
+    threads = [threading.Thread(target=read) for _ in range(4)]
+    for thread in threads:
+        thread.start()
+    for thread in threads:
+        thread.join()
+    assert len(results) == 4
+    assert all(result == results[0] for result in results)
+    assert len(results[0]["paths"]) > 50
+    tags = [tag["name"] for tag in results[0]["tags"]]
+    assert len(tags) == len(set(tags))  # each blueprint documented once
