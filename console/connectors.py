@@ -55,7 +55,13 @@ class SettingsForm(FlaskForm):
         [Optional(), Length(max=100)],
         description="Shopify only: the location whose inventory the hub sets (its id or gid).",
     )
-    buffer = IntegerField("Buffer (units held back)", [Optional(), NumberRange(0, 1_000_000)], default=0)
+    # Blank is automatic (null, issue 18); a typed 0 is an explicit 0 (nothing held back).
+    buffer = IntegerField(
+        "Buffer (units held back)",
+        [Optional(), NumberRange(0, 1_000_000)],
+        description="Blank: automatic (on the predictive availability model, what outside sales will "
+        "probably take before the store's next update; nothing on the fixed model). 0 holds nothing back.",
+    )
     max_quantity = IntegerField(
         "Show at most", [Optional(), NumberRange(0, 1_000_000)], description="Blank: no cap."
     )
@@ -141,7 +147,7 @@ def connector_create():
                 shop_url=form.shop_url.data,
                 credentials=_credentials(form, form.platform.data),
                 location_id=form.location_id.data or None,
-                buffer=form.buffer.data or 0,
+                buffer=form.buffer.data,
                 max_quantity=form.max_quantity.data,
                 sealer=_sealer(),
                 allow_http_hosts=_http_hosts(),
@@ -185,7 +191,7 @@ def connector(connector_id: int):
     changes = {
         "shop_url": form.shop_url.data,
         "location_id": form.location_id.data or None,
-        "buffer": form.buffer.data or 0,
+        "buffer": form.buffer.data,
         "max_quantity": form.max_quantity.data,
     }
     if secrets := _credentials(form, found.platform):

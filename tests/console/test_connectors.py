@@ -3,6 +3,8 @@ come back, the drift report against a local Shopify-shaped store and "repair now
 
 from __future__ import annotations
 
+import re
+
 import pytest
 
 from network.connectors.models import Connector
@@ -275,3 +277,31 @@ def test_the_drift_report_reads_the_store_and_repair_now_sets_it_again(
     assert "The repair did not finish" in client.get(drift).get_data(as_text=True)
     listed = client.get("/console/connectors").get_data(as_text=True)
     assert "drift check" in listed  # the connector's last error, on the list
+
+
+def test_a_blank_buffer_is_automatic_and_a_typed_zero_is_an_explicit_zero(client, session, network):
+    """Issue 18: a connector's buffer left blank is automatic (null), on the form as on the API;
+    saving an automatic connector's settings keeps it automatic; 0 typed in holds nothing back."""
+    retailer = network.retailer
+    sign_in_as(client, session, retailer.id, "admin")
+    page = client.get("/console/connectors").get_data(as_text=True)
+    assert "Blank: automatic" in page
+    assert submit(client, "/console/connectors", {**SHOPIFY_FORM, "buffer": ""}).status_code == 201
+    (created,) = _connectors(session, retailer.id)
+    assert created.buffer is None
+    # An automatic connector shows a blank buffer, and saving it unchanged keeps it automatic.
+    path = f"/console/connectors/{created.id}"
+    detail = client.get(path).get_data(as_text=True)
+    (tag,) = re.findall(r"<input[^>]*name=\"buffer\"[^>]*>", detail)
+    assert not re.search(r'value="[^"]', tag), tag  # blank, not "0"
+    form = {"shop_url": created.shop_url, "location_id": "1", "buffer": "", "max_quantity": ""}
+    assert submit(client, path, form).status_code == 302
+    assert _connectors(session, retailer.id)[0].buffer is None
+    assert [e.action for e in _audit(session, retailer.id)] == ["connector.created"]  # nothing moved
+    # A typed 0 is an explicit 0; blank again is automatic again.
+    assert submit(client, path, {**form, "buffer": "0"}).status_code == 302
+    assert _connectors(session, retailer.id)[0].buffer == 0
+    assert submit(client, path, {**form, "buffer": ""}).status_code == 302
+    assert _connectors(session, retailer.id)[0].buffer is None
+    changes = [(e.before, e.after) for e in _audit(session, retailer.id)[1:]]
+    assert changes == [({"buffer": None}, {"buffer": 0}), ({"buffer": 0}, {"buffer": None})]
