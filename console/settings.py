@@ -3,7 +3,8 @@
 Every role reads it; changing it is an owner's or an admin's (network/partners/roles.py), checked
 on the POST: a viewer or an operator posting the form directly gets a 403 page and nothing changes.
 The rules and the audit entry are network/availability/settings.py's, as for the API's
-PATCH /api/v1/settings. The margin share is a percentage here (the API's 0 < x <= 1).
+PATCH /api/v1/settings (which can also change `auto_reroute`, this page cannot: one entry for both,
+network/flags/reroute.py change_settings). The margin share is a percentage here (the API's 0 < x <= 1).
 """
 
 from __future__ import annotations

@@ -9,12 +9,7 @@ from flask_smorest import Blueprint
 
 from api_common.auth import secured
 from api_common.oauth import current_caller
-from network.availability.settings import (
-    SETTINGS,
-    availability_settings,
-    change_availability_settings,
-    settings_view,
-)
+from network.availability.settings import availability_settings, settings_view
 from network.clock import utcnow
 from network.db import transaction
 from network.extensions import db
@@ -48,18 +43,10 @@ def get_settings():
 def patch_settings(body: dict):
     """Change policies (those given): `auto_reroute` lets the hub move a flagged, unacknowledged
     line to another source; `availability_model`, `cancellation_cost` and `margin_share` set how
-    availability is published (the figures are republished at once). Each change is in the audit log."""
+    availability is published (the figures are republished at once). One audit entry records every
+    field that moved, before and after."""
     caller = current_caller()
     actor, now = Actor(client_pk=caller.client_pk), utcnow()
     with transaction(db.session):
-        change_availability_settings(
-            db.session,
-            retailer_id=caller.org_id,
-            changes={name: body[name] for name in SETTINGS if name in body},
-            actor=actor,
-            now=now,
-        )
-        reroute.update_settings(
-            db.session, retailer_id=caller.org_id, auto_reroute=body.get("auto_reroute"), actor=actor, now=now
-        )
+        reroute.change_settings(db.session, retailer_id=caller.org_id, changes=body, actor=actor, now=now)
     return _settings(caller.org_id)

@@ -107,7 +107,31 @@ def change_availability_settings(
     Every field is checked before anything changes (InvalidInput names each bad one). The figures
     move as update_availability_settings publishes them, and `settings.changed` records the
     fields that moved, before and after; a save that moves nothing changes and records nothing.
+    (PATCH /api/v1/settings, which can change other policies in the same call, records one entry
+    for all of them: network/flags/reroute.py change_settings, over `apply_availability_changes`.)
     """
+    settings, before, after = apply_availability_changes(
+        session, retailer_id=retailer_id, changes=changes, now=now
+    )
+    if before:
+        audit.record(
+            session,
+            org_id=retailer_id,
+            actor=actor,
+            action="settings.changed",
+            subject="settings",
+            before=before,
+            after=after,
+            now=now,
+        )
+    return settings
+
+
+def apply_availability_changes(
+    session: Session, *, retailer_id: int, changes: dict[str, object], now: dt.datetime
+) -> tuple[AvailabilitySettings, dict[str, object], dict[str, object]]:
+    """change_availability_settings without its audit entry: the settings, and the fields that
+    moved (before, after; both empty when nothing moved). Raises InvalidInput, nothing changed."""
     unknown = sorted(set(changes) - set(SETTINGS))
     errors = {name: ["is not a setting"] for name in unknown}
     errors |= _errors(
@@ -121,7 +145,7 @@ def change_availability_settings(
     before = settings_view(availability_settings(session, retailer_id=retailer_id))
     moved = {name: value for name, value in changes.items() if value != before[name]}
     if not moved:
-        return availability_settings(session, retailer_id=retailer_id)
+        return availability_settings(session, retailer_id=retailer_id), {}, {}
     settings = update_availability_settings(
         session,
         retailer_id=retailer_id,
@@ -130,14 +154,5 @@ def change_availability_settings(
         margin_share=moved.get("margin_share", UNSET),
         now=now,
     )
-    audit.record(
-        session,
-        org_id=retailer_id,
-        actor=actor,
-        action="settings.changed",
-        subject="settings",
-        before={name: before[name] for name in moved},
-        after={name: settings_view(settings)[name] for name in moved},
-        now=now,
-    )
-    return settings
+    after = settings_view(settings)
+    return settings, {name: before[name] for name in moved}, {name: after[name] for name in moved}

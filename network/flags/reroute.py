@@ -12,6 +12,7 @@ import datetime as dt
 
 from sqlalchemy.orm import Session
 
+from network.availability.settings import apply_availability_changes
 from network.errors import NotFound
 from network.flags import services as flags
 from network.flags.models import REFUSALS
@@ -56,6 +57,39 @@ def update_settings(
         )
     session.flush()
     return org
+
+
+def change_settings(
+    session: Session, *, retailer_id: int, changes: dict[str, object], actor: Actor, now: dt.datetime
+) -> None:
+    """PATCH /api/v1/settings: change the policies given (`auto_reroute` and the availability
+    settings by their SETTINGS names), all checked before any changes, and record one
+    `settings.changed` with before and after of every field that moved (none if nothing moved).
+    Raises InvalidInput (a bad availability field), NotFound."""
+    auto_reroute = changes.get("auto_reroute")
+    org = get_settings(session, retailer_id=retailer_id)
+    _, before, after = apply_availability_changes(
+        session,
+        retailer_id=retailer_id,
+        changes={name: value for name, value in changes.items() if name != "auto_reroute"},
+        now=now,
+    )
+    if auto_reroute is not None and auto_reroute != org.auto_reroute:
+        before = {"auto_reroute": org.auto_reroute, **before}
+        after = {"auto_reroute": auto_reroute, **after}
+        org.auto_reroute = bool(auto_reroute)
+    if before:
+        audit.record(
+            session,
+            org_id=retailer_id,
+            actor=actor,
+            action="settings.changed",
+            subject="settings",
+            before=before,
+            after=after,
+            now=now,
+        )
+    session.flush()
 
 
 # --- moving a line ----------------------------------------------------------------------------

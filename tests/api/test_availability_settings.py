@@ -75,6 +75,27 @@ def test_each_change_is_audited_with_before_and_after_and_a_repeat_logs_nothing(
     assert log[-1]["actor"] == f"API client {retailer.client_id}"
 
 
+
+def test_one_patch_changing_reroute_and_availability_is_one_audit_entry(network):
+    """Every field one PATCH moved is in one `settings.changed`, before and after; a field given
+    unchanged is not in it; a repeat records nothing."""
+    retailer = network.retailer
+    body = {"auto_reroute": True, "availability_model": "predictive", "cancellation_cost": 100.0}
+    patch(retailer, body)
+    patch(retailer, body)
+    patch(retailer, {"auto_reroute": False, "margin_share": 0.4})
+    patch(retailer, {"auto_reroute": True})
+    assert changes_logged(retailer) == [
+        (
+            {"auto_reroute": False, "availability_model": "fixed"},
+            {"auto_reroute": True, "availability_model": "predictive"},
+        ),
+        ({"auto_reroute": True, "margin_share": None}, {"auto_reroute": False, "margin_share": 0.4}),
+        ({"auto_reroute": False}, {"auto_reroute": True}),
+    ]
+    assert settings_of(retailer) == {**DEFAULTS, **body, "margin_share": 0.4}
+
+
 BAD = [
     ({"cancellation_cost": "a lot"}, "cancellation_cost"),
     ({"cancellation_cost": -1}, "cancellation_cost"),
