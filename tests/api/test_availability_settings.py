@@ -75,7 +75,6 @@ def test_each_change_is_audited_with_before_and_after_and_a_repeat_logs_nothing(
     assert log[-1]["actor"] == f"API client {retailer.client_id}"
 
 
-
 def test_one_patch_changing_reroute_and_availability_is_one_audit_entry(network):
     """Every field one PATCH moved is in one `settings.changed`, before and after; a field given
     unchanged is not in it; a repeat records nothing."""
