@@ -72,8 +72,8 @@ class RepublishAging:
 
     Each run looks at what moved since the last one (the first, at every item that can move); one
     read of the candidates, then a transaction per batch of the items that moved. Items whose hub
-    figure stayed but whose automatic buffer on a throttled endpoint moved are owed to that endpoint
-    (its next coalesced push carries the corrected figure).
+    figure stayed but whose automatic buffer on a throttled endpoint or a connector moved are owed
+    to that channel (its next coalesced push or sync carries the corrected figure).
     """
 
     def __init__(self) -> None:
@@ -84,13 +84,14 @@ class RepublishAging:
         retry_for = WebhookSettings.from_config(current_app.config).retry_for
         with transaction(db.session):
             endpoints = aging.automatic_endpoints(db.session)
-            moves = aging.aging_moves(
-                db.session,
-                now=now,
-                since=self.last,
-                channel_minutes={retailer: list(by_minutes) for retailer, by_minutes in endpoints.items()},
-            )
+            connectors = connector_sync.automatic_connectors(db.session)
+            minutes: dict[int, set[float]] = {}
+            for channels in (endpoints, connectors):
+                for retailer, by_minutes in channels.items():
+                    minutes.setdefault(retailer, set()).update(by_minutes)
+            moves = aging.aging_moves(db.session, now=now, since=self.last, channel_minutes=minutes)
             owed = aging.owe_channels(db.session, moves, endpoints, now=now, retry_for=retry_for)
+            owed += connector_sync.owe_aging(db.session, moves, connectors)
         item_ids = moves.items
         moved = 0
         for batch in aging.batches(item_ids):

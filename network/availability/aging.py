@@ -11,6 +11,12 @@ free units, those whose depletion quantile over the count's age (plus the import
 between the last run and now; `publish_changes` then publishes the figures that moved. A slow item
 (its outside sales will probably take nothing) is never recomputed, nor the rest of the catalog.
 
+A throttled channel whose buffer is automatic holds back the quantile over the count's age plus its
+interval, which can step while the hub's figure stays: no event then reaches the channel. The same
+run finds those items per interval (`aging_moves`' `channels`) and owes them to the predictive
+retailers' automatic throttled endpoints (`owe_channels`), whose next coalesced push reads them,
+and to their automatic connectors (network/connectors/sync.py owe_aging), whose next sync does.
+
 Each figure it moves is explained in the stock ledger (reason `aging`, cause `prediction`), on each
 predictive source of the item, for the retailer alone: the item's figure before and after, and the
 source's `predicted_depletion` with its inputs (units, rate per hour, horizon, probability).

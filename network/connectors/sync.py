@@ -26,6 +26,8 @@ from dataclasses import dataclass, field
 import sqlalchemy as sa
 from sqlalchemy.orm import Session
 
+from network.availability.aging import Moves
+from network.availability.models import PREDICTIVE, AvailabilitySettings
 from network.availability.services import read_availability
 from network.connectors import drift, intake, shopify, woocommerce
 from network.connectors.http import StoreError, Transport
@@ -234,6 +236,37 @@ def _all_shipped(session: Session, order_id: int) -> bool:
     order = session.get(Order, order_id)
     session.refresh(order)
     return all(sum(pl.unshipped for pl in line.po_lines) == 0 for line in order.lines)
+
+
+def automatic_connectors(session: Session) -> dict[int, dict[float, list[int]]]:
+    """Predictive retailers' active connectors whose buffer is automatic: retailer -> the interval
+    their automatic buffer is estimated over (one sync, in minutes) -> connector ids."""
+    found: dict[int, dict[float, list[int]]] = {}
+    for connector in session.scalars(
+        sa.select(Connector)
+        .join(AvailabilitySettings, AvailabilitySettings.retailer_id == Connector.retailer_id)
+        .where(
+            AvailabilitySettings.model == PREDICTIVE, Connector.status == ACTIVE, Connector.buffer.is_(None)
+        )
+        .order_by(Connector.id)
+    ):
+        by_minutes = found.setdefault(connector.retailer_id, {})
+        by_minutes.setdefault(channel_minutes(connector), []).append(connector.id)
+    return found
+
+
+def owe_aging(session: Session, moves: Moves, connectors: Mapping[int, Mapping[float, list[int]]]) -> int:
+    """The aging job (network/availability/aging.py): owe each automatic connector the items whose
+    term over its interval moved while the hub's figure did not; its next sync sets them. Returns
+    how many (connector, item) pairs were owed."""
+    owed = 0
+    for (retailer_id, minutes), skus in sorted(moves.channels.items()):
+        for connector_id in connectors.get(retailer_id, {}).get(minutes, ()):
+            connector = session.get(Connector, connector_id)
+            if connector is not None:
+                _owe(session, connector, set(skus))
+                owed += len(skus)
+    return owed
 
 
 def _owe(session: Session, connector: Connector, skus: set[str]) -> None:

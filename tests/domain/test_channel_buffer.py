@@ -356,3 +356,64 @@ def test_the_aging_job_owes_a_throttled_channel_the_figure_its_own_term_moved(ne
         ]
     (item,) = json.loads(outgoing.body)["data"]["items"]
     assert item == {**item, "retailer_sku": net.items["fast"], "available": now_channel}
+
+
+def test_the_aging_job_owes_an_automatic_connector_the_figure_its_own_term_moved(net):
+    """The same for a storefront connector whose buffer is automatic (its interval: one sync): the
+    job marks the item's listing owed, so the next sync sets the store's figure again."""
+    import sqlalchemy as sa
+
+    from network.connectors.models import ConnectorListing
+    from network.connectors.services import SYNC_SECONDS, create_connector
+    from network.feeds.credentials import Credentials
+    from network.jobs import RepublishAging
+    from tests.connectors.helpers import SHOPIFY_CREDENTIALS
+
+    net.go_predictive()
+    sell_a_day(net, per_hour=12, slow=3)
+    with transaction(net.s):
+        connector = create_connector(
+            net.s,
+            retailer_id=net.predictive,
+            platform="shopify",
+            shop_url="https://aging.myshopify.com",
+            credentials=SHOPIFY_CREDENTIALS,
+            location_id="1",
+            buffer=None,
+            max_quantity=None,
+            sealer=Credentials("channel-buffer-tests"),
+            allow_http_hosts=frozenset(),
+            actor=Actor(),
+            now=at(0),
+        ).id
+
+    def figures(now: dt.datetime) -> tuple[int, int]:
+        (item,) = _read(net, "fast", now, SYNC_SECONDS / 60)
+        return item.available, item.available - item.channel_units
+
+    # A moment the connector's term steps while the hub's figure stays (a few seconds' window).
+    step = dt.timedelta(seconds=3)
+    moment = next(
+        t
+        for t in (at(24 * 60) + step * k for k in range(1, 20 * 60))
+        if figures(t)[0] == figures(t - step)[0] and figures(t)[1] != figures(t - step)[1]
+    )
+
+    def owed() -> list[str]:
+        found = list(
+            net.s.scalars(
+                sa.select(ConnectorListing.retailer_sku).where(
+                    ConnectorListing.connector_id == connector, ConnectorListing.pending
+                )
+            )
+        )
+        net.s.rollback()
+        return found
+
+    republish_aging = RepublishAging()
+    republish_aging(now=moment - step)
+    assert owed() == [net.items["fast"]]  # the first run owes every fast seller
+    with transaction(net.s):
+        net.s.execute(sa.update(ConnectorListing).values(pending=False))
+    republish_aging(now=moment)
+    assert owed() == [net.items["fast"]]
