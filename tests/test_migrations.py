@@ -40,7 +40,7 @@ def test_migrations_downgrade_to_nothing_and_back(app):
 
 
 def test_channel_buffers_of_zero_become_automatic_and_come_back_as_zero(app):
-    """0020: a stored 0 (the old default, which held nothing back) becomes null (automatic, the
+    """0022: a stored 0 (the old default, which held nothing back) becomes null (automatic, the
     same figures on the fixed model); a positive buffer stays the override it was."""
     import datetime as dt
 

@@ -7,14 +7,14 @@ the column's default and the only figure that held nothing back, so existing zer
 (on the fixed model exactly what they were); a positive buffer stays the explicit override it was.
 Down again, automatic becomes 0.
 
-Revision ID: 0020_automatic_channel_buffer
+Revision ID: 0022_automatic_channel_buffer
 Revises: 0021_likely_short_flags
 """
 
 import sqlalchemy as sa
 from alembic import op
 
-revision = "0020_automatic_channel_buffer"
+revision = "0022_automatic_channel_buffer"
 down_revision = "0021_likely_short_flags"
 branch_labels = None
 depends_on = None
