@@ -2,9 +2,9 @@
 
 Every role reads it; changing it is an owner's or an admin's (network/partners/roles.py), checked
 on the POST: a viewer or an operator posting the form directly gets a 403 page and nothing changes.
-The rules and the audit entry are network/availability/settings.py's, as for the API's
-PATCH /api/v1/settings (which can also change `auto_reroute`, this page cannot: one entry for both,
-network/flags/reroute.py change_settings). The margin share is a percentage here (the API's 0 < x <= 1).
+The rules are network/availability/settings.py's and the audit entry network/flags/reroute.py
+change_settings', as for the API's PATCH /api/v1/settings (which can also change `auto_reroute`;
+this page cannot). The margin share is a percentage here (the API's 0 < x <= 1).
 """
 
 from __future__ import annotations
@@ -20,15 +20,12 @@ from wtforms.validators import InputRequired, Optional, ValidationError
 from console.blueprint import console
 from console.session import actor, login_required, may, require, retailer_id
 from network.availability.models import FIXED, PREDICTIVE
-from network.availability.settings import (
-    MAX_CANCELLATION_COST,
-    availability_settings,
-    change_availability_settings,
-)
+from network.availability.settings import MAX_CANCELLATION_COST, availability_settings
 from network.clock import utcnow
 from network.db import transaction
 from network.errors import InvalidInput
 from network.extensions import db
+from network.flags import reroute
 from network.partners import roles
 from vendor_portal.web.common import form_errors
 
@@ -93,7 +90,7 @@ def settings():
         }
         try:
             with transaction(db.session):
-                change_availability_settings(
+                reroute.change_settings(
                     db.session, retailer_id=retailer_id(), changes=changes, actor=actor(), now=utcnow()
                 )
         except InvalidInput as exc:

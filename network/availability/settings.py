@@ -13,7 +13,6 @@ from network.availability.models import AVAILABILITY_MODELS, FIXED, Availability
 from network.availability.services import publish_changes
 from network.catalog.models import RetailerItem
 from network.errors import InvalidInput
-from network.partners import audit
 
 DEFAULT_CANCELLATION_COST = 100.0  # the seed's figure: a support call, a refund, goodwill
 MAX_CANCELLATION_COST = 1_000_000.0  # more is a typo, not a cost
@@ -98,40 +97,14 @@ def settings_view(settings: AvailabilitySettings) -> dict[str, object]:
     return {name: getattr(settings, attribute) for name, attribute in SETTINGS.items()}
 
 
-def change_availability_settings(
-    session: Session, *, retailer_id: int, changes: dict[str, object], actor: audit.Actor, now: dt.datetime
-) -> AvailabilitySettings:
-    """The retailer changes some of its settings (`changes` by the names of SETTINGS; margin_share
-    None: from each variant's price less cost), from the API or the console.
-
-    Every field is checked before anything changes (InvalidInput names each bad one). The figures
-    move as update_availability_settings publishes them, and `settings.changed` records the
-    fields that moved, before and after; a save that moves nothing changes and records nothing.
-    (PATCH /api/v1/settings, which can change other policies in the same call, records one entry
-    for all of them: network/flags/reroute.py change_settings, over `apply_availability_changes`.)
-    """
-    settings, before, after = apply_availability_changes(
-        session, retailer_id=retailer_id, changes=changes, now=now
-    )
-    if before:
-        audit.record(
-            session,
-            org_id=retailer_id,
-            actor=actor,
-            action="settings.changed",
-            subject="settings",
-            before=before,
-            after=after,
-            now=now,
-        )
-    return settings
-
-
 def apply_availability_changes(
     session: Session, *, retailer_id: int, changes: dict[str, object], now: dt.datetime
 ) -> tuple[AvailabilitySettings, dict[str, object], dict[str, object]]:
-    """change_availability_settings without its audit entry: the settings, and the fields that
-    moved (before, after; both empty when nothing moved). Raises InvalidInput, nothing changed."""
+    """The retailer changes some of its settings (`changes` by the names of SETTINGS; margin_share
+    None: from each variant's price less cost), unaudited: network/flags/reroute.py change_settings
+    records one `settings.changed` for these and the retailer's other policies. Every field is
+    checked before anything changes (InvalidInput names each bad one); returns the settings and the
+    fields that moved (before, after; both empty when nothing moved)."""
     unknown = sorted(set(changes) - set(SETTINGS))
     errors = {name: ["is not a setting"] for name in unknown}
     errors |= _errors(

@@ -37,32 +37,11 @@ def get_settings(session: Session, *, retailer_id: int) -> Organization:
     return org
 
 
-def update_settings(
-    session: Session, *, retailer_id: int, auto_reroute: bool | None, actor: Actor, now: dt.datetime
-) -> Organization:
-    """Change the retailer's policies (those given), audited when one changes. Raises NotFound."""
-    org = get_settings(session, retailer_id=retailer_id)
-    if auto_reroute is not None and auto_reroute != org.auto_reroute:
-        before = {"auto_reroute": org.auto_reroute}
-        org.auto_reroute = auto_reroute
-        audit.record(
-            session,
-            org_id=retailer_id,
-            actor=actor,
-            action="settings.changed",
-            subject="settings",
-            before=before,
-            after={"auto_reroute": auto_reroute},
-            now=now,
-        )
-    session.flush()
-    return org
-
-
 def change_settings(
     session: Session, *, retailer_id: int, changes: dict[str, object], actor: Actor, now: dt.datetime
-) -> None:
-    """PATCH /api/v1/settings: change the policies given (`auto_reroute` and the availability
+) -> Organization:
+    """The retailer changes its policies (the API's PATCH /api/v1/settings, the console's Settings
+    page, the simulator's seeding): change the policies given (`auto_reroute` and the availability
     settings by their SETTINGS names), all checked before any changes, and record one
     `settings.changed` with before and after of every field that moved (none if nothing moved).
     Raises InvalidInput (a bad availability field), NotFound."""
@@ -90,6 +69,7 @@ def change_settings(
             now=now,
         )
     session.flush()
+    return org
 
 
 # --- moving a line ----------------------------------------------------------------------------

@@ -1,4 +1,4 @@
-"""change_availability_settings, the one rule behind the API's PATCH /api/v1/settings and the
+"""change_settings, the one rule behind the API's PATCH /api/v1/settings and the
 console's Settings page: any value of any field is either saved as given or refused whole, naming
 the bad fields, with nothing saved or logged."""
 
@@ -14,11 +14,11 @@ from hypothesis import strategies as st
 from network.availability.settings import (
     MAX_CANCELLATION_COST,
     availability_settings,
-    change_availability_settings,
     settings_view,
 )
 from network.db import transaction
 from network.errors import InvalidInput
+from network.flags import reroute
 from network.partners import services as partners
 from network.partners.audit import Actor, AuditEntry
 from tests.builders import unique
@@ -61,7 +61,7 @@ def test_a_change_is_saved_as_given_or_refused_whole(session, body):
     bad = {name for name, value in body.items() if not valid(name, value)}
     try:
         with transaction(session):
-            change_availability_settings(session, retailer_id=retailer, changes=body, actor=Actor(), now=T0)
+            reroute.change_settings(session, retailer_id=retailer, changes=body, actor=Actor(), now=T0)
     except InvalidInput as refused:
         assert bad and set(refused.errors) == bad
         expected = DEFAULTS

@@ -87,8 +87,8 @@ def seed_network(session: Session, world: World, *, now: dt.datetime, auto_rerou
             ids.vendors[v] = partners.create_organization(session, kind="vendor", name=spec.name, now=now).id
         for r in range(config.catalog.retailers):
             org = partners.create_organization(session, kind="retailer", name=f"Retailer {r + 1}", now=now)
-            reroute.update_settings(
-                session, retailer_id=org.id, auto_reroute=auto_reroute, actor=Actor(), now=now
+            reroute.change_settings(
+                session, retailer_id=org.id, changes={"auto_reroute": auto_reroute}, actor=Actor(), now=now
             )
             ids.retailers[r] = org.id
             for v in world.vendors:
