@@ -133,7 +133,7 @@ class Planner:
         as_of: dt.datetime,
         snapshot_as_of: dt.datetime | None,
         in_database: bool | None = None,
-        chunk: int = CHUNK,
+        chunk: int | None = None,
     ) -> None:
         self.session = session
         self.vendor_id = vendor_id
@@ -141,7 +141,7 @@ class Planner:
         self.basis = basis
         self.as_of = as_of
         self.snap = snapshot_as_of
-        self.chunk = chunk
+        self.chunk = chunk or CHUNK
         postgres = is_postgres(session)
         self.in_database = postgres if in_database is None else in_database and postgres
         self._query = self._chunk_query()
