@@ -222,6 +222,7 @@ def _apply(
         basis=receipt.basis,
         as_of=as_of,
         snapshot_as_of=previous_snapshot,
+        staged=parsed.streamed,
     )
     if full and hold_share is not None:
         # The guards need the whole feed's totals before anything is written: a first pass keeps
@@ -279,7 +280,8 @@ def _apply(
             moves += plan.moves
     stock.lock_positions(session, to_lock)  # in-flight positions past the last chunk
     superseded = len(errors)
-    errors += planner.unknown()
+    unknown = planner.unknown()
+    errors += unknown
     if full:
         stock.record_full_snapshot(
             session, vendor_id=receipt.vendor_id, as_of=as_of, feed_run_id=run.id, now=now
@@ -293,7 +295,9 @@ def _apply(
     else:
         affected = items_sourcing(session, sorted({*changed, *inflight}))
     publish_changes(session, affected, now=now)
-    _count(run, parsed, errors, applied=planner.matched() - superseded - len(found), changed=rows_changed)
+    _count(
+        run, parsed, errors, applied=planner.matched(unknown) - superseded - len(found), changed=rows_changed
+    )
     if found:
         held = jumps.hold_jumps(session, run, found, limits=limits, now=now)
         run.message = f"{len(found)} row(s) held for your confirmation in feed run {held.id}: " + "; ".join(

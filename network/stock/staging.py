@@ -48,14 +48,18 @@ _V = VendorVariant.__table__
 
 
 class Stage:
-    """The temporary table one feed's rows are staged in, for the length of one transaction."""
+    """The temporary table one feed's rows are staged in, emptied when the feed is done.
+
+    The table stays with its connection: creating and dropping it for every feed would change
+    the schema, which makes SQLite prepare every cached statement again (the simulator's
+    thousands of small feeds paid for that).
+    """
 
     def __init__(self, session: Session) -> None:
         self.session = session
         self.postgres = is_postgres(session)
-        # A run that failed half-way in this connection may have left its table behind.
-        self.drop()
-        STAGE.create(session.connection())
+        session.execute(sa.schema.CreateTable(STAGE, if_not_exists=True))
+        self.drop()  # rows a failed run left behind were rolled back with it; this is cheap insurance
 
     def add(self, rows: Sequence[FeedRow]) -> None:
         """Stage a chunk of valid rows (a RowSink)."""
@@ -104,7 +108,8 @@ class Stage:
             self.session.execute(sa.text("ANALYZE feed_stage"))
 
     def drop(self) -> None:
-        self.session.execute(sa.text("DROP TABLE IF EXISTS feed_stage"))
+        """Empty the table (its rows are only this feed's)."""
+        self.session.execute(sa.text("TRUNCATE feed_stage" if self.postgres else "DELETE FROM feed_stage"))
 
 
 @dataclass
@@ -132,10 +137,12 @@ class Planner:
         basis: str,
         as_of: dt.datetime,
         snapshot_as_of: dt.datetime | None,
+        staged: int,
         in_database: bool | None = None,
         chunk: int | None = None,
     ) -> None:
         self.session = session
+        self.staged = staged  # how many rows the stage holds
         self.vendor_id = vendor_id
         self.full = full
         self.basis = basis
@@ -145,9 +152,14 @@ class Planner:
         postgres = is_postgres(session)
         self.in_database = postgres if in_database is None else in_database and postgres
         self._query = self._chunk_query()
+        self._only: Chunk | None = None  # the whole plan, when the first pass found one chunk
 
     def chunks(self) -> Iterator[Chunk]:
         """Yield each chunk's plan in variant order; errors are those of the chunk's known skus."""
+        if self._only is not None:
+            only, self._only = self._only, None
+            yield only
+            return
         after = 0
         while True:
             records = self.session.execute(self._query, {"after": after}).all()
@@ -181,50 +193,109 @@ class Planner:
                 chunk.rows.append(row)
                 plan_row(chunk.plan, pos, row, full=self.full, basis=self.basis, as_of=self.as_of)
             yield chunk
+            if len(records) < self.chunk:
+                return
             after = chunk.last
 
     def totals(self) -> SnapshotPlan:
         """A first pass that keeps counts, not changes: what the guards need before anything is written."""
+        if self.in_database:
+            return self._totals_in_database()
         totals = SnapshotPlan(positive_before=self.positive_before())
         superseded = 0
+        seen: list[Chunk] = []
         for chunk in self.chunks():
             totals.zeroed += chunk.plan.zeroed
             superseded += len(chunk.plan.errors)
             totals.errors += chunk.plan.errors
-        totals.errors += self.unknown()
-        totals.applied = self.matched() - superseded
+            seen = seen[:1] + [chunk]  # the first, and whether there was another
+        unknown = self.unknown()
+        totals.errors += unknown
+        totals.applied = self.matched(unknown) - superseded
+        if len(seen) == 1:
+            # One chunk holds the whole plan (every small feed): the second pass takes it as it is.
+            self._only = seen[0]
         return totals
 
     def unknown(self) -> list[RowError]:
         """Rows whose sku has no position of the vendor."""
+        # The variant's vendor is the position's (network/stock/positions.py); naming it lets the
+        # lookup use the (vendor_id, vendor_sku) index instead of scanning every vendor's variants.
         known = (
             sa.select(_V.c.id)
             .join(_P, _P.c.variant_id == _V.c.id)
-            .where(_V.c.vendor_sku == STAGE.c.sku, _P.c.vendor_id == self.vendor_id)
+            .where(
+                _V.c.vendor_id == self.vendor_id,
+                _V.c.vendor_sku == STAGE.c.sku,
+                _P.c.vendor_id == self.vendor_id,
+            )
         )
         rows = self.session.execute(
             sa.select(STAGE.c.line, STAGE.c.sku).where(~known.exists()).order_by(STAGE.c.line)
         )
         return [RowError(line, sku, "unknown sku: create the variant first") for line, sku in rows]
 
-    def matched(self) -> int:
-        """How many staged rows have a position: applied unless superseded (or held apart later)."""
-        return self.session.scalar(
-            sa.select(sa.func.count())
-            .select_from(STAGE)
-            .join(_V, _V.c.vendor_sku == STAGE.c.sku)
-            .join(_P, _P.c.variant_id == _V.c.id)
-            .where(_P.c.vendor_id == self.vendor_id)
+    def matched(self, unknown: Sequence[RowError]) -> int:
+        """How many staged rows have a position (all but the `unknown` ones): applied unless
+        superseded (or held apart later)."""
+        return self.staged - len(unknown)
+
+    def _totals_in_database(self) -> SnapshotPlan:
+        """The first pass as two statements: the counts, and the rows older than their position's count."""
+        s, p = STAGE.c, _P.c
+        confirmed = self._confirmed()
+        superseded = sa.and_(confirmed.is_not(None), self._row_as_of() < confirmed)
+        # What snapshot._note counts as zeroed: a position in stock that a full feed leaves out, or
+        # that a row (not superseded) reports at zero.
+        zeroed = sa.and_(
+            p.quantity > 0,
+            sa.or_(s.sku.is_(None), sa.and_(s.quantity == 0, sa.not_(superseded))),
         )
+        joined = self._joined()
+        zeroed_count = self.session.scalar(
+            sa.select(sa.func.count().filter(zeroed)).select_from(joined).where(p.vendor_id == self.vendor_id)
+        )
+        totals = SnapshotPlan(positive_before=self.positive_before(), zeroed=zeroed_count)
+        old = self.session.execute(
+            sa.select(s.line, s.sku, confirmed)
+            .select_from(joined)
+            .where(p.vendor_id == self.vendor_id, s.sku.is_not(None), superseded)
+            .order_by(s.line)
+        )
+        totals.errors = [
+            RowError(line, sku, f"superseded: a count as of {as_of.isoformat()} is already applied")
+            for line, sku, as_of in old
+        ]
+        unknown = self.unknown()
+        totals.applied = self.matched(unknown) - len(totals.errors)
+        totals.errors += unknown
+        return totals
 
     def positive_before(self) -> int:
         return self.session.scalar(
             sa.select(sa.func.count()).where(_P.c.vendor_id == self.vendor_id, _P.c.quantity > 0)
         )
 
+    def _joined(self) -> sa.FromClause:
+        """Positions with their variant and staged row: every position for a full feed (one it
+        leaves out has no row), only the reported ones for a delta."""
+        staged = _P.join(_V, _V.c.id == _P.c.variant_id)
+        if self.full:
+            return staged.outerjoin(STAGE, STAGE.c.sku == _V.c.vendor_sku)
+        return staged.join(STAGE, STAGE.c.sku == _V.c.vendor_sku)
+
+    def _confirmed(self) -> sa.ColumnElement:
+        """A position's effective as-of (rules.effective_as_of): its own or the last full snapshot's."""
+        if self.snap is None:
+            return _P.c.as_of
+        snap = sa.literal(self.snap, UTCDateTime())
+        return sa.func.greatest(sa.func.coalesce(_P.c.as_of, snap), snap)
+
+    def _row_as_of(self) -> sa.ColumnElement:
+        return sa.func.coalesce(STAGE.c.as_of, sa.literal(self.as_of, UTCDateTime()))
+
     def _chunk_query(self) -> sa.Select:
         s = STAGE.c
-        staged = _P.join(_V, _V.c.id == _P.c.variant_id)
         query = sa.select(
             _P.c.variant_id,
             _P.c.quantity,
@@ -243,12 +314,10 @@ class Planner:
             s.incoming_eta,
             s.as_of,
         ).where(_P.c.vendor_id == self.vendor_id, _P.c.variant_id > sa.bindparam("after"))
+        query = query.select_from(self._joined())
         if self.full:
             # A full feed zeroes what it leaves out: positions without a row come too, unless already zero.
-            query = query.select_from(staged.outerjoin(STAGE, s.sku == _V.c.vendor_sku))
             query = query.where(sa.or_(s.sku.is_not(None), _P.c.quantity != 0))
-        else:
-            query = query.select_from(staged.join(STAGE, s.sku == _V.c.vendor_sku))
         if self.in_database:
             query = query.where(sa.or_(s.sku.is_(None), sa.not_(self._quiet())))
         return query.order_by(_P.c.variant_id).limit(self.chunk)
@@ -265,13 +334,8 @@ class Planner:
             sa.func.coalesce(s.incoming_eta, p.incoming_eta).is_not_distinct_from(p.incoming_eta),
             p.basis == sa.literal(self.basis, sa.String),
         )
-        feed_as_of = sa.literal(self.as_of, UTCDateTime())
-        row_as_of = sa.func.coalesce(s.as_of, feed_as_of)
-        if self.snap is None:
-            confirmed = p.as_of
-        else:
-            snap = sa.literal(self.snap, UTCDateTime())
-            confirmed = sa.func.greatest(sa.func.coalesce(p.as_of, snap), snap)
+        row_as_of = self._row_as_of()
+        confirmed = self._confirmed()
         if self.full:
             return sa.and_(same, sa.or_(confirmed.is_(None), row_as_of >= confirmed))
         # A delta row that repeats the figures still moves the position's as_of, unless it is the same.

@@ -104,13 +104,14 @@ def test_a_plan_made_in_chunks_is_the_plan_made_at_once(
             basis=basis,
             as_of=feed_as_of,
             snapshot_as_of=snapshot,
+            staged=len(rows),
             in_database=in_database,
             chunk=chunk,
         )
-        chunks = list(planner.chunks())
         totals = planner.totals()
+        chunks = list(planner.chunks())  # after a first pass of one chunk, that chunk again
         unknown_errors = planner.unknown()
-        matched = planner.matched()
+        matched = planner.matched(unknown_errors)
         stage.drop()
 
     changes = sorted(change for c in chunks for change in c.plan.changes)
