@@ -40,4 +40,3 @@ def test_a_replica_of_a_sqlite_database_is_refused_at_start(tmp_path):
                 "DATABASE_REPLICA_URL": "postgresql://postgres@127.0.0.1:5432/x",
             }
         )
-
