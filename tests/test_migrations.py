@@ -9,6 +9,7 @@ from alembic.migration import MigrationContext
 from flask_migrate import downgrade, upgrade
 
 from network.extensions import db
+from network.partitions import is_partition
 
 
 def _migrated_drift(app) -> list:
@@ -17,7 +18,12 @@ def _migrated_drift(app) -> list:
         conn.exec_driver_sql("DROP TABLE IF EXISTS alembic_version")
     upgrade(directory=app.extensions["migrate"].directory, revision="heads")
     with db.engine.connect() as conn:
-        context = MigrationContext.configure(conn, opts={"compare_type": True})
+        # Month partitions are the maintenance job's tables, not the models' (migrations/env.py).
+        opts = {
+            "compare_type": True,
+            "include_name": lambda name, type_, _: not (type_ == "table" and is_partition(name, db.metadata)),
+        }
+        context = MigrationContext.configure(conn, opts=opts)
         with warnings.catch_warnings():
             # SQLite cannot reflect expression indexes; the models' one is PostgreSQL's only
             # (ddl_if), and PostgreSQL compares it.
