@@ -74,7 +74,9 @@ def insert_rates(engine: sa.Engine, rows: int, start: dt.datetime, span: dt.time
     for low in range(0, rows, BATCH):
         high = min(rows, low + BATCH) - 1
         # Alternate which goes first, so that neither always meets a checkpoint the other caused.
-        tables = ("stock_ledger", "ledger_plain") if (low // BATCH) % 2 == 0 else ("ledger_plain", "stock_ledger")
+        tables = (
+            ("stock_ledger", "ledger_plain") if (low // BATCH) % 2 == 0 else ("ledger_plain", "stock_ledger")
+        )
         for table in tables:
             began = time.perf_counter()
             with engine.begin() as conn:
@@ -151,7 +153,9 @@ def main() -> None:
         print("2. retention of the oldest month:")
         job_seconds, dropped = run_job(app, now, keep_days_dropping(first, now))
         delete_seconds, deleted = delete_month(engine, first)
-        print(f"  job {job_seconds:.2f} s (dropped {dropped}); DELETE of the same {deleted:,} rows {delete_seconds:.2f} s")
+        print(
+            f"  job {job_seconds:.2f} s (dropped {dropped}); DELETE of the same {deleted:,} rows {delete_seconds:.2f} s"
+        )
 
         print("3. order placement (wrk) without and with the job:")
         port = orders.free_port()
@@ -172,7 +176,9 @@ def main() -> None:
 
             dropper = threading.Thread(target=drop_months)
             dropper.start()
-            during_job = orders.wrk(port, seeded["random_skus"], toks, clients=args.clients, seconds=args.seconds)
+            during_job = orders.wrk(
+                port, seeded["random_skus"], toks, clients=args.clients, seconds=args.seconds
+            )
             stop.set()
             dropper.join()
 
