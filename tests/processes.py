@@ -44,16 +44,18 @@ def start_worker(pg_schema_url, tmp_path: Path, extra: Mapping[str, str], name: 
         return subprocess.Popen(command, cwd=ROOT, env=env, stdout=out, stderr=subprocess.STDOUT)
 
 
-def stop(process: subprocess.Popen, timeout: float = 20) -> None:
-    """SIGTERM, then SIGKILL if it does not exit in time."""
-    if process.poll() is not None:
-        return
-    process.send_signal(signal.SIGTERM)
-    try:
-        process.wait(timeout)
-    except subprocess.TimeoutExpired:
-        process.kill()
-        process.wait()
+def stop(*processes: subprocess.Popen, timeout: float = 20) -> None:
+    """SIGTERM to all at once (each finishes its jobs in parallel), then SIGKILL to any not gone in time."""
+    running = [p for p in processes if p.poll() is None]
+    for process in running:
+        process.send_signal(signal.SIGTERM)
+    deadline = time.monotonic() + timeout
+    for process in running:
+        try:
+            process.wait(max(0.0, deadline - time.monotonic()))
+        except subprocess.TimeoutExpired:
+            process.kill()
+            process.wait()
 
 
 def free_port() -> int:
