@@ -17,6 +17,12 @@ DEFAULTS: dict[str, object] = {
     # Retry-After (network/app.py), and the pool reconnects for the client's retry.
     "SQLALCHEMY_ENGINE_OPTIONS": {"pool_recycle": 1800},
     "SQLALCHEMY_SESSION_OPTIONS": {},
+    # A PostgreSQL streaming replica for availability reads and the change feeds (network/replica.py):
+    # used while its replay lag is under HUB_REPLICA_MAX_LAG_MS, the primary otherwise. The lag is
+    # measured at most once per HUB_REPLICA_CHECK_MS in each process.
+    "DATABASE_REPLICA_URL": None,
+    "HUB_REPLICA_MAX_LAG_MS": 500,
+    "HUB_REPLICA_CHECK_MS": 100,
     "HUB_TOKEN_LIFETIME_SECONDS": 3600,
     "HUB_FEED_RAW_RETENTION_DAYS": 30,
     # Portal sign-in attempts are kept this long for audit, then deleted (the throttle reads 15 min).
@@ -62,7 +68,7 @@ DEFAULTS: dict[str, object] = {
     "OPENAPI_JSON_PATH": "openapi.json",
 }
 
-ENVIRONMENT = ("DATABASE_URL", "SECRET_KEY", "PUBLIC_URL", "SMTP_URL")
+ENVIRONMENT = ("DATABASE_URL", "DATABASE_REPLICA_URL", "SECRET_KEY", "PUBLIC_URL", "SMTP_URL")
 # HUB_ settings kept as the text given: a secret of digits or "yes" is not a number or a flag.
 TEXT_SETTINGS = frozenset({"HUB_METRICS_TOKEN", "HUB_CONNECTOR_ALLOW_HTTP_HOSTS"})
 
@@ -87,6 +93,8 @@ def load_config(instance_path: str, overrides: Mapping[str, object] | None) -> d
     url = str(config.get("DATABASE_URL") or f"sqlite:///{Path(instance_path) / 'dropnet.sqlite3'}")
     config["DATABASE_URL"] = normalize_database_url(url)
     config["SQLALCHEMY_DATABASE_URI"] = config["DATABASE_URL"]
+    if config.get("DATABASE_REPLICA_URL"):
+        config["DATABASE_REPLICA_URL"] = normalize_database_url(str(config["DATABASE_REPLICA_URL"]))
     return config
 
 
