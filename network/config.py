@@ -25,6 +25,20 @@ DEFAULTS: dict[str, object] = {
     "HUB_REPLICA_CHECK_MS": 100,
     "HUB_TOKEN_LIFETIME_SECONDS": 3600,
     "HUB_FEED_RAW_RETENTION_DAYS": 30,
+    # History on PostgreSQL is partitioned by month and a month goes whole once all of it is older
+    # than its table's retention (0: kept for ever), unless something in it is still needed
+    # (network/history/retention.py): undelivered events, pending deliveries, held or queued runs.
+    # The ledger explains every figure (DESIGN §4): over a year by default.
+    "HUB_LEDGER_RETENTION_DAYS": 400,
+    # Events behind the event log and the change feeds: a reader's cursor older than this resumes
+    # at the oldest event kept.
+    "HUB_EVENT_RETENTION_DAYS": 90,
+    # Finished webhook deliveries (SQLite deletes them row by row, PostgreSQL by month).
+    "HUB_WEBHOOK_RETENTION_DAYS": 30,
+    "HUB_FEED_RUN_RETENTION_DAYS": 180,
+    # Month partitions made ahead of the current one (rows of a month without one wait in the
+    # default partition until the job makes it).
+    "HUB_PARTITION_MONTHS_AHEAD": 2,
     # Portal sign-in attempts are kept this long for audit, then deleted (the throttle reads 15 min).
     "HUB_LOGIN_ATTEMPT_RETENTION_DAYS": 30,
     # Feeds: the share of in-stock SKUs a full feed may zero before it is held for the vendor.
