@@ -53,6 +53,12 @@ DEFAULTS: dict[str, object] = {
     "HUB_FEED_ALLOWED_HOSTS": "",
     "HUB_FEED_ALLOW_PRIVATE": False,
     "HUB_FEED_PULL_BATCH": 20,
+    # A pull's lease on its feed lasts the fetch's timeouts plus this long to record the file: a
+    # worker that dies holding feeds frees them when it ends (no other worker pulls them sooner).
+    "HUB_FEED_RECORD_SECONDS": 60,
+    # How long a minute of a feed's interval lasts (s). Only soak tests shorten it, so that a run
+    # of a minute sees each feed due several times.
+    "HUB_FEED_MINUTE_SECONDS": 60,
     # Pushes and uploads larger than this (bytes) are kept and answered 202 at once, then applied
     # by the worker (network.feeds.queue), so one vendor's big file never holds a web worker.
     "HUB_ASYNC_PUSH_BYTES": 1024 * 1024,
