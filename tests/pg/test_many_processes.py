@@ -101,7 +101,7 @@ class FeedServer:
         with self.lock:
             served = self.requests[request.path]
             n = len(served) + 1
-            etag = f'"{request.path.rsplit("/", 1)[-1]}-{n}"'
+            etag = f'"{request.path.strip("/").replace("/", "-")}-{n}"'
             served.append((request.headers.get("If-None-Match"), etag))
         rows = [f"{sku},{20 + (n * 7 + i) % 25}" for i, sku in enumerate(self.skus[request.path])]
         return Response(
