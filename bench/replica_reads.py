@@ -50,7 +50,10 @@ def seed(url: str, items: int) -> common.Party:
         skus = [f"V-{i:05d}" for i in range(items)]
         ids = common.bulk_variants(session, vendor_id=vendor.id, skus=skus, now=now, quantity=20, as_of=now)
         common.bulk_items(
-            session, retailer_id=retailer.id, items=[(f"R-{i:05d}", [ids[s]]) for i, s in enumerate(skus)], now=now
+            session,
+            retailer_id=retailer.id,
+            items=[(f"R-{i:05d}", [ids[s]]) for i, s in enumerate(skus)],
+            now=now,
         )
         common.analyze(session)
         db.session.remove()
@@ -108,7 +111,9 @@ def main() -> None:
             apps = {
                 "primary alone": hub(url),
                 "replica, lag cached 100 ms": hub(url, DATABASE_REPLICA_URL=replica.url),
-                "replica, lag measured per read": hub(url, DATABASE_REPLICA_URL=replica.url, HUB_REPLICA_CHECK_MS=0),
+                "replica, lag measured per read": hub(
+                    url, DATABASE_REPLICA_URL=replica.url, HUB_REPLICA_CHECK_MS=0
+                ),
             }
             clients = {name: app.test_client() for name, app in apps.items()}
             headers = {name: {"Authorization": f"Bearer {token(c, retailer)}"} for name, c in clients.items()}
@@ -160,7 +165,10 @@ def main() -> None:
     write_ceiling = common.median(writes["primary alone"]) * 1000
     common.print_table(
         f"PUT /api/v1/items/<sku>, median of {args.repeat} rounds' medians",
-        [common.Row(name, common.median(values) * 1000, "ms", write_ceiling) for name, values in writes.items()],
+        [
+            common.Row(name, common.median(values) * 1000, "ms", write_ceiling)
+            for name, values in writes.items()
+        ],
     )
     print("ratio: figure time / ceiling time (100 %: routing costs nothing)")
 
