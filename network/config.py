@@ -18,6 +18,9 @@ DEFAULTS: dict[str, object] = {
     "SQLALCHEMY_ENGINE_OPTIONS": {"pool_recycle": 1800},
     "SQLALCHEMY_SESSION_OPTIONS": {},
     "HUB_TOKEN_LIFETIME_SECONDS": 3600,
+    # How long a process reuses a bearer token's check (network/partners/token_cache.py): a
+    # revoked client's tokens are refused by every process within this many seconds (0: no cache).
+    "HUB_TOKEN_CACHE_SECONDS": 5,
     "HUB_FEED_RAW_RETENTION_DAYS": 30,
     # Portal sign-in attempts are kept this long for audit, then deleted (the throttle reads 15 min).
     "HUB_LOGIN_ATTEMPT_RETENTION_DAYS": 30,
