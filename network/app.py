@@ -98,6 +98,8 @@ def configure_database(app: Flask) -> None:
     # Every model module must be imported for metadata (migrations, create_all) to see it.
     import network.models  # noqa: F401
 
+    configure_read_replica(app)
+
     @app.after_request
     def _end_reads_with_commit(response: Response) -> Response:
         # The session's teardown ends a request with ROLLBACK, and psycopg drops every prepared
@@ -115,6 +117,36 @@ def configure_database(app: Flask) -> None:
                     if not is_connection_lost(error):
                         raise
                     session.rollback()
+        return response
+
+
+def configure_read_replica(app: Flask) -> None:
+    """DATABASE_REPLICA_URL: a streaming replica for the reads network/replica.py routes."""
+    url = app.config.get("DATABASE_REPLICA_URL")
+    if not url:
+        return
+    from network.replica import ReadRouter, replica_engine
+
+    with app.app_context():
+        primary = db.engine
+    if primary.dialect.name != "postgresql":
+        raise RuntimeError("DATABASE_REPLICA_URL needs DATABASE_URL to be the PostgreSQL primary it follows")
+    router = ReadRouter(
+        primary,
+        replica_engine(str(url), dict(app.config["SQLALCHEMY_ENGINE_OPTIONS"])),
+        max_lag_ms=float(app.config["HUB_REPLICA_MAX_LAG_MS"]),
+        check_ms=float(app.config["HUB_REPLICA_CHECK_MS"]),
+    )
+    app.extensions["hub_reads"] = router
+
+    @app.after_request
+    def _remember_writes(response: Response) -> Response:
+        # Read-your-writes: after a request that may have written, its organization's reads wait
+        # for the replica to replay this far (network/replica.py). The view has committed by now
+        # and the client has not had the answer yet.
+        caller = g.get("caller")
+        if caller is not None and request.method not in ("GET", "HEAD", "OPTIONS"):
+            router.note_write(caller.org_id)
         return response
 
 

@@ -17,8 +17,28 @@ DEFAULTS: dict[str, object] = {
     # Retry-After (network/app.py), and the pool reconnects for the client's retry.
     "SQLALCHEMY_ENGINE_OPTIONS": {"pool_recycle": 1800},
     "SQLALCHEMY_SESSION_OPTIONS": {},
+    # A PostgreSQL streaming replica for availability reads and the change feeds (network/replica.py):
+    # used while its replay lag is under HUB_REPLICA_MAX_LAG_MS, the primary otherwise. The lag is
+    # measured at most once per HUB_REPLICA_CHECK_MS in each process.
+    "DATABASE_REPLICA_URL": None,
+    "HUB_REPLICA_MAX_LAG_MS": 500,
+    "HUB_REPLICA_CHECK_MS": 100,
     "HUB_TOKEN_LIFETIME_SECONDS": 3600,
     "HUB_FEED_RAW_RETENTION_DAYS": 30,
+    # History on PostgreSQL is partitioned by month and a month goes whole once all of it is older
+    # than its table's retention (0: kept for ever), unless something in it is still needed
+    # (network/history/retention.py): undelivered events, pending deliveries, held or queued runs.
+    # The ledger explains every figure (DESIGN §4): over a year by default.
+    "HUB_LEDGER_RETENTION_DAYS": 400,
+    # Events behind the event log and the change feeds: a reader's cursor older than this resumes
+    # at the oldest event kept.
+    "HUB_EVENT_RETENTION_DAYS": 90,
+    # Finished webhook deliveries (SQLite deletes them row by row, PostgreSQL by month).
+    "HUB_WEBHOOK_RETENTION_DAYS": 30,
+    "HUB_FEED_RUN_RETENTION_DAYS": 180,
+    # Month partitions made ahead of the current one (rows of a month without one wait in the
+    # default partition until the job makes it).
+    "HUB_PARTITION_MONTHS_AHEAD": 2,
     # Portal sign-in attempts are kept this long for audit, then deleted (the throttle reads 15 min).
     "HUB_LOGIN_ATTEMPT_RETENTION_DAYS": 30,
     # Feeds: the share of in-stock SKUs a full feed may zero before it is held for the vendor.
@@ -33,6 +53,12 @@ DEFAULTS: dict[str, object] = {
     "HUB_FEED_ALLOWED_HOSTS": "",
     "HUB_FEED_ALLOW_PRIVATE": False,
     "HUB_FEED_PULL_BATCH": 20,
+    # A pull's lease on its feed lasts the fetch's timeouts plus this long to record the file: a
+    # worker that dies holding feeds frees them when it ends (no other worker pulls them sooner).
+    "HUB_FEED_RECORD_SECONDS": 60,
+    # How long a minute of a feed's interval lasts (s). Only soak tests shorten it, so that a run
+    # of a minute sees each feed due several times.
+    "HUB_FEED_MINUTE_SECONDS": 60,
     # Pushes and uploads larger than this (bytes) are kept and answered 202 at once, then applied
     # by the worker (network.feeds.queue), so one vendor's big file never holds a web worker.
     "HUB_ASYNC_PUSH_BYTES": 1024 * 1024,
@@ -56,7 +82,7 @@ DEFAULTS: dict[str, object] = {
     "OPENAPI_JSON_PATH": "openapi.json",
 }
 
-ENVIRONMENT = ("DATABASE_URL", "SECRET_KEY", "PUBLIC_URL", "SMTP_URL")
+ENVIRONMENT = ("DATABASE_URL", "DATABASE_REPLICA_URL", "SECRET_KEY", "PUBLIC_URL", "SMTP_URL")
 # HUB_ settings kept as the text given: a secret of digits or "yes" is not a number or a flag.
 TEXT_SETTINGS = frozenset({"HUB_METRICS_TOKEN", "HUB_CONNECTOR_ALLOW_HTTP_HOSTS"})
 
@@ -81,6 +107,8 @@ def load_config(instance_path: str, overrides: Mapping[str, object] | None) -> d
     url = str(config.get("DATABASE_URL") or f"sqlite:///{Path(instance_path) / 'dropnet.sqlite3'}")
     config["DATABASE_URL"] = normalize_database_url(url)
     config["SQLALCHEMY_DATABASE_URI"] = config["DATABASE_URL"]
+    if config.get("DATABASE_REPLICA_URL"):
+        config["DATABASE_REPLICA_URL"] = normalize_database_url(str(config["DATABASE_REPLICA_URL"]))
     return config
 
 

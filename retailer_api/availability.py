@@ -5,14 +5,15 @@ from __future__ import annotations
 import dataclasses
 
 from flask_smorest import Blueprint
+from sqlalchemy.orm import Session
 
 from api_common.auth import secured
 from api_common.oauth import current_caller
 from api_common.pagination import PageArgs, decode_cursor, feed_page, page
+from api_common.reads import replica_read
 from network.availability.services import read_availability
 from network.clock import utcnow
 from network.delivery.channels import explain_channels
-from network.extensions import db
 from network.orders.explain import explain
 from network.outbox.events import AvailabilityChanged
 from network.outbox.services import read_events
@@ -32,13 +33,16 @@ blp = Blueprint("availability", __name__, url_prefix="/api/v1/availability", des
 @blp.response(200, AvailabilityListSchema)
 def get_availability(args: dict):
     """Availability of the retailer's items: `sku` (repeatable) or all items page by page"""
-    items = read_availability(
-        db.session,
-        retailer_id=current_caller().org_id,
-        skus=args.get("sku"),
-        after_id=decode_cursor(args["cursor"]),
-        limit=args["limit"],
-        now=utcnow(),
+    retailer_id, after_id, now = current_caller().org_id, decode_cursor(args["cursor"]), utcnow()
+    items = replica_read(
+        lambda session: read_availability(
+            session,
+            retailer_id=retailer_id,
+            skus=args.get("sku"),
+            after_id=after_id,
+            limit=args["limit"],
+            now=now,
+        )
     )
     return page(items, last_position=items[-1].item_id if items else None, full=len(items) == args["limit"])
 
@@ -55,9 +59,13 @@ def explain_availability(retailer_sku: str):
     and cap.
     """
     retailer_id, now = current_caller().org_id, utcnow()
-    explanation = explain(db.session, retailer_id=retailer_id, retailer_sku=retailer_sku, now=now)
-    channels = explain_channels(db.session, retailer_id=retailer_id, retailer_sku=retailer_sku, now=now)
-    return {**dataclasses.asdict(explanation), "channels": channels}
+
+    def run(session: Session) -> dict:
+        explanation = explain(session, retailer_id=retailer_id, retailer_sku=retailer_sku, now=now)
+        channels = explain_channels(session, retailer_id=retailer_id, retailer_sku=retailer_sku, now=now)
+        return {**dataclasses.asdict(explanation), "channels": channels}
+
+    return replica_read(run)
 
 
 @blp.get("/changes")
@@ -67,21 +75,26 @@ def explain_availability(retailer_sku: str):
 def get_changes(args: dict):
     """Availability changes after a cursor, oldest first; keep the returned cursor to resume"""
     after = decode_cursor(args["cursor"], bigint=True)  # event sequence numbers
-    events = read_events(
-        db.session,
-        org_id=current_caller().org_id,
-        after_seq=after,
-        limit=args["limit"],
-        types=[AvailabilityChanged.wire_name],
-    )
-    data = [
-        {
-            "event_id": str(e.id),
-            "retailer_sku": e.data["retailer_sku"],
-            "available": e.data["available"],
-            "previous": e.data["previous"],
-            "changed_at": e.created_at,
-        }
-        for e in events
-    ]
-    return feed_page(data, last_position=events[-1].seq if events else after)
+    org_id = current_caller().org_id
+
+    def run(session: Session) -> dict:
+        events = read_events(
+            session,
+            org_id=org_id,
+            after_seq=after,
+            limit=args["limit"],
+            types=[AvailabilityChanged.wire_name],
+        )
+        data = [
+            {
+                "event_id": str(e.id),
+                "retailer_sku": e.data["retailer_sku"],
+                "available": e.data["available"],
+                "previous": e.data["previous"],
+                "changed_at": e.created_at,
+            }
+            for e in events
+        ]
+        return feed_page(data, last_position=events[-1].seq if events else after)
+
+    return replica_read(run)

@@ -4,8 +4,10 @@ from __future__ import annotations
 
 import uuid
 
+import sqlalchemy as sa
 from sqlalchemy.orm import Session
 
+from network.orders.models import PurchaseOrderLine
 from network.stock.models import StockPosition
 from tests.builders import Party, make_item, make_variant, push_json
 
@@ -63,3 +65,17 @@ def po_of(vendor: Party, po_id: int) -> dict:
     response = vendor.api.get(f"/vendor-api/v1/purchase-orders/{po_id}")
     assert response.status_code == 200, response.get_data(as_text=True)
     return response.get_json()
+
+
+def live_units(session: Session, variant_id: int) -> int:
+    """The variant's units on live purchase-order lines: ordered less cancelled and rejected."""
+    return session.scalar(
+        sa.select(
+            sa.func.coalesce(
+                sa.func.sum(
+                    PurchaseOrderLine.ordered - PurchaseOrderLine.cancelled - PurchaseOrderLine.rejected
+                ),
+                0,
+            )
+        ).where(PurchaseOrderLine.variant_id == variant_id)
+    )

@@ -35,6 +35,7 @@ LAYERS = (
     "products",  # saving a vendor's variant and telling the retailers it concerns
     "connectors",  # storefront connectors: store orders in, stock out, tracking back
     "delivery",  # sending the outbox to webhook endpoints
+    "history",  # month partitions of the history tables: made ahead, dropped after retention
     "portal_views",  # read models of the vendor portal's pages
     "console_views",  # read models of the retailer console's pages
     "simulation",  # the network simulator, driving the hub as a whole

@@ -9,6 +9,7 @@ from alembic.migration import MigrationContext
 from flask_migrate import downgrade, upgrade
 
 from network.extensions import db
+from network.partitions import is_partition
 
 
 def _migrated_drift(app) -> list:
@@ -17,7 +18,12 @@ def _migrated_drift(app) -> list:
         conn.exec_driver_sql("DROP TABLE IF EXISTS alembic_version")
     upgrade(directory=app.extensions["migrate"].directory, revision="heads")
     with db.engine.connect() as conn:
-        context = MigrationContext.configure(conn, opts={"compare_type": True})
+        # Month partitions are the maintenance job's tables, not the models' (migrations/env.py).
+        opts = {
+            "compare_type": True,
+            "include_name": lambda name, type_, _: not (type_ == "table" and is_partition(name, db.metadata)),
+        }
+        context = MigrationContext.configure(conn, opts=opts)
         with warnings.catch_warnings():
             # SQLite cannot reflect expression indexes; the models' one is PostgreSQL's only
             # (ddl_if), and PostgreSQL compares it.
@@ -84,4 +90,90 @@ def test_channel_buffers_of_zero_become_automatic_and_come_back_as_zero(app):
     assert buffers() == [None, 2]
     downgrade(directory=directory, revision="0021_likely_short_flags")
     assert buffers() == [0, 2]
+    upgrade(directory=directory, revision="heads")
+
+
+def test_history_rows_survive_partitioning_and_back(app):
+    """0023: existing ledger entries, events, deliveries and feed runs (with a raw file) are kept,
+    on PostgreSQL in their month's partition, and new rows take ids after theirs (one sequence)."""
+    import datetime as dt
+
+    import sqlalchemy as sa
+
+    from network.catalog.models import VendorVariant
+    from network.feeds.models import FeedRun, FeedRunPayload
+    from network.outbox.models import Delivery, Event, WebhookEndpoint
+    from network.partners.models import Organization
+    from network.stock.models import StockLedgerEntry
+
+    directory = app.extensions["migrate"].directory
+    _migrated_drift(app)
+    downgrade(directory=directory, revision="0022_automatic_channel_buffer")
+    at = dt.datetime(2026, 10, 15, 12, tzinfo=dt.UTC)
+    history = {
+        "stock_ledger": StockLedgerEntry,
+        "events": Event,
+        "webhook_deliveries": Delivery,
+        "feed_runs": FeedRun,
+    }
+
+    def add(conn, model, **values) -> int:
+        return conn.execute(model.__table__.insert().values(**values)).inserted_primary_key[0]
+
+    def ledger_entry(conn, variant: int) -> int:
+        return add(conn, StockLedgerEntry, variant_id=variant, at=at, reason="feed", changes={})
+
+    with db.engine.begin() as conn:
+        org = add(conn, Organization, kind="vendor", name="V", auto_reroute=False, created_at=at)
+        variant = add(
+            conn, VendorVariant, vendor_id=org, vendor_sku="S", title="T", created_at=at, updated_at=at
+        )
+        endpoint = add(
+            conn,
+            WebhookEndpoint,
+            org_id=org,
+            url="https://example.com",
+            events=["*"],
+            secret_sealed="x",
+            created_at=at,
+            updated_at=at,
+        )
+        ledger_entry(conn, variant)
+        event = add(conn, Event, org_id=org, type="x", data={}, created_at=at, seq=1)
+        add(
+            conn,
+            Delivery,
+            endpoint_id=endpoint,
+            event_id=event,
+            type="x",
+            next_attempt_at=at,
+            retry_until=at,
+            created_at=at,
+        )
+        run = add(conn, FeedRun, vendor_id=org, transport="push", status="applied", received_at=at)
+        add(conn, FeedRunPayload, run_id=run, content_type="text/csv", size=1, gzipped=b"x")
+
+    def ids() -> dict[str, list[int]]:
+        with db.engine.connect() as conn:
+            return {
+                name: list(conn.scalars(sa.text(f"SELECT id FROM {name} ORDER BY id"))) for name in history
+            }
+
+    before = ids()
+    assert all(len(found) == 1 for found in before.values())
+    upgrade(directory=directory, revision="heads")
+    assert ids() == before
+    with db.engine.begin() as conn:
+        if db.engine.dialect.name == "postgresql":
+            for name in history:
+                where = conn.scalar(sa.text(f"SELECT tableoid::regclass::text FROM {name}"))
+                assert where == f"{name}_p202610"
+        assert conn.scalar(sa.text("SELECT count(*) FROM feed_run_payloads")) == 1
+        assert ledger_entry(conn, variant) > before["stock_ledger"][0]
+    downgrade(directory=directory, revision="0022_automatic_channel_buffer")
+    after = ids()
+    assert {name: after[name] for name in ("events", "webhook_deliveries", "feed_runs")} == {
+        name: before[name] for name in ("events", "webhook_deliveries", "feed_runs")
+    }
+    assert len(after["stock_ledger"]) == 2
     upgrade(directory=directory, revision="heads")

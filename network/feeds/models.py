@@ -8,6 +8,7 @@ import datetime as dt
 import sqlalchemy as sa
 from sqlalchemy.orm import Mapped, mapped_column
 
+from network import partitions
 from network.db import Base
 
 APPLIED = "applied"
@@ -151,6 +152,9 @@ class FeedRun(Base):
             postgresql_where=sa.text("status = 'queued'"),
             sqlite_where=sa.text("status = 'queued'"),
         ),
+        # Monthly partitions on PostgreSQL, dropped whole after HUB_FEED_RUN_RETENTION_DAYS unless
+        # a run in them is held, queued or the vendor's current snapshot.
+        partitions.by_time("received_at"),
     )
 
 
@@ -159,7 +163,9 @@ class FeedRunPayload(Base):
 
     __tablename__ = "feed_run_payloads"
 
-    run_id: Mapped[int] = mapped_column(sa.ForeignKey("feed_runs.id", ondelete="CASCADE"), primary_key=True)
+    # No foreign key: feed runs are partitioned, and PostgreSQL refers to a partitioned table only by
+    # its whole primary key (id, received_at). Dropping a month of runs deletes their files first.
+    run_id: Mapped[int] = mapped_column(primary_key=True, autoincrement=False)
     content_type: Mapped[str] = mapped_column(sa.String(100))
     size: Mapped[int]
     gzipped: Mapped[bytes] = mapped_column(sa.LargeBinary)

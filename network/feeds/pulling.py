@@ -42,9 +42,15 @@ def feed_credentials(config: Mapping[str, Any]) -> Credentials:
     return Credentials(config["SECRET_KEY"])
 
 
-def pull_lease(settings: PullSettings) -> dt.timedelta:
-    """How long a claimed feed stays with its worker: longer than the slowest fetch may take."""
-    return dt.timedelta(seconds=settings.connect_timeout + settings.total_timeout + 60)
+def pull_lease(config: Mapping[str, Any], settings: PullSettings) -> dt.timedelta:
+    """How long a claimed feed stays with its worker: longer than the slowest fetch and record may take."""
+    record = float(config["HUB_FEED_RECORD_SECONDS"])
+    return dt.timedelta(seconds=settings.connect_timeout + settings.total_timeout + record)
+
+
+def feed_minute(config: Mapping[str, Any]) -> dt.timedelta:
+    """The length of a minute of a feed's interval (HUB_FEED_MINUTE_SECONDS; a minute but in soak tests)."""
+    return dt.timedelta(seconds=float(config["HUB_FEED_MINUTE_SECONDS"]))
 
 
 def pull_due(
@@ -67,7 +73,7 @@ def pull_due(
         while time.monotonic() - started < budget_seconds:
             with transaction(session):
                 claims = scheduling.claim_due_feeds(
-                    session, now=now or utcnow(), limit=batch, lease=pull_lease(settings)
+                    session, now=now or utcnow(), limit=batch, lease=pull_lease(config, settings)
                 )
             runs += pull_claimed(session, config, claims, http=http, settings=settings, now=now)
             if len(claims) < batch:
@@ -118,7 +124,12 @@ def pull_one(
         result = pull(http, scheduling.source_of(claim, auth), settings)
     with transaction(session):
         run = scheduling.record_pull(
-            session, claim, result, now=now or utcnow(), hold_share=hold_share(config)
+            session,
+            claim,
+            result,
+            now=now or utcnow(),
+            hold_share=hold_share(config),
+            minute=feed_minute(config),
         )
     if run is not None:
         log.info("feed %d pulled: run %d %s", claim.feed_id, run.id, run.status)
@@ -133,7 +144,7 @@ def pull_now(session: Session, config: Mapping[str, Any], feed_id: int, *, vendo
     settings = pull_settings(config)
     with transaction(session):
         claim = scheduling.claim_feed(
-            session, feed_id, vendor_id=vendor_id, now=utcnow(), lease=pull_lease(settings)
+            session, feed_id, vendor_id=vendor_id, now=utcnow(), lease=pull_lease(config, settings)
         )
     with http_session(settings) as http:
         return pull_one(session, config, claim, http=http, settings=settings)

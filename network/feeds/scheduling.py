@@ -24,6 +24,7 @@ from network.outbox.events import FeedFailed
 from network.outbox.services import record
 
 RETRY_BASE = dt.timedelta(minutes=1)
+MINUTE = dt.timedelta(minutes=1)
 
 
 @dataclass(frozen=True)
@@ -102,7 +103,13 @@ def retry_delay(failures: int, interval: dt.timedelta) -> dt.timedelta:
 
 
 def record_pull(
-    session: Session, claim: Claim, result: PullResult, *, now: dt.datetime, hold_share: float | None
+    session: Session,
+    claim: Claim,
+    result: PullResult,
+    *,
+    now: dt.datetime,
+    hold_share: float | None,
+    minute: dt.timedelta = MINUTE,
 ) -> m.FeedRun | None:
     """Record what fetching a claimed feed gave and schedule its next pull.
 
@@ -116,7 +123,7 @@ def record_pull(
     feed = session.scalar(query)
     if feed is None:
         return None
-    interval = dt.timedelta(minutes=feed.interval_minutes)
+    interval = feed.interval_minutes * minute
     same_source = feed.url == claim.url and feed.auth_sealed == claim.auth_sealed
     feed.last_run_at = now
     if result.host_key and not feed.host_key and same_source:

@@ -108,9 +108,9 @@ class NoticeClaim(Base):
 
     __tablename__ = "vendor_notice_claims"
 
-    event_id: Mapped[int] = mapped_column(
-        _BIGINT, sa.ForeignKey("events.id", ondelete="CASCADE"), primary_key=True
-    )
+    # No foreign key: events are partitioned (PostgreSQL refers to them only by (id, created_at));
+    # retention keeps an event while its claim is unsent.
+    event_id: Mapped[int] = mapped_column(_BIGINT, primary_key=True, autoincrement=False)
     txid: Mapped[int | None] = mapped_column(sa.BigInteger)
     token: Mapped[str] = mapped_column(sa.String(32))
     # A sender that dies leaves its claim to expire; the notice is then sent again.

@@ -157,7 +157,9 @@ def _fan_out_rows(
                     "attempts": 0,
                     "next_attempt_at": now,
                     "retry_until": now + retry_for,
-                    "created_at": now,
+                    # The event's: the unique key (event, endpoint, created_at) then holds however
+                    # often the fan-out meets the event (see Delivery.created_at).
+                    "created_at": event.created_at,
                 }
             )
     if deliveries:

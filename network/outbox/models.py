@@ -7,6 +7,7 @@ import datetime as dt
 import sqlalchemy as sa
 from sqlalchemy.orm import Mapped, mapped_column
 
+from network import partitions
 from network.db import Base
 
 
@@ -31,7 +32,9 @@ class Event(Base):
     __table_args__ = (
         sa.Index("ix_events_org_type_id", "org_id", "type", "id"),
         sa.Index("ix_events_org_seq", "org_id", "seq"),
-        sa.Index("uq_events_seq", "seq", unique=True),
+        # Unique with the partition key, as PostgreSQL requires of a partitioned table: `seq` is
+        # given under a lock (max + 1), so it is unique anyway; this catches a broken numbering.
+        sa.Index("uq_events_seq", "seq", "created_at", unique=True),
         sa.Index(
             "ix_events_unsequenced",
             "id",
@@ -40,6 +43,9 @@ class Event(Base):
         ),
         # The webhook fan-out reads events in (txid, id) order: see network/outbox/fanout.py.
         sa.Index("ix_events_txid_id", "txid", "id"),
+        # Monthly partitions on PostgreSQL, dropped whole after HUB_EVENT_RETENTION_DAYS once
+        # every reader of the outbox has passed them (network/history/retention.py).
+        partitions.by_time("created_at"),
     )
 
 
@@ -114,10 +120,11 @@ class Delivery(Base):
 
     id: Mapped[int] = mapped_column(sa.BigInteger().with_variant(sa.Integer, "sqlite"), primary_key=True)
     endpoint_id: Mapped[int] = mapped_column(sa.ForeignKey("webhook_endpoints.id", ondelete="CASCADE"))
-    # NULL for a coalesced availability push, whose figures are read when it is sent.
-    event_id: Mapped[int | None] = mapped_column(
-        sa.BigInteger().with_variant(sa.Integer, "sqlite"), sa.ForeignKey("events.id", ondelete="CASCADE")
-    )
+    # NULL for a coalesced availability push, whose figures are read when it is sent. No foreign
+    # key: events are partitioned, and PostgreSQL refers to a partitioned table only by its whole
+    # primary key (id, created_at). An event's deliveries go with its endpoint (deleted with the
+    # organization, as its events are) and retention keeps an event while a delivery names it.
+    event_id: Mapped[int | None] = mapped_column(sa.BigInteger().with_variant(sa.Integer, "sqlite"))
     type: Mapped[str] = mapped_column(sa.String(64))
     # Deliveries of one key (an item, an order) to one endpoint go out in order.
     key: Mapped[str] = mapped_column(sa.String(200), default="")
@@ -131,13 +138,20 @@ class Delivery(Base):
     last_status_code: Mapped[int | None]
     last_error: Mapped[str | None] = mapped_column(sa.String(500))
     delivered_at: Mapped[dt.datetime | None]
+    # An event's deliveries take the event's own created_at (a coalesced push its creation time):
+    # the unique key below must contain the partition key, and this keeps it one row per (event,
+    # endpoint) however often the fan-out meets the event; it also keeps an event's deliveries in
+    # the month partition of the event.
     created_at: Mapped[dt.datetime]
 
     __table_args__ = (
-        sa.UniqueConstraint("event_id", "endpoint_id"),
+        sa.UniqueConstraint("event_id", "endpoint_id", "created_at"),
         sa.CheckConstraint("status IN ('pending', 'delivered', 'dead')", name="status"),
         sa.Index("ix_webhook_deliveries_endpoint_status_id", "endpoint_id", "status", "id"),
         sa.Index("ix_webhook_deliveries_status_next", "status", "next_attempt_at"),
+        # Monthly partitions on PostgreSQL, dropped whole after HUB_WEBHOOK_RETENTION_DAYS unless
+        # a delivery in them is still pending.
+        partitions.by_time("created_at"),
     )
 
 

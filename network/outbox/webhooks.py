@@ -249,7 +249,7 @@ def _owe(
         attempts=0,
         next_attempt_at=now,
         retry_until=now + settings.retry_for,
-        created_at=now,
+        created_at=event.created_at,  # an event's deliveries carry its time (Delivery.created_at)
     )
     session.add(delivery)
     session.flush()

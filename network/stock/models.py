@@ -7,6 +7,7 @@ import datetime as dt
 import sqlalchemy as sa
 from sqlalchemy.orm import Mapped, mapped_column
 
+from network import partitions
 from network.db import Base
 
 AVAILABLE = "available"
@@ -75,3 +76,6 @@ class StockLedgerEntry(Base):
     # Set on entries that concern one retailer only (its connection went stale, its buffer changed):
     # other retailers never see them.
     retailer_id: Mapped[int | None]
+
+    # Monthly partitions on PostgreSQL, dropped whole after HUB_LEDGER_RETENTION_DAYS.
+    __table_args__ = (partitions.by_time("at"),)

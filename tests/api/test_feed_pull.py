@@ -23,8 +23,10 @@ from network.availability.services import read_availability
 from network.catalog import services as catalog
 from network.clock import utcnow
 from network.db import transaction
+from network.feeds import pulling, scheduling
 from network.feeds.models import Feed, FeedRun
-from network.jobs import feed_health, pull_due_feeds
+from network.feeds.pull import PullSettings
+from network.jobs import FEED_HEALTH_SECONDS, build_scheduler, feed_health, pull_due_feeds
 from network.outbox.models import Event
 from network.stock.models import StockPosition
 from tests.builders import availability, make_item
@@ -105,6 +107,37 @@ def test_the_worker_pulls_a_due_feed_and_the_stock_moves(feeds_app, session, net
     assert feed_row(session, feed["id"]).next_run_at == now + dt.timedelta(minutes=15)
     assert pull_due_feeds(now=now + dt.timedelta(minutes=14)) == []  # not due yet
     assert len(httpserver.log) == 1
+
+
+def test_a_shorter_feed_minute_makes_feeds_due_sooner_and_a_dead_worker_holds_one_for_its_lease(
+    feeds_app, session, network, httpserver
+):
+    """HUB_FEED_MINUTE_SECONDS (soak tests) and HUB_FEED_RECORD_SECONDS, as the worker's pull job uses them."""
+    feeds_app.config.update(HUB_FEED_MINUTE_SECONDS=2, HUB_FEED_RECORD_SECONDS=3)
+    variants(session, network.vendor, ["LAMP"])
+    httpserver.expect_request("/stock.csv").respond_with_data(csv({"LAMP": 7}), content_type="text/csv")
+    feed = pull_feed(network.vendor, httpserver.url_for("/stock.csv"))  # every 15 "minutes": 30 s
+    now = utcnow()
+
+    pull_due_feeds(now=now)
+    assert feed_row(session, feed["id"]).next_run_at == now + dt.timedelta(seconds=30)
+    assert pull_due_feeds(now=now + dt.timedelta(seconds=29)) == []
+
+    # A worker claims it and dies: the feed is its for connect 2 s + total 5 s + record 3 s.
+    due = now + dt.timedelta(seconds=30)
+    lease = pulling.pull_lease(feeds_app.config, PullSettings.from_config(feeds_app.config))
+    with transaction(session):
+        scheduling.claim_due_feeds(session, now=due, limit=5, lease=lease)
+    assert pull_due_feeds(now=due + dt.timedelta(seconds=9)) == []
+    (run,) = pull_due_feeds(now=due + dt.timedelta(seconds=10))
+    assert run.feed_id == feed["id"] and len(httpserver.log) == 2
+
+
+def test_a_job_runs_as_often_as_its_setting_says(app):
+    app.config["HUB_JOB_PULL_DUE_FEEDS_SECONDS"] = 1
+    scheduler = build_scheduler(app)
+    assert scheduler.get_job("pull_due_feeds").trigger.interval == dt.timedelta(seconds=1)
+    assert scheduler.get_job("feed_health").trigger.interval == dt.timedelta(seconds=FEED_HEALTH_SECONDS)
 
 
 def test_an_unchanged_file_answers_304_and_is_recorded_not_modified(feeds_app, session, network, httpserver):

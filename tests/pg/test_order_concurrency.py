@@ -22,7 +22,7 @@ from network.outbox.models import Event
 from network.stock.models import StockPosition
 from tests.builders import Api, Party, availability, issue_token, make_network
 from tests.domain.test_inflight_stateful import brute_force_committed
-from tests.order_helpers import SHIP_TO, stocked_item
+from tests.order_helpers import SHIP_TO, live_units, stocked_item
 
 pytestmark = pytest.mark.postgres
 
@@ -100,19 +100,6 @@ class _Errors(list):
         return threading.Thread(target=run)
 
 
-def _live_units(session, variant_id: int) -> int:
-    return session.scalar(
-        sa.select(
-            sa.func.coalesce(
-                sa.func.sum(
-                    PurchaseOrderLine.ordered - PurchaseOrderLine.cancelled - PurchaseOrderLine.rejected
-                ),
-                0,
-            )
-        ).where(PurchaseOrderLine.variant_id == variant_id)
-    )
-
-
 def test_concurrent_orders_on_hot_items_sell_every_unit_exactly_once(pg_app):
     session, client = db.session, pg_app.test_client()
     net = make_network(session, client, retailers=2, vendors=1)
@@ -134,7 +121,7 @@ def test_concurrent_orders_on_hot_items_sell_every_unit_exactly_once(pg_app):
     for variant, sku, initial in zip(variants, skus, stock, strict=True):
         assert accepted[sku] == initial  # the books balance: every unit sold, none twice
         position = session.get(StockPosition, variant)
-        assert position.committed == initial == _live_units(session, variant)
+        assert position.committed == initial == live_units(session, variant)
         for retailer in net.retailers:
             assert availability(retailer, sku)["available"] == 0
     orders = session.scalar(sa.select(sa.func.count()).select_from(Order))
@@ -213,7 +200,7 @@ def test_cancels_and_new_feeds_during_the_storm_keep_the_books_exact(pg_app):
     session.expire_all()
     for variant, sku, vendor_sku in zip(variants, skus, vendor_skus, strict=True):
         position = session.get(StockPosition, variant)
-        live = _live_units(session, variant)
+        live = live_units(session, variant)
         assert position.quantity == restocked[vendor_sku]
         assert position.committed == live == brute_force_committed(session, variant)
         assert live == position.quantity  # every unit promised once: none left, none twice

@@ -5,11 +5,9 @@ from __future__ import annotations
 import os
 import signal
 import subprocess
-import sys
 import time
 from collections import defaultdict
 from pathlib import Path
-from urllib.parse import quote
 
 import pytest
 
@@ -24,10 +22,10 @@ from network.outbox.signing import SecretBox
 from network.partners import services as partners
 from network.partners.audit import Actor
 from network.webhook_worker import build_dispatcher
+from tests.processes import start_worker, stop, wait_until
 from tests.webhooks.conftest import WEBHOOK_CONFIG
 
 pytestmark = pytest.mark.postgres
-ROOT = Path(__file__).resolve().parents[2]
 
 
 def _retailer_with_endpoints(receivers) -> int:
@@ -60,31 +58,16 @@ def _record_changes(org_id: int, count: int) -> None:
         record_many(db.session, changes, now=now)
 
 
+WORKER_ENV = {
+    "HUB_WEBHOOK_ALLOW_HTTP_HOSTS": "127.0.0.1",
+    "HUB_WEBHOOK_ALLOW_PRIVATE": "1",
+    "HUB_WEBHOOK_TIMEOUT_SECONDS": "1",
+    "HUB_WEBHOOK_LEASE_SECONDS": "2",  # a killed worker's endpoints come free quickly
+}
+
+
 def _start_worker(pg_schema_url, tmp_path: Path) -> subprocess.Popen:
-    url, options = pg_schema_url
-    search_path = options["connect_args"]["options"]
-    env = {
-        **{k: v for k, v in os.environ.items() if not k.startswith("HUB_")},
-        "DATABASE_URL": f"{url}?options={quote(search_path)}",
-        "SECRET_KEY": "test-secret",
-        "HUB_INSTANCE_PATH": str(tmp_path),
-        "HUB_WEBHOOK_ALLOW_HTTP_HOSTS": "127.0.0.1",
-        "HUB_WEBHOOK_ALLOW_PRIVATE": "1",
-        "HUB_WEBHOOK_TIMEOUT_SECONDS": "1",
-        "HUB_WEBHOOK_LEASE_SECONDS": "2",  # a killed worker's endpoints come free quickly
-    }
-    command = [sys.executable, "-m", "flask", "--app", "wsgi", "hub", "worker"]
-    with open(tmp_path / "worker.log", "ab") as log:  # the child keeps its own descriptor
-        return subprocess.Popen(command, cwd=ROOT, env=env, stdout=log, stderr=subprocess.STDOUT)
-
-
-def _wait_until(predicate, timeout: float, what: str) -> None:
-    deadline = time.monotonic() + timeout
-    while time.monotonic() < deadline:
-        if predicate():
-            return
-        time.sleep(0.05)
-    raise AssertionError(f"timed out waiting for {what}")
+    return start_worker(pg_schema_url, tmp_path, WORKER_ENV)
 
 
 def test_a_worker_killed_mid_batch_loses_no_delivery(pg_app, pg_schema_url, receiver_factory, tmp_path):
@@ -97,24 +80,19 @@ def test_a_worker_killed_mid_batch_loses_no_delivery(pg_app, pg_schema_url, rece
 
     worker = _start_worker(pg_schema_url, tmp_path)
     try:
-        _wait_until(lambda: sum(len(r.received) for r in receivers) >= 20, 60, "the first deliveries")
+        wait_until(lambda: sum(len(r.received) for r in receivers) >= 20, 60, "the first deliveries")
         os.kill(worker.pid, signal.SIGKILL)
         worker.wait(10)
         assert sum(len(r.received) for r in receivers) < expected, "the batch finished before the kill"
 
         worker = _start_worker(pg_schema_url, tmp_path)
-        _wait_until(
+        wait_until(
             lambda: sum(len({g.json["id"] for g in r.received}) for r in receivers) >= expected,
             60,
             "every event at every endpoint after the restart",
         )
     finally:
-        worker.send_signal(signal.SIGTERM)
-        try:
-            worker.wait(20)
-        except subprocess.TimeoutExpired:
-            worker.kill()
-            worker.wait()
+        stop(worker)
 
     delivery_ids = set()
     for receiver in receivers:
@@ -142,7 +120,7 @@ def test_two_dispatchers_never_deliver_one_event_to_one_endpoint_twice(pg_app, r
     try:
         for _ in range(4):
             _record_changes(org_id, 30)
-        _wait_until(lambda: sum(len(r.received) for r in receivers) >= 5 * 120, 60, "every delivery")
+        wait_until(lambda: sum(len(r.received) for r in receivers) >= 5 * 120, 60, "every delivery")
         time.sleep(0.5)  # anything sent twice would arrive now
     finally:
         first.stop()
