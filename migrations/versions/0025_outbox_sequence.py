@@ -4,14 +4,14 @@ one statement, updating the row, instead of an advisory lock then an update read
 The row starts at the highest number given so far, so numbering continues where it was.
 
 Revision ID: 0025_outbox_sequence
-Revises: 0022_automatic_channel_buffer
+Revises: 0023_partitioned_history
 """
 
 import sqlalchemy as sa
 from alembic import op
 
 revision = "0025_outbox_sequence"
-down_revision = "0022_automatic_channel_buffer"
+down_revision = "0023_partitioned_history"
 branch_labels = None
 depends_on = None
 
