@@ -12,7 +12,9 @@ import sqlalchemy as sa
 from sqlalchemy.orm import Session, aliased, make_transient_to_detached
 from sqlalchemy.orm.attributes import set_committed_value
 
+from network.availability.models import AvailabilitySettings
 from network.availability.services import held_variants, items_sourcing, publish_changes, publish_locked
+from network.availability.settings import note_model
 from network.catalog.models import ItemSource, RetailerItem, VendorVariant
 from network.catalog.skus import normal_sku
 from network.db import is_postgres
@@ -145,6 +147,8 @@ def _read(
             seen.add((row.item_id, row.variant_id))
             reserving.add_source(result, row, now)
     _check_items(lines, found)
+    # The retailer's model, for the flags' look at the new lines (likely_short), read along.
+    note_model(session, retailer_id=retailer_id, model=rows[0].availability_model)
     return found, result, fed
 
 
@@ -163,6 +167,7 @@ def _read_query() -> sa.Select:
             *reserving.SOURCE_COLUMNS,
             held.c.variant_id.is_not(None).label("on_hold"),
             sourcing.item_id.label("sourcing_item_id"),
+            AvailabilitySettings.model.label("availability_model"),
         )
         .select_from(RetailerItem)
         .outerjoin(ItemSource, ItemSource.item_id == RetailerItem.id)
@@ -175,6 +180,7 @@ def _read_query() -> sa.Select:
         .outerjoin(StockSnapshot, StockSnapshot.vendor_id == VendorVariant.vendor_id)
         .outerjoin(held, held.c.variant_id == ItemSource.variant_id)
         .outerjoin(sourcing, sourcing.variant_id == ItemSource.variant_id)
+        .outerjoin(AvailabilitySettings, AvailabilitySettings.retailer_id == retailer_id)
         .where(
             RetailerItem.retailer_id == retailer_id,
             RetailerItem.retailer_sku.in_(sa.bindparam("skus", expanding=True)),

@@ -54,11 +54,10 @@ def _without_times(value):  # noqa: ANN001, ANN202
 STATEMENTS = [
     "SELECT access_tokens",  # the token check
     "INSERT INTO idempotency_records",  # the key's claim
-    "SELECT retailer_items",  # the items, their sources and the items those feed
+    "SELECT retailer_items",  # the items, their sources, the items those feed, the retailer's model
     "WITH r AS (UPDATE stock_positions",  # reserve, ids, lock the moved items
     "WITH w_orders AS (INSERT INTO orders",  # every row and event; the moved items' sources
     "WITH published AS (UPDATE retailer_items",  # the figures that moved and their events
-    "SELECT availability_settings",  # likely_short: is the retailer on the predictive model?
     "UPDATE idempotency_records",  # the answer, for repeats
     "WITH mine AS (",  # the events' commit order, and the wake-up
 ]
