@@ -13,7 +13,7 @@ from typing import Any
 from authlib.integrations.flask_oauth2 import AuthorizationServer
 from authlib.oauth2.rfc6749 import ClientMixin, grants
 from authlib.oauth2.rfc6749.errors import InvalidScopeError
-from flask import Blueprint, Flask, g, request
+from flask import Blueprint, Flask, current_app, g, request
 
 from network.clock import utcnow
 from network.db import transaction
@@ -120,7 +120,12 @@ def require(scope: str, *, kind: str) -> Callable:
             scheme, _, token = header.partition(" ")
             if scheme.lower() != "bearer" or not token.strip():
                 raise Unauthorized("send 'Authorization: Bearer <token>' from POST /oauth/token")
-            caller = partners.authenticate_token(db.session, token.strip(), now=utcnow())
+            caller = partners.authenticate_token(
+                db.session,
+                token.strip(),
+                now=utcnow(),
+                cache_seconds=float(current_app.config["HUB_TOKEN_CACHE_SECONDS"]),
+            )
             if caller.kind != kind:
                 raise Forbidden(f"a {caller.kind} token cannot use the {kind} API")
             if scope not in caller.scopes:

@@ -24,6 +24,9 @@ DEFAULTS: dict[str, object] = {
     "HUB_REPLICA_MAX_LAG_MS": 500,
     "HUB_REPLICA_CHECK_MS": 100,
     "HUB_TOKEN_LIFETIME_SECONDS": 3600,
+    # How long a process reuses a bearer token's check (network/partners/token_cache.py): a
+    # revoked client's tokens are refused by every process within this many seconds (0: no cache).
+    "HUB_TOKEN_CACHE_SECONDS": 5,
     "HUB_FEED_RAW_RETENTION_DAYS": 30,
     # History on PostgreSQL is partitioned by month and a month goes whole once all of it is older
     # than its table's retention (0: kept for ever), unless something in it is still needed

@@ -107,47 +107,59 @@ def _ids_clause(column: sa.ColumnElement[int], kind: str) -> sa.ColumnElement[bo
     return column.in_(sa.bindparam("ids", expanding=True))
 
 
+def source_columns() -> tuple[sa.Subquery, tuple[sa.ColumnElement, ...]]:
+    """What the formula reads of one source, after its item id (the order `figures` unpacks), and
+    the held variants' subquery one of them reads (`join_sources` joins it)."""
+    held = held_variants(sa.bindparam("now"))
+    return held, (
+        ItemSource.variant_id,
+        ItemSource.priority,
+        VendorVariant.vendor_id,
+        VendorVariant.active,
+        StockPosition.quantity,
+        StockPosition.committed,
+        StockPosition.as_of,
+        StockPosition.updated_at,
+        StockSnapshot.as_of.label("snapshot_as_of"),
+        Connection.status,
+        Connection.safety_buffer,
+        Connection.stale_after_minutes,
+        held.c.variant_id.is_not(None).label("on_hold"),
+        StockPosition.incoming,
+        StockPosition.incoming_eta,
+        StockPosition.basis,
+        VendorVariant.vendor_sku,
+        AvailabilitySettings.model,
+    )
+
+
+def join_sources(query: sa.Select, held: sa.Subquery, retailer_id: sa.ColumnElement[int]) -> sa.Select:
+    """Join what `source_columns` reads to a query already joined to ItemSource, VendorVariant and
+    StockPosition, for the retailer at `retailer_id`."""
+    return (
+        query.outerjoin(StockSnapshot, StockSnapshot.vendor_id == VendorVariant.vendor_id)
+        .outerjoin(held, held.c.variant_id == ItemSource.variant_id)
+        .outerjoin(AvailabilitySettings, AvailabilitySettings.retailer_id == retailer_id)
+        .outerjoin(
+            Connection,
+            sa.and_(Connection.retailer_id == retailer_id, Connection.vendor_id == VendorVariant.vendor_id),
+        )
+    )
+
+
 @functools.cache
 def _source_query(kind: str) -> sa.Select:
     """The joined source rows of the items at `:ids` (see `_ids_clause`) at `:now`."""
-    held = held_variants(sa.bindparam("now"))
-    wanted = _ids_clause(ItemSource.item_id, kind)
-    return (
-        sa.select(
-            ItemSource.item_id,
-            ItemSource.variant_id,
-            ItemSource.priority,
-            VendorVariant.vendor_id,
-            VendorVariant.active,
-            StockPosition.quantity,
-            StockPosition.committed,
-            StockPosition.as_of,
-            StockPosition.updated_at,
-            StockSnapshot.as_of.label("snapshot_as_of"),
-            Connection.status,
-            Connection.safety_buffer,
-            Connection.stale_after_minutes,
-            held.c.variant_id.is_not(None).label("on_hold"),
-            StockPosition.incoming,
-            StockPosition.incoming_eta,
-            StockPosition.basis,
-            VendorVariant.vendor_sku,
-            AvailabilitySettings.model,
-        )
+    held, columns = source_columns()
+    query = (
+        sa.select(ItemSource.item_id, *columns)
         .join(RetailerItem, RetailerItem.id == ItemSource.item_id)
         .join(VendorVariant, VendorVariant.id == ItemSource.variant_id)
         .join(StockPosition, StockPosition.variant_id == ItemSource.variant_id)
-        .outerjoin(StockSnapshot, StockSnapshot.vendor_id == VendorVariant.vendor_id)
-        .outerjoin(held, held.c.variant_id == ItemSource.variant_id)
-        .outerjoin(AvailabilitySettings, AvailabilitySettings.retailer_id == RetailerItem.retailer_id)
-        .outerjoin(
-            Connection,
-            sa.and_(
-                Connection.retailer_id == RetailerItem.retailer_id,
-                Connection.vendor_id == VendorVariant.vendor_id,
-            ),
-        )
-        .where(wanted)
+    )
+    return (
+        join_sources(query, held, RetailerItem.retailer_id)
+        .where(_ids_clause(ItemSource.item_id, kind))
         .order_by(ItemSource.item_id, ItemSource.priority, ItemSource.variant_id)
     )
 
@@ -218,20 +230,31 @@ def _compute(
     explanation's figure is the published one by construction.
     """
     items = list(items)
-    by_item: dict[int, list[tuple]] = defaultdict(list)
     # Its callers have just queried through the session, so nothing is left to autoflush.
+    rows = _source_rows(session, [i[0] for i in items], now) if sources is None else sources
+    return figures(session, items, rows, now, explain=explain, channel_minutes=channel_minutes)
+
+
+def figures(
+    bind: Session | sa.Connection,
+    items: Sequence[tuple[int, int, str, dt.datetime]],
+    source_rows: Iterable[Sequence],
+    now: dt.datetime,
+    *,
+    explain: bool = False,
+    channel_minutes: float = 0.0,
+) -> list[ItemAvailability]:
+    """The figures of `items` (id, retailer id, sku, updated_at) from their joined source rows
+    (`source_columns()`, ordered by item, priority, variant); `bind` reads the predictive inputs."""
+    by_item: dict[int, list[Sequence]] = defaultdict(list)
     predicting = []
-    if sources is None:
-        sources = _source_rows(session, [i[0] for i in items], now)
-    for row in sources:
+    for row in source_rows:
         by_item[row[0]].append(row)
         if row[-1] == PREDICTIVE:
             predicting.append(row)
     # Retailers on the predictive model take off what outside sales will probably have taken.
     inputs = (
-        predictive.load(session, [row[1] for row in predicting], [i[1] for i in items])
-        if predicting
-        else None
+        predictive.load(bind, [row[1] for row in predicting], [i[1] for i in items]) if predicting else None
     )
     result = []
     for item_id, retailer_id, sku, item_updated in items:

@@ -104,22 +104,36 @@ def claim(
     endpoints = list(session.scalars(query))
     if not endpoints:
         return []
-    due = _next_due_many(session, [endpoint.id for endpoint in endpoints], now)
+    prepared = _prepare(session, endpoints, now=now, settings=settings, box=box)
+    return [outgoing for outgoing in prepared if outgoing is not None]
+
+
+def _prepare(
+    session: Session,
+    endpoints: Sequence[WebhookEndpoint],
+    *,
+    now: dt.datetime,
+    settings: WebhookSettings,
+    box: SecretBox,
+) -> list[Outgoing | None]:
+    """Lease each endpoint for its first due delivery and render it (None: nothing it can send),
+    in three queries whatever the number of endpoints."""
+    due = _next_due_many(session, [endpoint.id for endpoint in endpoints], now) if endpoints else {}
     event_ids = [d.event_id for d in due.values() if d.event_id is not None]
     events = (
         {e.id: e for e in session.scalars(sa.select(Event).where(Event.id.in_(event_ids)))}
         if event_ids
         else {}
     )
-    claimed = []
+    prepared: list[Outgoing | None] = []
     for endpoint in endpoints:
         delivery = due.get(endpoint.id)
+        outgoing = None
         if delivery is not None:
             event = events.get(delivery.event_id) if delivery.event_id is not None else None
             outgoing = _lease(session, endpoint, delivery, event, now=now, settings=settings, box=box)
-            if outgoing is not None:
-                claimed.append(outgoing)
-    return claimed
+        prepared.append(outgoing)
+    return prepared
 
 
 def _due(now: dt.datetime) -> list[sa.ColumnElement[bool]]:
@@ -143,15 +157,6 @@ def _due(now: dt.datetime) -> list[sa.ColumnElement[bool]]:
     ]
 
 
-def _next_due(session: Session, endpoint_id: int, now: dt.datetime) -> Delivery | None:
-    return session.scalar(
-        sa.select(Delivery)
-        .where(Delivery.endpoint_id == endpoint_id, *_due(now))
-        .order_by(Delivery.id)
-        .limit(1)
-    )
-
-
 def _next_due_many(session: Session, endpoint_ids: Sequence[int], now: dt.datetime) -> dict[int, Delivery]:
     """The first due delivery of each endpoint, in one query."""
     ranked = (
@@ -168,22 +173,29 @@ def _next_due_many(session: Session, endpoint_ids: Sequence[int], now: dt.dateti
 
 def prepare_next(
     session: Session,
-    endpoint: WebhookEndpoint,
+    endpoints: Sequence[WebhookEndpoint],
     *,
     now: dt.datetime,
     settings: WebhookSettings,
     box: SecretBox,
-) -> Outgoing | None:
-    """Lease the endpoint for its next due delivery and render it; release the endpoint if none is due."""
-    delivery = _next_due(session, endpoint.id, now) if endpoint.active else None
-    if delivery is None:
-        endpoint.lease_token = None
-        return None
-    event = session.get(Event, delivery.event_id) if delivery.event_id is not None else None
-    outgoing = _lease(session, endpoint, delivery, event, now=now, settings=settings, box=box)
-    if outgoing is None:
-        endpoint.lease_token = None
-    return outgoing
+) -> list[Outgoing | None]:
+    """Lease endpoints (whose leases the caller holds) for their next due deliveries and render
+    them; release each one that has none it can send (None in its place)."""
+    active = [endpoint for endpoint in endpoints if endpoint.active]
+    prepared = dict(
+        zip(
+            [e.id for e in active],
+            _prepare(session, active, now=now, settings=settings, box=box),
+            strict=True,
+        )
+    )
+    result = []
+    for endpoint in endpoints:
+        outgoing = prepared.get(endpoint.id)
+        if outgoing is None:
+            endpoint.lease_token = None
+        result.append(outgoing)
+    return result
 
 
 def _lease(

@@ -13,7 +13,7 @@ import datetime as dt
 import logging
 import random
 import threading
-from collections.abc import Callable
+from collections.abc import Callable, Sequence
 from concurrent.futures import ThreadPoolExecutor
 
 import sqlalchemy as sa
@@ -22,7 +22,8 @@ from sqlalchemy.orm import Session
 from network.clock import utcnow
 from network.db import transaction
 from network.delivery.claims import Outgoing, claim
-from network.delivery.sending import record_outcome, send
+from network.delivery.recorder import Recorder
+from network.delivery.sending import Attempt, record_outcomes, send
 from network.outbox import wakeup
 from network.outbox.fanout import FanOut, fan_out
 from network.outbox.models import Delivery, WebhookEndpoint
@@ -60,6 +61,7 @@ class Dispatcher:
         self._seen: dict[int, int] = {}
         self._lock = threading.Lock()
         self._pool = ThreadPoolExecutor(max_workers=settings.workers, thread_name_prefix="webhook")
+        self._recorder = Recorder(session_factory, self._record)
         self._threads: list[threading.Thread] = []
 
     # --- life cycle -------------------------------------------------------------------------
@@ -79,6 +81,7 @@ class Dispatcher:
         for thread in self._threads:
             thread.join(timeout)
         self._pool.shutdown(wait=True, cancel_futures=True)
+        self._recorder.stop(timeout)
         wakeup.unsubscribe(self._wake)
 
     def poke(self) -> None:
@@ -163,35 +166,33 @@ class Dispatcher:
 
     def _serve(self, outgoing: Outgoing | None) -> None:
         endpoint_id = outgoing.endpoint_id
-        session = self.session_factory()
         try:
             for turn in range(TURN):
                 if outgoing is None or self._stop.is_set() and turn:
                     break
                 outcome = send(outgoing, settings=self.settings, clock_seconds=self.clock().timestamp())
-                with transaction(session):
-                    outgoing = record_outcome(
-                        session,
-                        outgoing,
-                        outcome,
-                        now=self.clock(),
-                        settings=self.settings,
-                        box=self.box,
-                        rng=self.rng,
-                        take_next=turn + 1 < TURN and not self._stop.is_set(),
-                    )
+                take_next = turn + 1 < TURN and not self._stop.is_set()
+                outgoing = self._recorder.record(Attempt(outgoing, outcome, take_next))
             if outgoing is not None:  # the turn is over: hand the endpoint back for the next round
-                with transaction(session):
-                    _release(session, outgoing)
+                session = self.session_factory()
+                try:
+                    with transaction(session):
+                        _release(session, outgoing)
+                finally:
+                    session.close()
         except Exception:
             log.exception(
                 "webhook delivery to endpoint %s failed to record; its lease will expire", endpoint_id
             )
         finally:
-            session.close()
             with self._lock:
                 self._busy.discard(endpoint_id)
             self._wake.set()
+
+    def _record(self, session: Session, attempts: Sequence[Attempt]) -> list[Outgoing | None]:
+        return record_outcomes(
+            session, attempts, now=self.clock(), settings=self.settings, box=self.box, rng=self.rng
+        )
 
     # --- for tests and tools ------------------------------------------------------------------
 

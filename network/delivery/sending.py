@@ -9,6 +9,8 @@ import logging
 import random
 import threading
 import time
+from collections.abc import Sequence
+from dataclasses import dataclass
 
 import requests
 import sqlalchemy as sa
@@ -94,58 +96,99 @@ def _read_some(response: requests.Response, *, deadline: float) -> str:
 # --- recording the outcome ----------------------------------------------------------------------
 
 
-def record_outcome(
+@dataclass(frozen=True)
+class Attempt:
+    """A delivery sent, what the receiver said, and whether its thread wants the endpoint's next."""
+
+    outgoing: Outgoing
+    outcome: Outcome
+    take_next: bool = False
+
+
+def record_outcomes(
     session: Session,
-    outgoing: Outgoing,
-    outcome: Outcome,
+    attempts: Sequence[Attempt],
     *,
     now: dt.datetime,
     settings: WebhookSettings,
     box: SecretBox,
     rng: random.Random,
-    take_next: bool,
-) -> Outgoing | None:
-    """Record an attempt; return the endpoint's next delivery if the lease is still ours and `take_next`."""
-    query = sa.select(WebhookEndpoint).where(WebhookEndpoint.id == outgoing.endpoint_id)
+) -> list[Outgoing | None]:
+    """Record attempts (one transaction for many endpoints' outcomes); for each, the endpoint's next
+    delivery if its lease is still ours, it succeeded and `take_next`, else None (lease released).
+
+    The endpoints are locked in id order, as every writer that locks several of them does
+    (fanout.mark_pending), so two dispatchers recording at once wait for each other, never deadlock.
+    """
+    endpoint_ids = sorted({attempt.outgoing.endpoint_id for attempt in attempts})
+    query = (
+        sa.select(WebhookEndpoint).where(WebhookEndpoint.id.in_(endpoint_ids)).order_by(WebhookEndpoint.id)
+    )
     if is_postgres(session):
         query = query.with_for_update()
-    endpoint = session.scalar(query)
-    delivery = session.get(Delivery, outgoing.delivery_id)
-    if delivery is not None and delivery.status == PENDING:
-        delivery.attempts += 1
-        delivery.last_attempt_at = outgoing.attempt_at
-        delivery.last_status_code = outcome.status_code
-        delivery.claimed_until = None
-        if outcome.ok:
-            delivery.status = DELIVERED
-            delivery.delivered_at = now
-            delivery.last_error = None
-            if outgoing.covered:
-                _clear_pushed(session, outgoing)
+    endpoints = {endpoint.id: endpoint for endpoint in session.scalars(query)}
+    delivery_ids = [attempt.outgoing.delivery_id for attempt in attempts]
+    deliveries = {d.id: d for d in session.scalars(sa.select(Delivery).where(Delivery.id.in_(delivery_ids)))}
+    results: list[Outgoing | None] = [None] * len(attempts)
+    wanting: dict[int, int] = {}  # endpoint id → the attempt whose thread takes its next delivery
+    for index, attempt in enumerate(attempts):
+        outgoing, outcome = attempt.outgoing, attempt.outcome
+        endpoint = endpoints.get(outgoing.endpoint_id)
+        _record(session, deliveries.get(outgoing.delivery_id), endpoint, outgoing, outcome, now=now, rng=rng)
+        if endpoint is None:
+            continue
+        if outgoing.coalesced:
+            # Changes that arrived while this push was on its way need a push of their own.
+            session.flush()
+            schedule_push(session, endpoint, now=now, retry_for=settings.retry_for)
+        if endpoint.lease_token != outgoing.lease_token:
+            continue  # the lease expired and another dispatcher took the endpoint over
+        if attempt.take_next and outcome.ok and endpoint.id not in wanting:
+            wanting[endpoint.id] = index
         else:
-            delivery.last_error = (outcome.error or "")[:MAX_ERROR_LENGTH]
-            if now >= delivery.retry_until:
-                delivery.status = DEAD
-            else:
-                retry_at = now + retry_delay(delivery.attempts, rng)
-                if delivery.event_id is None and endpoint is not None:
-                    retry_at = max(
-                        retry_at, next_push_at(endpoint.last_push_at, endpoint.min_interval_seconds, now)
-                    )
-                delivery.next_attempt_at = retry_at
-    if endpoint is None:
-        return None
-    if outgoing.coalesced:
-        # Changes that arrived while this push was on its way need a push of their own.
+            endpoint.lease_token = None
+    if wanting:
         session.flush()
-        schedule_push(session, endpoint, now=now, retry_for=settings.retry_for)
-    if endpoint.lease_token != outgoing.lease_token:
-        return None  # the lease expired and another dispatcher took the endpoint over
-    if take_next and outcome.ok:
-        session.flush()
-        return prepare_next(session, endpoint, now=now, settings=settings, box=box)
-    endpoint.lease_token = None
-    return None
+        taking = [endpoints[endpoint_id] for endpoint_id in wanting]
+        for endpoint, outgoing in zip(
+            taking, prepare_next(session, taking, now=now, settings=settings, box=box), strict=True
+        ):
+            results[wanting[endpoint.id]] = outgoing
+    return results
+
+
+def _record(
+    session: Session,
+    delivery: Delivery | None,
+    endpoint: WebhookEndpoint | None,
+    outgoing: Outgoing,
+    outcome: Outcome,
+    *,
+    now: dt.datetime,
+    rng: random.Random,
+) -> None:
+    """Write one attempt on its delivery: delivered, retried later, or dead after its retry window."""
+    if delivery is None or delivery.status != PENDING:
+        return
+    delivery.attempts += 1
+    delivery.last_attempt_at = outgoing.attempt_at
+    delivery.last_status_code = outcome.status_code
+    delivery.claimed_until = None
+    if outcome.ok:
+        delivery.status = DELIVERED
+        delivery.delivered_at = now
+        delivery.last_error = None
+        if outgoing.covered:
+            _clear_pushed(session, outgoing)
+        return
+    delivery.last_error = (outcome.error or "")[:MAX_ERROR_LENGTH]
+    if now >= delivery.retry_until:
+        delivery.status = DEAD
+        return
+    retry_at = now + retry_delay(delivery.attempts, rng)
+    if delivery.event_id is None and endpoint is not None:
+        retry_at = max(retry_at, next_push_at(endpoint.last_push_at, endpoint.min_interval_seconds, now))
+    delivery.next_attempt_at = retry_at
 
 
 def _clear_pushed(session: Session, outgoing: Outgoing) -> None:

@@ -26,6 +26,7 @@ from network.partners.models import (
     Organization,
     User,
 )
+from network.partners.token_cache import TokenCache
 
 TOKEN_LIFETIME = dt.timedelta(hours=1)
 CONNECTION_TERMS = (
@@ -227,6 +228,10 @@ def revoke_api_client(
         raise NotFound(f"client {client_pk} not found")
     client.revoked_at = now
     session.execute(sa.delete(AccessToken).where(AccessToken.client_pk == client.id))
+    # This process forgets every token it remembers now and again at the commit (a request
+    # reading the token meanwhile may have seen it still there); the others within the bound.
+    _TOKENS.forget_all()
+    session.info[_REVOKED] = True
     audit.record(
         session,
         org_id=org_id,
@@ -307,14 +312,44 @@ def _token_query() -> sa.Select:
     )
 
 
-def authenticate_token(session: Session, token: str, *, now: dt.datetime) -> Caller:
-    """Return the caller a bearer token stands for. Raises Unauthorized."""
-    row = session.execute(_token_query(), {"token_hash": hash_secret(token)}).first()
+def authenticate_token(
+    session: Session, token: str, *, now: dt.datetime, cache_seconds: float = 0.0
+) -> Caller:
+    """Return the caller a bearer token stands for. Raises Unauthorized.
+
+    With `cache_seconds`, what the database said is reused for that long in this process (never
+    past the token's expiry, nor past a revocation: network/partners/token_cache.py).
+    """
+    token_hash = hash_secret(token)
+    if cache_seconds > 0:
+        cached = _TOKENS.get(token_hash, now=now, seconds=cache_seconds)
+        if cached is not None:
+            return cached
+    generation = _TOKENS.generation()
+    row = session.execute(_token_query(), {"token_hash": token_hash}).first()
     if row is None or row.expires_at <= now:
         raise Unauthorized("the access token is invalid or has expired")
-    return Caller(
+    caller = Caller(
         org_id=row.org_id, kind=row.kind, scopes=frozenset(row.scopes.split()), client_pk=row.client_pk
     )
+    if cache_seconds > 0:
+        _TOKENS.put(token_hash, caller, expires_at=row.expires_at, generation=generation)
+    return caller
+
+
+_TOKENS: TokenCache[Caller] = TokenCache()
+_REVOKED = "dropnet_api_client_revoked"
+
+
+@sa.event.listens_for(Session, "after_commit")
+def _forget_tokens_of_revoked_clients(session: Session) -> None:
+    if session.info.pop(_REVOKED, False):
+        _TOKENS.forget_all()
+
+
+@sa.event.listens_for(Session, "after_rollback")
+def _revocation_rolled_back(session: Session) -> None:
+    session.info.pop(_REVOKED, None)
 
 
 # --- users -----------------------------------------------------------------------------------

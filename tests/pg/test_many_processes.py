@@ -13,7 +13,9 @@ worker is killed with SIGKILL mid-run and started again. Then, with every proces
 - every event in the outbox reached every endpoint that subscribed to it, and nothing else did;
   an event arrives twice only as a resend of the same delivery (the killed worker's unrecorded
   sends), never as two deliveries;
-- every push was applied once, every order accepted once;
+- every push was applied once, every order accepted once, and each new purchase order emailed
+  to its vendor once by the three workers' notice jobs (through a real SMTP server), but for a
+  claim the killed worker left (sent again when it expires, after this test);
 - the books balance: committed = live purchase-order units for every variant.
 
 Feeds every "minute" are due every FEED_MINUTE seconds (HUB_FEED_MINUTE_SECONDS) and the pull job
@@ -34,6 +36,7 @@ from dataclasses import dataclass, field
 import pytest
 import requests
 import sqlalchemy as sa
+from aiosmtpd.controller import Controller
 from werkzeug.wrappers import Request, Response
 
 from network.catalog.models import VendorVariant
@@ -41,6 +44,7 @@ from network.clock import utcnow
 from network.db import transaction
 from network.extensions import db
 from network.feeds.models import Feed, FeedRun
+from network.flags.models import NoticeClaim
 from network.orders.models import Order
 from network.outbox import webhooks
 from network.outbox.models import DELIVERED, Delivery, Event, WebhookEndpoint
@@ -49,10 +53,11 @@ from network.outbox.settings import WebhookSettings
 from network.outbox.signing import SecretBox
 from network.partners.audit import Actor
 from network.stock.models import StockPosition
+from tests.api.test_vendor_notices import Mailbox, vendor_user
 from tests.builders import make_item, make_network, make_variant
 from tests.domain.test_inflight_stateful import brute_force_committed
 from tests.order_helpers import SHIP_TO, live_units
-from tests.processes import gunicorn, start_worker, stop, wait_until
+from tests.processes import free_port, gunicorn, start_worker, stop, wait_until
 from tests.webhooks.conftest import WEBHOOK_CONFIG
 from tests.webhooks.receiver import Receiver
 
@@ -78,6 +83,7 @@ ENV = {
     "HUB_FEED_PULL_BATCH": "2",
     "HUB_JOB_PULL_DUE_FEEDS_SECONDS": "1",
     "HUB_JOB_APPLY_QUEUED_FEEDS_SECONDS": "1",
+    "HUB_JOB_VENDOR_NOTICES_SECONDS": "1",
     "HUB_ASYNC_PUSH_BYTES": "60",  # pushes of more than a couple of rows are queued for the workers
 }
 
@@ -95,7 +101,7 @@ class FeedServer:
         with self.lock:
             served = self.requests[request.path]
             n = len(served) + 1
-            etag = f'"{request.path.rsplit("/", 1)[-1]}-{n}"'
+            etag = f'"{request.path.strip("/").replace("/", "-")}-{n}"'
             served.append((request.headers.get("If-None-Match"), etag))
         rows = [f"{sku},{20 + (n * 7 + i) % 25}" for i, sku in enumerate(self.skus[request.path])]
         return Response(
@@ -221,14 +227,35 @@ def test_many_processes_pull_once_deliver_everything_and_keep_the_books(
             _endpoint(retailer.id, receiver, events)
     receivers[len(receivers)] = receiver = Receiver().start()
     _endpoint(pusher.id, receiver, ["*"])
+    # Vendors hear of new purchase orders by email (the vendor-notices job), from a real SMTP server.
+    mailbox = Mailbox()
+    smtp = Controller(mailbox, hostname="127.0.0.1", port=free_port())
+    smtp.start()
+    addresses = {vendor.id: vendor_user(session, vendor) for vendor in net.vendors}
+    env = {**ENV, "SMTP_URL": f"smtp://127.0.0.1:{smtp.port}"}
     try:
-        _run(pg_admin_engine, pg_schema_url, httpserver, tmp_path, net, pusher, pull_vendors, receivers)
+        _run(
+            pg_admin_engine,
+            pg_schema_url,
+            env,
+            httpserver,
+            tmp_path,
+            net,
+            pusher,
+            pull_vendors,
+            receivers,
+            mailbox,
+            addresses,
+        )
     finally:
+        smtp.stop()
         for receiver in receivers.values():
             receiver.stop()
 
 
-def _run(admin, pg_schema_url, httpserver, tmp_path, net, pusher, pull_vendors, receivers) -> None:
+def _run(
+    admin, pg_schema_url, env, httpserver, tmp_path, net, pusher, pull_vendors, receivers, mailbox, addresses
+) -> None:
     session = db.session
     feeds = FeedServer()
     item_skus: list[str] = []
@@ -257,9 +284,9 @@ def _run(admin, pg_schema_url, httpserver, tmp_path, net, pusher, pull_vendors, 
 
     load = None
     # The workers boot while gunicorn does.
-    workers = [start_worker(pg_schema_url, tmp_path, ENV, f"worker{i}") for i in range(3)]
+    workers = [start_worker(pg_schema_url, tmp_path, env, f"worker{i}") for i in range(3)]
     try:
-        with gunicorn(pg_schema_url, tmp_path, ENV, workers=2) as base:
+        with gunicorn(pg_schema_url, tmp_path, env, workers=2) as base:
             wait_until(lambda: _listening(admin) == 3, 60, "three workers listening for webhooks")
             load = Load(base)
             threads = [load.thread(load.pusher, pusher.api.headers["Authorization"][7:], push_skus)]
@@ -273,7 +300,7 @@ def _run(admin, pg_schema_url, httpserver, tmp_path, net, pusher, pull_vendors, 
             load.stop.wait(KILL_AFTER)
             load.killed_mid_transaction = _kill_mid_transaction(admin, workers[0], "worker0")
             load.stop.wait(1)
-            workers[0] = start_worker(pg_schema_url, tmp_path, ENV, "worker0-restarted")
+            workers[0] = start_worker(pg_schema_url, tmp_path, env, "worker0-restarted")
             load.stop.wait(max(0.0, LOAD_SECONDS - (time.monotonic() - started)))
             load.stop.set()
             for thread in threads:
@@ -300,11 +327,15 @@ def _run(admin, pg_schema_url, httpserver, tmp_path, net, pusher, pull_vendors, 
                 assert response.status_code == 200, response.text
             wait_until(lambda: _queued(session) == 0, 60, "every queued push applied")
             wait_until(lambda: _undelivered(session) == 0, 60, "every event delivered to every endpoint")
+            wait_until(
+                lambda: _unnoticed(session, mailbox, addresses) == 0, 60, "every new purchase order emailed"
+            )
             stop(*workers, timeout=30)
     finally:
         stop(*workers, timeout=30)
     session.remove()
-    _check(session, feeds, feed_ids, load, receivers)
+    emails = _check_notices(session, mailbox, addresses)
+    _check(session, feeds, feed_ids, load, receivers, emails)
 
 
 def _listening(admin: sa.Engine) -> int:
@@ -346,6 +377,43 @@ def _sell(session, net, variant_id: int) -> str:
     return sku
 
 
+def _unnoticed(session, mailbox: Mailbox, addresses: dict[int, str]) -> int:
+    """New purchase orders whose vendor has no email about them yet and no sender holds a claim on."""
+    session.expire_all()
+    with mailbox.lock:
+        emailed = {(m["To"], m["Subject"]) for m in mailbox.messages}
+    held = set(session.scalars(sa.select(NoticeClaim.event_id).where(NoticeClaim.sent_at.is_(None))))
+    waiting = sum(
+        (addresses[event.org_id], _subject(event)) not in emailed and event.id not in held
+        for event in session.scalars(sa.select(Event).where(Event.type == "po.created"))
+    )
+    session.rollback()
+    return waiting
+
+
+def _subject(po_created: Event) -> str:
+    return f"New purchase order {po_created.data['purchase_order_id']}"
+
+
+def _check_notices(session, mailbox: Mailbox, addresses: dict[int, str]) -> tuple[int, int]:
+    """Each new purchase order emailed to its vendor once; none but the killed worker's claim unsent.
+
+    A claim whose sender died is sent again when it expires (5 minutes, after this test): its
+    notices may be missing, or have gone out once before the kill.
+    """
+    emailed = Counter((m["To"], m["Subject"]) for m in mailbox.messages)
+    assert all(n == 1 for n in emailed.values()), [k for k, n in emailed.items() if n > 1]
+    unsent = session.execute(
+        sa.select(NoticeClaim.event_id, NoticeClaim.token).where(NoticeClaim.sent_at.is_(None))
+    ).all()
+    assert len({token for _, token in unsent}) <= 1, "only the killed worker's claim is left unsent"
+    held = {event_id for event_id, _ in unsent}
+    for event in session.scalars(sa.select(Event).where(Event.type == "po.created")):
+        if event.id not in held:
+            assert emailed[(addresses[event.org_id], _subject(event))] == 1, _subject(event)
+    return len(emailed), len(held)
+
+
 def _queued(session) -> int:
     session.expire_all()
     count = session.scalar(sa.select(sa.func.count()).where(FeedRun.status == "queued"))
@@ -353,7 +421,7 @@ def _queued(session) -> int:
     return count
 
 
-def _check(session, feeds: FeedServer, feed_ids, load: Load, receivers: dict[int, Receiver]) -> None:
+def _check(session, feeds: FeedServer, feed_ids, load: Load, receivers: dict[int, Receiver], emails) -> None:
     # Feeds: once per due time, and the hub's runs agree with what the server saw.
     unrecorded = 0
     for _vendor, feed_id, path in feed_ids:
@@ -419,5 +487,6 @@ def _check(session, feeds: FeedServer, feed_ids, load: Load, receivers: dict[int
         f"({load.pushes[202]} queued), {len(load.orders)} orders ({load.refused} refused, "
         f"{load.cancels[200]} cancelled), {deliveries} webhook deliveries to {len(endpoints)} endpoints "
         f"({resent} resent), {unrecorded} fetch lost to the kill"
-        f" (killed {'inside' if load.killed_mid_transaction else 'outside'} a transaction)"
+        f" (killed {'inside' if load.killed_mid_transaction else 'outside'} a transaction);"
+        f" {emails[0]} purchase-order emails, {emails[1]} left with the killed worker's claim"
     )
