@@ -84,6 +84,9 @@ ENV = {
     "HUB_JOB_PULL_DUE_FEEDS_SECONDS": "1",
     "HUB_JOB_APPLY_QUEUED_FEEDS_SECONDS": "1",
     "HUB_JOB_VENDOR_NOTICES_SECONDS": "1",
+    # Feed health every second on each worker: the killed worker's feeds go quiet for their lease
+    # (late after three of their learned 2 s intervals), and three checks overlap.
+    "HUB_JOB_FEED_HEALTH_SECONDS": "1",
     "HUB_ASYNC_PUSH_BYTES": "60",  # pushes of more than a couple of rows are queued for the workers
 }
 
@@ -438,6 +441,13 @@ def _check(session, feeds: FeedServer, feed_ids, load: Load, receivers: dict[int
     # At most the one fetch the killed worker had under way; nothing recorded that was not fetched.
     assert 0 <= unrecorded <= 1
 
+    # A feed gone quiet is reported late once per silence (the silence: since its last success).
+    late = Counter(
+        (event.org_id, event.data["feed_id"], event.data["last_success_at"])
+        for event in session.scalars(sa.select(Event).where(Event.type == "feed.late"))
+    )
+    assert all(n == 1 for n in late.values()), [k for k, n in late.items() if n > 1]
+
     # Pushes: each applied once (the queued ones by some worker), none left waiting.
     # (A push identical to the one before is recorded as not_modified.)
     pushed = Counter(session.scalars(sa.select(FeedRun.status).where(FeedRun.transport == "push")))
@@ -488,5 +498,6 @@ def _check(session, feeds: FeedServer, feed_ids, load: Load, receivers: dict[int
         f"{load.cancels[200]} cancelled), {deliveries} webhook deliveries to {len(endpoints)} endpoints "
         f"({resent} resent), {unrecorded} fetch lost to the kill"
         f" (killed {'inside' if load.killed_mid_transaction else 'outside'} a transaction);"
-        f" {emails[0]} purchase-order emails, {emails[1]} left with the killed worker's claim"
+        f" {emails[0]} purchase-order emails, {emails[1]} left with the killed worker's claim;"
+        f" {len(late)} feed.late events"
     )
