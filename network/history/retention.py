@@ -83,7 +83,8 @@ def expired(policy: Policy, month: dt.datetime, now: dt.datetime) -> bool:
 def create_ahead(session: Session, policy: Policy, *, now: dt.datetime, ahead: int, report: Report) -> None:
     """Make this month's partition and `ahead` more (and move strays out of the default)."""
     current = month_start(now)
-    for made in months.ensure(session, policy.table, policy.key, current, add_months(current, ahead)):
+    last = add_months(current, ahead)
+    for made in months.ensure(session, policy.table, policy.key, current, last, now=now):
         report.created.append(made.name)
         report.moved += made.moved
 
