@@ -1,8 +1,9 @@
-"""Making this month's history partition while a write of this month is under way (PostgreSQL).
+"""Making history partitions while writers and other workers are at work (PostgreSQL).
 
-Found by tests/pg/test_many_processes.py: on a schema with only the default partitions, three
-workers' first history job attached this month's partitions while a feed was being recorded, and
-the feed's ledger insert failed ("violates partition constraint" of the default partition).
+Both found by tests/pg/test_many_processes.py, on a schema with only the default partitions, when
+three workers' first history job made this month's partitions: a feed being recorded meanwhile
+failed its ledger insert ("violates partition constraint" of the default partition), and two
+workers made the same month (the second failed, "relation … already exists").
 """
 
 from __future__ import annotations
@@ -17,8 +18,8 @@ from sqlalchemy.orm import Session
 from network.clock import utcnow
 from network.db import transaction
 from network.extensions import db
-from network.history import months
-from network.partitions import month_start, partition_name
+from network.history import months, retention
+from network.partitions import add_months, month_start, partition_name
 from network.partners.services import create_organization
 
 pytestmark = pytest.mark.postgres
@@ -67,3 +68,40 @@ def test_an_insert_under_way_when_this_months_partition_is_made_lands_in_it(pg_a
     assert not failures, failures[0]
     where = db.session.scalar(sa.text("SELECT tableoid::regclass::text FROM events WHERE type = 'ping'"))
     assert where == partition_name("events", month_start(now))
+
+
+def test_two_workers_making_the_months_at_once_make_each_once(pg_app):
+    now, engine = utcnow(), db.engine
+    (policy,) = [p for p in retention.policies(pg_app.config) if p.table == "events"]
+    failures, reports = [], []
+
+    def second_worker() -> None:
+        try:
+            with Session(engine) as session:
+                reports.append(retention.maintain(session, pg_app.config, now=now))
+        except BaseException as exc:  # reported by the main thread
+            failures.append(exc)
+
+    blocked = sa.text(
+        "SELECT count(*) FROM pg_stat_activity WHERE wait_event_type = 'Lock' AND datname = current_database()"
+    )
+    first, made = Session(engine), retention.Report()
+    with transaction(first):  # the first worker's months, not committed yet
+        retention.create_ahead(first, policy, now=now, ahead=1, report=made)
+        second = threading.Thread(target=second_worker)
+        second.start()
+        deadline = time.monotonic() + 30
+        with engine.connect() as conn:
+            while second.is_alive() and not conn.execute(blocked).scalar() and time.monotonic() < deadline:
+                time.sleep(0.02)
+    first.close()
+    second.join(30)
+
+    assert not failures, failures[0]
+    this_month = month_start(now)
+    assert made.created == [
+        partition_name("events", this_month),
+        partition_name("events", add_months(this_month, 1)),
+    ]
+    assert not any(name.startswith("events_") for name in reports[0].created)
+    assert sorted(months.existing(db.session, "events")) == [this_month, add_months(this_month, 1)]
