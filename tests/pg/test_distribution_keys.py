@@ -122,7 +122,9 @@ def test_the_key_check_reads_statements_as_citus_would_route_them():
     assert keyless("INSERT INTO orders (retailer_id, reference) VALUES (%(r)s, %(x)s)") == set()
     assert keyless("INSERT INTO stock_ledger (variant_id, at) VALUES (%(v)s, %(a)s)") == {"stock_ledger"}
     assert keyless("SELECT organizations.id FROM organizations WHERE organizations.id = 1") == set()
-    assert keyless("SELECT 1 FROM page LEFT OUTER JOIN (item_sources JOIN x ON true) ON true") == {"item_sources"}
+    assert keyless("SELECT 1 FROM page LEFT OUTER JOIN (item_sources JOIN x ON true) ON true") == {
+        "item_sources"
+    }
 
 
 @contextlib.contextmanager
