@@ -1,10 +1,11 @@
 """Feed ingest: a full feed of 100,000 SKUs pushed as CSV through the real endpoint onto existing positions.
 
-    python bench/feed_ingest.py [--rows 100000] [--repeat 3] [--backends postgres,sqlite] [--profile DIR]
+    python bench/feed_ingest.py [--rows 100000[,1000000]] [--repeat 3] [--backends postgres,sqlite] [--profile DIR]
 
 Set-up (not measured): a vendor with N variants and stock positions, a retailer with one item per
 variant (so availability is recomputed and published for what changed), a gunicorn server with
-one sync worker (so the peak memory is that process). A baseline full push sets every position;
+one sync worker (so the peak memory is that process), pushes applied in the request (the queue's
+threshold, HUB_ASYNC_PUSH_BYTES, above the file sizes). A baseline full push sets every position;
 then, repeated, a push where every row changed and a push where 5 % of rows changed.
 
 Measured: wall time of POST /vendor-api/v1/inventory?mode=full (upload included) as rows/s, and
@@ -31,6 +32,8 @@ from network.clock import utcnow
 from network.extensions import db
 
 CHANGED_SHARE = 0.05
+# Apply every push in the request, in the measured worker, instead of queueing the big ones.
+SYNCHRONOUS = {"HUB_ASYNC_PUSH_BYTES": str(10**10)}
 
 
 @dataclass(frozen=True)
@@ -137,7 +140,7 @@ def measure_backend(
         names = skus(rows)
         options = common.gunicorn_settings(workers=1, worker_class="sync")
         with common.gunicorn(
-            "wsgi:app", database_url=url, instance_path=instance_path, options=options
+            "wsgi:app", database_url=url, instance_path=instance_path, options=options, env=SYNCHRONOUS
         ) as server:
             token = common.issue_token(server.base_url, vendor)
             (worker,) = server.worker_pids()
@@ -211,7 +214,7 @@ def ceiling_seconds(url: str, files: list[bytes], rows: int) -> list[float]:
 
 def main() -> None:
     parser = argparse.ArgumentParser(description=__doc__.split("\n")[0])
-    parser.add_argument("--rows", type=int, default=100_000)
+    parser.add_argument("--rows", default="100000", help="catalog sizes, comma-separated: 100000,1000000")
     parser.add_argument("--repeat", type=int, default=3)
     parser.add_argument("--backends", default="postgres,sqlite")
     parser.add_argument("--profile", type=Path, help="write py-spy profiles of the measured pushes here")
@@ -220,20 +223,24 @@ def main() -> None:
 
     print(f"machine: {common.machine()}; PostgreSQL {common.postgres_version()}")
     print("server: gunicorn " + " ".join(common.gunicorn_settings(workers=1, worker_class="sync")))
+    for rows in (int(n) for n in args.rows.split(",")):
+        measure_size(rows, args.repeat, backends, args.profile)
+
+
+def measure_size(rows: int, repeat: int, backends: list[str], profile: Path | None) -> None:
+    """Measure one catalog size on each backend and print its table."""
     results: dict[str, tuple[int, list[Case]]] = {}
     ceilings: dict[str, float] = {}
     with common.scratch_postgres("feed") as pg_url:
         if "postgres" in backends:
-            results["PostgreSQL"] = measure_backend("postgres", pg_url, args.rows, args.repeat, args.profile)
+            results["PostgreSQL"] = measure_backend("postgres", pg_url, rows, repeat, profile)
         if "sqlite" in backends:
             with common.scratch_sqlite("feed") as sqlite_url:
-                results["SQLite"] = measure_backend(
-                    "sqlite", sqlite_url, args.rows, args.repeat, args.profile
-                )
+                results["SQLite"] = measure_backend("sqlite", sqlite_url, rows, repeat, profile)
         cases = next(iter(results.values()))[1]
         for case in cases:
-            seconds = ceiling_seconds(pg_url, case.files, args.rows)
-            ceilings[case.name] = args.rows / common.median(seconds)
+            seconds = ceiling_seconds(pg_url, case.files, rows)
+            ceilings[case.name] = rows / common.median(seconds)
             print(f"[ceiling] {case.name}: " + ", ".join(f"{s:.3f} s" for s in seconds), flush=True)
 
     table = []
@@ -245,7 +252,7 @@ def main() -> None:
             table.append(
                 common.Row(
                     f"{backend}, {case.name}",
-                    args.rows / seconds,
+                    rows / seconds,
                     "rows/s",
                     ceiling=ceilings[case.name],
                     extra={
@@ -253,13 +260,13 @@ def main() -> None:
                         "in service": f"{common.median(p.server_ms for p in case.pushes) / 1000:.2f} s",
                         "peak RSS": common.megabytes(peak),
                         "growth over idle": common.megabytes(peak - idle),
-                        "growth / file": f"{(peak - idle) / size:.0f}x",
+                        "growth / file": f"{(peak - idle) / size:.1f}x",
                     },
                     notes=f"file {common.megabytes(size)}, idle worker {common.megabytes(idle)}",
                 )
             )
     common.print_table(
-        f"Feed ingest: full CSV feed of {args.rows:,} SKUs, median of {args.repeat} "
+        f"Feed ingest: full CSV feed of {rows:,} SKUs, median of {repeat} "
         "(ceiling: PostgreSQL COPY + INSERT ON CONFLICT of the same file)",
         table,
     )

@@ -12,9 +12,9 @@ variants), its history tables partitioned by month (create_all, then the mainten
    indexes (`ledger_plain`, the same-run ceiling): rows/s of each and the ratio, median of batches.
 2. Retention: the job (network/history/retention.maintain) drops the oldest month whole; timed
    against deleting the same month's rows from the unpartitioned copy (what a row-wise prune does).
-3. The order path (gunicorn, wrk, 1-line orders on random items, as bench/order_placement.py):
-   p50/p99 without the job, then while the job drops one more month every `--drop-every` seconds,
-   then while the row-wise DELETE of a month runs on the unpartitioned copy.
+3. The order path (gunicorn, wrk, 1-line orders on random items, as bench/order_placement.py),
+   `--rounds` rounds of three runs: p50/p99 without the job, while the job drops one more month
+   every `--drop-every` seconds, and while row-wise DELETEs of months run on the unpartitioned copy.
 
 Environment: BENCH_PG_ADMIN_URL (default postgresql://postgres@127.0.0.1:5432/postgres).
 """
@@ -131,7 +131,8 @@ def main() -> None:
     parser.add_argument("--clients", type=int, default=8)
     parser.add_argument("--workers", type=int, default=2)
     parser.add_argument("--threads", type=int, default=4)
-    parser.add_argument("--drop-every", type=float, default=3.0)
+    parser.add_argument("--drop-every", type=float, default=5.0)
+    parser.add_argument("--rounds", type=int, default=3)
     args = parser.parse_args()
     now = dt.datetime.now(dt.UTC)
     first = add_months(month_start(now), -args.months)
@@ -157,47 +158,51 @@ def main() -> None:
             f"  job {job_seconds:.2f} s (dropped {dropped}); DELETE of the same {deleted:,} rows {delete_seconds:.2f} s"
         )
 
-        print("3. order placement (wrk) without and with the job:")
+        print(
+            f"3. order placement (wrk), {args.rounds} rounds of: quiet, the job dropping months, row DELETEs:"
+        )
         port = orders.free_port()
+        runs: dict[str, list[dict]] = {"quiet": [], "job": [], "delete": []}
+        drops: list[tuple[float, list[str]]] = []
+        deletes: list[tuple[float, int]] = []
+        droppable = [add_months(first, n) for n in range(1, args.months - 1)]
+        deletable = list(droppable)
         with orders.gunicorn(hub_url, port, args.workers, args.threads):
             toks = orders.tokens(port, seeded["clients"])
             orders.wrk(port, seeded["random_skus"], toks, clients=args.clients, seconds=3)  # warm-up
-            quiet = orders.wrk(port, seeded["random_skus"], toks, clients=args.clients, seconds=args.seconds)
 
-            stop = threading.Event()
-            drops: list[tuple[float, list[str]]] = []
+            def load() -> dict:
+                return orders.wrk(
+                    port, seeded["random_skus"], toks, clients=args.clients, seconds=args.seconds
+                )
 
-            def drop_months() -> None:
-                month = add_months(first, 1)
-                while not stop.is_set() and month < add_months(month_start(now), -1):
-                    drops.append(run_job(app, now, keep_days_dropping(month, now)))
-                    month = add_months(month, 1)
+            def during(work) -> dict:  # noqa: ANN001
+                stop = threading.Event()
+                thread = threading.Thread(target=work, args=(stop,))
+                thread.start()
+                result = load()
+                stop.set()
+                thread.join()
+                return result
+
+            def drop_months(stop: threading.Event) -> None:
+                while not stop.is_set() and droppable:
+                    drops.append(run_job(app, now, keep_days_dropping(droppable.pop(0), now)))
                     stop.wait(args.drop_every)
 
-            dropper = threading.Thread(target=drop_months)
-            dropper.start()
-            during_job = orders.wrk(
-                port, seeded["random_skus"], toks, clients=args.clients, seconds=args.seconds
-            )
-            stop.set()
-            dropper.join()
+            def delete_months(stop: threading.Event) -> None:
+                while not stop.is_set() and deletable:
+                    deletes.append(delete_month(engine, deletable.pop(0)))
 
-            deletes: list[tuple[float, int]] = []
-            stop.clear()
-
-            def delete_months() -> None:
-                month = add_months(first, 1)
-                while not stop.is_set() and month < add_months(month_start(now), -1):
-                    deletes.append(delete_month(engine, month))
-                    month = add_months(month, 1)
-
-            deleter = threading.Thread(target=delete_months)
-            deleter.start()
-            during_delete = orders.wrk(
-                port, seeded["random_skus"], toks, clients=args.clients, seconds=args.seconds
-            )
-            stop.set()
-            deleter.join()
+            for round_ in range(args.rounds):
+                runs["quiet"].append(load())
+                runs["job"].append(during(drop_months))
+                runs["delete"].append(during(delete_months))
+                print(
+                    f"  round {round_ + 1}: p99 quiet {runs['quiet'][-1]['p99_ms']:.0f} ms,"
+                    f" job {runs['job'][-1]['p99_ms']:.0f} ms, DELETE {runs['delete'][-1]['p99_ms']:.0f} ms",
+                    flush=True,
+                )
         engine.dispose()
     load = os.getloadavg()[0]
     median = rates["median"]
@@ -226,15 +231,20 @@ def main() -> None:
             f"row DELETEs during the order run: {len(deletes)} months,"
             f" median {statistics.median(d for d, _ in deletes):.2f} s"
         )
-    print(f"{'order run':<28}{'orders/s':>10}{'p50 ms':>9}{'p99 ms':>9}{'other':>7}")
-    for label, run in (
-        ("quiet", quiet),
-        ("retention job dropping", during_job),
-        ("row DELETE of months", during_delete),
+    print(f"order runs, medians of {args.rounds} rounds:")
+    print(f"{'order run':<28}{'orders/s':>10}{'p50 ms':>9}{'p99 ms':>9}{'p99 / quiet':>13}{'other':>7}")
+    quiet_p99 = statistics.median(r["p99_ms"] for r in runs["quiet"])
+    for label, key in (
+        ("quiet", "quiet"),
+        ("retention job dropping", "job"),
+        ("row DELETE of months", "delete"),
     ):
+        group = runs[key]
+        p99 = statistics.median(r["p99_ms"] for r in group)
         print(
-            f"{label:<28}{run['per_second']:>10.1f}{run['p50_ms']:>9.1f}{run['p99_ms']:>9.1f}"
-            f"{run['other'] + run['errors']:>7}"
+            f"{label:<28}{statistics.median(r['per_second'] for r in group):>10.1f}"
+            f"{statistics.median(r['p50_ms'] for r in group):>9.1f}{p99:>9.1f}{p99 / quiet_p99:>13.2f}"
+            f"{sum(r['other'] + r['errors'] for r in group):>7}"
         )
 
 

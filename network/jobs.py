@@ -120,8 +120,7 @@ def feed_health(*, now: dt.datetime | None = None) -> None:
     """Publish stale/recovered transitions and late feeds."""
     now = now or utcnow()
     with transaction(db.session):
-        health.mark_stale_sources(db.session, now=now)
-        health.check_cadence(db.session, now=now)
+        health.check_feeds(db.session, now=now, minute=pulling.feed_minute(current_app.config))
 
 
 def drop_old_feed_files(*, now: dt.datetime | None = None) -> None:

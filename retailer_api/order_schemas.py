@@ -138,6 +138,78 @@ class OrderSchema(Schema):
     updated_at = fields.DateTime()
 
 
+_FLAGS = FlagSchema(many=True)
+
+
+def order_body(order) -> dict:  # noqa: ANN001 (an Order: the API layer does not import models)
+    """`OrderSchema().dump(order)`, written out: the 201 of every placed order is built here without
+    walking the schema's nested fields (a third of the order's Python time), and the tests hold it
+    equal to the schema's answer to GET /api/v1/orders/<id> for the same order."""
+    lines = order.lines
+    return {
+        "id": order.id,
+        "reference": order.reference,
+        "status": order.status,
+        "allow_partial": order.allow_partial,
+        "allow_split": order.allow_split,
+        "ship_to": dict(order.ship_to),
+        "lines": [_line_body(line) for line in lines],
+        "purchase_orders": [
+            {
+                "id": po.id,
+                "vendor_id": po.vendor_id,
+                "status": po.status,
+                "line_ids": [pl.id for pl in po.lines],
+            }
+            for po in order.purchase_orders
+        ],
+        "unfilled": [
+            {
+                "line_id": line.id,
+                "retailer_sku": line.retailer_sku,
+                "requested": line.requested,
+                "accepted": line.accepted,
+            }
+            for line in lines
+            if line.accepted < line.requested
+        ],
+        "created_at": order.created_at.isoformat(),
+        "updated_at": order.updated_at.isoformat(),
+    }
+
+
+def _line_body(line) -> dict:  # noqa: ANN001
+    po_lines = line.po_lines
+    return {
+        "id": line.id,
+        "line_no": line.line_no,
+        "retailer_sku": line.retailer_sku,
+        "requested": line.requested,
+        "accepted": line.accepted,
+        "cancelled": sum(pl.cancelled + pl.rejected for pl in po_lines),
+        "shipped": sum(pl.shipped for pl in po_lines),
+        "returned": sum(pl.returned for pl in po_lines),
+        "open": sum(pl.unshipped for pl in po_lines),
+        "purchase_order_lines": [
+            {
+                "id": pl.id,
+                "purchase_order_id": pl.po_id,
+                "vendor_id": pl.vendor_id,
+                "vendor_variant_id": pl.variant_id,
+                "quantity": pl.ordered,
+                "cancelled": pl.cancelled,
+                "rejected": pl.rejected,
+                "shipped": pl.shipped,
+                "returned": pl.returned,
+                "status": pl.status,
+                "acknowledged_at": None if pl.acknowledged_at is None else pl.acknowledged_at.isoformat(),
+            }
+            for pl in po_lines
+        ],
+        "flags": _FLAGS.dump(line.open_flags) if line.open_flags else [],
+    }
+
+
 class OrderListSchema(Schema):
     data = fields.List(fields.Nested(OrderSchema))
     next_cursor = fields.String(allow_none=True)

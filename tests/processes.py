@@ -92,10 +92,11 @@ def _healthy(base: str, process: subprocess.Popen) -> bool:
     return False
 
 
-def wait_until(predicate: Callable[[], bool], timeout: float, what: str) -> None:
+def wait_until(predicate: Callable[[], bool], timeout: float, what: str, every: float = 0.05) -> None:
+    """Poll `predicate` every `every` seconds (longer for one that queries much: it shares the CPU)."""
     deadline = time.monotonic() + timeout
     while time.monotonic() < deadline:
         if predicate():
             return
-        time.sleep(0.05)
+        time.sleep(every)
     raise AssertionError(f"timed out waiting for {what}")

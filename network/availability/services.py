@@ -220,16 +220,18 @@ def _compute(
     *,
     explain: bool = False,
     channel_minutes: float = 0.0,
+    sources: Iterable[sa.Row] | None = None,
 ) -> list[ItemAvailability]:
     """The figures of some items, published or read; with `explain`, each source's working too;
-    with `channel_minutes`, each predictive source's automatic channel buffer over that interval.
+    with `channel_minutes`, each predictive source's automatic channel buffer over that interval;
+    `sources`: the items' source rows if the caller has read them (`source_query`).
 
     Explaining goes through this very loop (only keeping what it already computed), so an
     explanation's figure is the published one by construction.
     """
     items = list(items)
     # Its callers have just queried through the session, so nothing is left to autoflush.
-    rows = _source_rows(session, [i[0] for i in items], now)
+    rows = _source_rows(session, [i[0] for i in items], now) if sources is None else sources
     return figures(session, items, rows, now, explain=explain, channel_minutes=channel_minutes)
 
 
@@ -512,32 +514,55 @@ def publish_changes(
         chunk = list(item_ids[start : start + CHUNK])
         kind, params = _ids_kind(session, chunk)
         rows = session.execute(_lock_items_query(kind, is_postgres(session)), params).all()
-        published = {row.id: row.published_available for row in rows}
-        updates, events = [], []
-        for item in _compute(session, [tuple(row[:4]) for row in rows], now):
-            previous = published[item.item_id]
-            if previous == item.available:
-                continue
-            updates.append((item.item_id, item.available))
-            if moved_items is not None:
-                moved_items.append((item, previous))
-            events.append(
-                (
-                    item.retailer_id,
-                    item.retailer_sku,
-                    AvailabilityChanged(
-                        retailer_sku=item.retailer_sku,
-                        available=item.available,
-                        previous=previous,
-                        updated_at=now.isoformat(),
-                    ),
-                )
-            )
-        if updates:
-            _set_published(session, updates)
-            record_many(session, events, now=now)
-            moved += len(updates)
+        moved += publish_locked(session, rows, now=now, moved_items=moved_items)
     return moved
+
+
+def publish_locked(
+    session: Session,
+    rows: Sequence[tuple],
+    *,
+    now: dt.datetime,
+    sources: Iterable[sa.Row] | None = None,
+    moved_items: list[tuple[ItemAvailability, int | None]] | None = None,
+) -> int:
+    """`publish_changes` for items the caller has already locked in id order: `rows` are their
+    (id, retailer_id, retailer_sku, updated_at, published_available) read with the lock, `sources`
+    their `source_query()` rows read after it (None: read here). Returns how many moved.
+
+    The sources must be read after the lock, in a later statement: one whose snapshot predates
+    the lock could miss a change another writer published while this one waited for it.
+    """
+    published = {row[0]: row[4] for row in rows}
+    updates, events = [], []
+    for item in _compute(session, [tuple(row[:4]) for row in rows], now, sources=sources):
+        previous = published[item.item_id]
+        if previous == item.available:
+            continue
+        updates.append((item.item_id, item.available))
+        if moved_items is not None:
+            moved_items.append((item, previous))
+        events.append(
+            (
+                item.retailer_id,
+                item.retailer_sku,
+                AvailabilityChanged(
+                    retailer_sku=item.retailer_sku,
+                    available=item.available,
+                    previous=previous,
+                    updated_at=now.isoformat(),
+                ),
+            )
+        )
+    if updates:
+        _set_published(session, updates, events, now)
+    return len(updates)
+
+
+def source_query() -> sa.Select:
+    """The joined source rows of the items at `:ids` (a PostgreSQL array) at `:now`, in the order
+    `publish_locked` takes them: for a caller that reads them along with a statement of its own."""
+    return _source_query("array")
 
 
 @functools.cache
@@ -552,8 +577,11 @@ def _lock_items_query(kind: str, for_update: bool) -> sa.Select:
 _ITEMS = RetailerItem.__table__
 
 
-def _set_published(session: Session, figures: Sequence[tuple[int, int]]) -> None:
-    """Store the figures just published, (item id, available) pairs: one statement on PostgreSQL."""
+def _set_published(
+    session: Session, figures: Sequence[tuple[int, int]], events: list, now: dt.datetime
+) -> None:
+    """Store the figures just published, (item id, available) pairs, and record their events: one
+    statement on PostgreSQL."""
     if is_postgres(session):
         ids, values = zip(*figures, strict=True)
         rows = (
@@ -564,9 +592,8 @@ def _set_published(session: Session, figures: Sequence[tuple[int, int]]) -> None
             .table_valued("id", "available")
             .render_derived(name="v")
         )
-        session.execute(
-            _ITEMS.update().where(_ITEMS.c.id == rows.c.id).values(published_available=rows.c.available)
-        )
+        update = _ITEMS.update().where(_ITEMS.c.id == rows.c.id).values(published_available=rows.c.available)
+        record_many(session, events, now=now, along=update.cte("published"))
         return
     session.execute(
         _ITEMS.update()
@@ -574,6 +601,7 @@ def _set_published(session: Session, figures: Sequence[tuple[int, int]]) -> None
         .values(published_available=sa.bindparam("available_")),
         [{"id_": item_id, "available_": available} for item_id, available in figures],
     )
+    record_many(session, events, now=now)
 
 
 def items_turning_stale(session: Session, *, since: dt.datetime, now: dt.datetime) -> list[int]:

@@ -29,6 +29,31 @@ def availability_settings(session: Session, *, retailer_id: int) -> Availability
     )
 
 
+_NOTED_MODELS = "dropnet_availability_models"
+
+
+def availability_model(session: Session, *, retailer_id: int) -> str:
+    """The retailer's model (fixed or predictive): as a read of this transaction noted it
+    (`note_model`), else read now."""
+    noted = session.info.get(_NOTED_MODELS)
+    if noted is not None and retailer_id in noted:
+        return noted[retailer_id]
+    return availability_settings(session, retailer_id=retailer_id).model
+
+
+def note_model(session: Session, *, retailer_id: int, model: str | None) -> None:
+    """Remember the model a query read along (None: the retailer has no settings, the default), so
+    that `availability_model` does not read it again: until the session flushes (which may write
+    the settings) or the transaction ends. An order's placement reads it with its items."""
+    session.info.setdefault(_NOTED_MODELS, {})[retailer_id] = model or FIXED
+
+
+@sa.event.listens_for(Session, "after_flush")
+@sa.event.listens_for(Session, "after_transaction_end")
+def _forget_models(session: Session, *_args: object) -> None:
+    session.info.pop(_NOTED_MODELS, None)
+
+
 def update_availability_settings(
     session: Session,
     *,

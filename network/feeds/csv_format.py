@@ -23,6 +23,7 @@ from network.feeds.mapping import (
     FeedRow,
     ParsedFeed,
     RowCollector,
+    RowSink,
     normalize_name,
     parse_cost,
     parse_count,
@@ -34,8 +35,8 @@ from network.feeds.mapping import (
 SNIFFED = (",", ";", "\t", "|")
 
 
-def parse_csv(text: str, fmt: FeedFormat) -> ParsedFeed:
-    """Parse decoded delimited text.
+def parse_csv(text: str, fmt: FeedFormat, sink: RowSink | None = None) -> ParsedFeed:
+    """Parse decoded delimited text (valid rows go to `sink` in chunks when one is given).
 
     Raises InvalidFeed when the header lacks a required or filter column, or the
     text is not readable as delimited records.
@@ -57,7 +58,7 @@ def parse_csv(text: str, fmt: FeedFormat) -> ParsedFeed:
             # but report the most likely delimiter's problem if none fits.
             failure = failure or exc
             continue
-        return _rows(reader, header, columns, fmt)
+        return _rows(reader, header, columns, fmt, sink)
     assert failure is not None
     raise failure
 
@@ -161,9 +162,11 @@ def _names(header: list[str]) -> str:
     return f"[{shown}{', ...' if len(names) > 30 else ''}]"
 
 
-def _rows(reader: _Reader, header: list[str], columns: dict[str, int], fmt: FeedFormat) -> ParsedFeed:
+def _rows(
+    reader: _Reader, header: list[str], columns: dict[str, int], fmt: FeedFormat, sink: RowSink | None
+) -> ParsedFeed:
     """Validate every data record after the header."""
-    out = RowCollector(fmt)
+    out = RowCollector(fmt, sink)
     positions = {normalize_name(name): i for i, name in reversed(list(enumerate(header)))}
     reader.filters = [(positions[normalize_name(k)], v.strip().casefold()) for k, v in fmt.filter.items()]
     try:

@@ -19,6 +19,7 @@ import sqlalchemy as sa
 from sqlalchemy.orm import Session
 
 from network.availability.services import note_connection_change
+from network.db import is_postgres
 from network.feeds import models as m
 from network.outbox.events import DomainEvent, FeedLate, FeedRecovered, FeedStale
 from network.outbox.services import record_many
@@ -28,6 +29,10 @@ from network.stock.models import StockPosition, StockSnapshot
 LEARN_FROM_RUNS = 8  # the last good runs whose gaps make the usual interval
 MIN_GAPS = 3  # fewer gaps than this teach nothing; a pull feed then uses its own interval
 LATE_AFTER_INTERVALS = 3
+# One feed-health check at a time across workers (PostgreSQL advisory lock, held until commit):
+# two at once would both find a quiet feed not yet reported, and both publish feed.late.
+HEALTH_LOCK = 0x0D50_0002
+MINUTE = dt.timedelta(minutes=1)  # of a pull feed's interval (HUB_FEED_MINUTE_SECONDS)
 
 
 def usual_interval(moments: Sequence[dt.datetime]) -> dt.timedelta | None:
@@ -38,6 +43,15 @@ def usual_interval(moments: Sequence[dt.datetime]) -> dt.timedelta | None:
     if len(gaps) < MIN_GAPS:
         return None
     return dt.timedelta(seconds=statistics.median(gaps))
+
+
+def check_feeds(session: Session, *, now: dt.datetime, minute: dt.timedelta = MINUTE) -> bool:
+    """Publish stale/recovered sources and late feeds; False (nothing done) while another worker is at it."""
+    if is_postgres(session) and not session.scalar(sa.select(sa.func.pg_try_advisory_xact_lock(HEALTH_LOCK))):
+        return False
+    mark_stale_sources(session, now=now)
+    check_cadence(session, now=now, minute=minute)
+    return True
 
 
 def mark_stale_sources(session: Session, *, now: dt.datetime) -> int:
@@ -116,7 +130,7 @@ def _last_counts(session: Session) -> dict[int, dt.datetime]:
     return last
 
 
-def check_cadence(session: Session, *, now: dt.datetime) -> int:
+def check_cadence(session: Session, *, now: dt.datetime, minute: dt.timedelta = MINUTE) -> int:
     """Learn each active feed's usual interval and publish feed.late for feeds gone quiet.
 
     Returns the number of feed.late events published.
@@ -136,9 +150,7 @@ def check_cadence(session: Session, *, now: dt.datetime) -> int:
         feed.learned_interval_seconds = int(learned.total_seconds()) if learned else None
         if moments:
             feed.last_success_at = max(moments)
-        expected = learned or (
-            dt.timedelta(minutes=feed.interval_minutes) if feed.transport == m.PULL else None
-        )
+        expected = learned or (feed.interval_minutes * minute if feed.transport == m.PULL else None)
         if expected is None:
             continue
         silent_since = feed.last_success_at or feed.created_at

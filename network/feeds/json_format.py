@@ -26,6 +26,7 @@ from network.feeds.mapping import (
     FeedRow,
     ParsedFeed,
     RowCollector,
+    RowSink,
     gtin_reason,
     normalize_name,
     parse_cost,
@@ -41,8 +42,8 @@ _T = TypeVar("_T")
 _KEYSET_CACHE = 64  # distinct key layouts remembered; real feeds have one or two
 
 
-def parse_json(text: str, fmt: FeedFormat) -> ParsedFeed:
-    """Parse a decoded JSON document.
+def parse_json(text: str, fmt: FeedFormat, sink: RowSink | None = None) -> ParsedFeed:
+    """Parse a decoded JSON document (valid rows go to `sink` in chunks when one is given).
 
     Raises InvalidFeed for text that is not JSON or not a list of records.
     """
@@ -56,7 +57,7 @@ def parse_json(text: str, fmt: FeedFormat) -> ParsedFeed:
         # Numbers past Python's digit limit and absurdly deep nesting land here.
         raise InvalidFeed(f"JSON cannot be read: {exc}") from None
     records, as_of = _unwrap(document, fmt)
-    return collect(records, fmt, first_line=1, as_of=as_of)
+    return collect(records, fmt, first_line=1, as_of=as_of, sink=sink)
 
 
 def _unwrap(document: object, fmt: FeedFormat) -> tuple[list[object], datetime.datetime | None]:
@@ -107,12 +108,13 @@ def collect(
     *,
     first_line: int = 1,
     as_of: datetime.datetime | None = None,
+    sink: RowSink | None = None,
 ) -> ParsedFeed:
     """Validate decoded records; line numbers count from first_line.
 
     Raises InvalidFeed when records exist but none carries a sku or quantity key.
     """
-    out = RowCollector(fmt)
+    out = RowCollector(fmt, sink)
     policy = fmt.decimal_quantities
     wanted = {ours: normalize_name(fmt.column_for(ours)) for ours in FIELDS}
     filters = [(normalize_name(k), v.strip().casefold()) for k, v in fmt.filter.items()]

@@ -12,7 +12,7 @@ import dataclasses
 import datetime
 import decimal
 import re
-from collections.abc import Mapping
+from collections.abc import Callable, Mapping, Sequence
 from dataclasses import dataclass, field
 from types import MappingProxyType
 from typing import TypeVar
@@ -57,11 +57,17 @@ class ParsedFeed:
     rows: list[FeedRow]
     errors: list[RowError]
     as_of: datetime.datetime | None = None
+    streamed: int = 0  # valid rows handed to a sink instead of kept in `rows`
 
     @property
     def rows_seen(self) -> int:
         """Count every record that ended up either applied or rejected."""
-        return len(self.rows) + len(self.errors)
+        return len(self.rows) + self.streamed + len(self.errors)
+
+
+# Where a streaming parse hands its valid rows, a chunk at a time (a staging table, not a list).
+RowSink = Callable[[Sequence[FeedRow]], None]
+SINK_CHUNK = 5000
 
 
 @dataclass(frozen=True)
@@ -240,11 +246,18 @@ def show(text: str) -> str:
 
 
 class RowCollector:
-    """Accumulate rows and errors for one file, enforcing the one-record-per-SKU rule."""
+    """Accumulate rows and errors for one file, enforcing the one-record-per-SKU rule.
 
-    def __init__(self, fmt: FeedFormat) -> None:
+    With a `sink`, valid rows leave in chunks as they are read, so a file's rows are never all in
+    memory at once; only a summed feed keeps them to the end, since a later record of a SKU can
+    still change or void an earlier one.
+    """
+
+    def __init__(self, fmt: FeedFormat, sink: RowSink | None = None) -> None:
         self.rows: list[FeedRow] = []
         self.errors: list[RowError] = []
+        self._sink = sink
+        self._streamed = 0
         self._sum = fmt.sum_duplicates
         self._first_line: dict[str, int] = {}
         self._index: dict[str, int] = {}  # sku -> position in self.rows
@@ -279,6 +292,8 @@ class RowCollector:
         """Accept a valid row, summing it into an earlier one of the same SKU in sum mode."""
         if not self._sum:
             self.rows.append(row)
+            if self._sink is not None and len(self.rows) >= SINK_CHUNK:
+                self._flush()
             return
         at = self._index.get(row.sku)
         if at is None:
@@ -313,7 +328,19 @@ class RowCollector:
                     )
             rows = kept
         self.errors.sort(key=lambda e: e.line)
-        return ParsedFeed(rows=rows, errors=self.errors, as_of=as_of)
+        if self._sink is not None:
+            self.rows = rows
+            self._flush()
+            rows = []
+        return ParsedFeed(rows=rows, errors=self.errors, as_of=as_of, streamed=self._streamed)
+
+    def _flush(self) -> None:
+        assert self._sink is not None
+        for start in range(0, len(self.rows), SINK_CHUNK):
+            chunk = self.rows[start : start + SINK_CHUNK]
+            self._sink(chunk)
+            self._streamed += len(chunk)
+        self.rows = []
 
 
 def _merge(first: FeedRow, later: FeedRow) -> tuple[FeedRow | None, str | None]:

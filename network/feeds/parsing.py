@@ -17,33 +17,49 @@ from collections.abc import Iterable, Mapping
 from network.errors import InvalidFeed
 from network.feeds.csv_format import parse_csv
 from network.feeds.json_format import collect, parse_json
-from network.feeds.mapping import FeedFormat, FeedRow, ParsedFeed, RowError
+from network.feeds.mapping import FeedFormat, FeedRow, ParsedFeed, RowError, RowSink
 from network.feeds.x12 import parse_x12
 
-__all__ = ["FeedFormat", "FeedRow", "ParsedFeed", "RowError", "parse_feed", "parse_records", "decode"]
+__all__ = [
+    "FeedFormat",
+    "FeedRow",
+    "ParsedFeed",
+    "RowError",
+    "RowSink",
+    "parse_feed",
+    "parse_records",
+    "decode",
+]
 
 DEFAULT_FORMAT = FeedFormat()
 _BOM = b"\xef\xbb\xbf"
 _READERS = {"csv": parse_csv, "json": parse_json, "x12": parse_x12}
 
 
-def parse_feed(data: bytes, fmt: FeedFormat = DEFAULT_FORMAT) -> ParsedFeed:
+def parse_feed(data: bytes, fmt: FeedFormat = DEFAULT_FORMAT, *, sink: RowSink | None = None) -> ParsedFeed:
     """Parse a feed file in the given format.
+
+    With a `sink`, valid rows are handed to it in chunks as they are read and the result keeps
+    only their count (`streamed`), the errors and the as-of: a big file's rows never sit in a list.
 
     Raises InvalidFeed when the file cannot be read at all (encoding, missing
     required column, broken JSON or X12 envelope).
     """
-    return _READERS[fmt.kind](decode(data, fmt.encoding), fmt)
+    return _READERS[fmt.kind](decode(data, fmt.encoding), fmt, sink)
 
 
 def parse_records(
-    records: Iterable[Mapping[str, object]], fmt: FeedFormat = DEFAULT_FORMAT, *, first_line: int = 1
+    records: Iterable[Mapping[str, object]],
+    fmt: FeedFormat = DEFAULT_FORMAT,
+    *,
+    first_line: int = 1,
+    sink: RowSink | None = None,
 ) -> ParsedFeed:
     """Validate already-decoded records (the JSON push API); line numbers start at first_line.
 
     Raises InvalidFeed when there are records but none has a sku or quantity key.
     """
-    return collect(records, fmt, first_line=first_line)
+    return collect(records, fmt, first_line=first_line, sink=sink)
 
 
 def decode(data: bytes, encoding: str = "utf-8") -> str:

@@ -30,7 +30,9 @@ from network.partners.guards import guard_limits
 from network.partners.models import Connection
 from network.stock import services as stock
 from network.stock.models import BASES
-from network.stock.snapshot import SnapshotPlan
+from network.stock.rows import RowError
+from network.stock.snapshot import CountMove
+from network.stock.staging import Planner, Stage
 
 MODES = ("full", "delta")
 TRANSPORTS = ("push", "upload", "pull")
@@ -152,12 +154,16 @@ def process_run(
         held = ", which is held for confirmation" if previous.status == m.HELD else ""
         _finish(run, m.NOT_MODIFIED, started, now, message=f"identical to feed run {previous.id}{held}")
         return run
+    stage = Stage(session)
     try:
-        parsed = _parse(receipt)
+        parsed = _parse(receipt, stage)
     except InvalidFeed as exc:
+        stage.drop()
         _finish(run, m.REJECTED, started, now, message=exc.detail)
         return run
-    _finish(run, _apply(session, run, receipt, parsed, now=now, hold_share=hold_share), started, now)
+    status = _apply(session, run, receipt, parsed, now=now, hold_share=hold_share)
+    stage.drop()
+    _finish(run, status, started, now)
     return run
 
 
@@ -173,10 +179,14 @@ def _check_receipt(receipt: FeedReceipt) -> None:
         raise InvalidInput("invalid feed settings", errors=errors)
 
 
-def _parse(receipt: FeedReceipt) -> ParsedFeed:
+def _parse(receipt: FeedReceipt, stage: Stage) -> ParsedFeed:
+    """Parse the receipt, its valid rows streamed into the stage (the result keeps only their count)."""
     if receipt.records is not None:
-        return parse_records(receipt.records, receipt.fmt)
-    return parse_feed(receipt.data, receipt.fmt)
+        parsed = parse_records(receipt.records, receipt.fmt, sink=stage.add)
+    else:
+        parsed = parse_feed(receipt.data, receipt.fmt, sink=stage.add)
+    stage.loaded()
+    return parsed
 
 
 def _apply(
@@ -205,12 +215,21 @@ def _apply(
         run.rows_seen = parsed.rows_seen
         run.message = f"superseded: a full count as of {previous_snapshot.isoformat()} is already applied"
         return m.REJECTED
-    plan = stock.plan_counts(
-        session, vendor_id=receipt.vendor_id, rows=parsed.rows, full=full, basis=receipt.basis, as_of=as_of
+    planner = Planner(
+        session,
+        vendor_id=receipt.vendor_id,
+        full=full,
+        basis=receipt.basis,
+        as_of=as_of,
+        snapshot_as_of=previous_snapshot,
+        staged=parsed.streamed,
     )
     if full and hold_share is not None:
+        # The guards need the whole feed's totals before anything is written: a first pass keeps
+        # counts, not changes.
+        totals = planner.totals()
         hold = guards.hold_for(
-            plan,
+            totals,
             full=full,
             rows_seen=parsed.rows_seen,
             last_good_rows_seen=last_good_full_size(
@@ -219,41 +238,67 @@ def _apply(
             share=hold_share,
         )
         if hold is not None:
-            _hold(session, run, receipt, parsed, plan, hold, now=now)
+            _hold(session, run, receipt, parsed, totals.errors, applied=totals.applied, hold=hold, now=now)
             return m.HELD
-    held_apart = None
-    if row_guard:
-        limits = guard_limits(session, receipt.vendor_id)
-        found = jumps.find_jumps(
-            session, vendor_id=receipt.vendor_id, rows=parsed.rows, plan=plan, limits=limits
-        )
-        if found:
-            jumps.take_out(plan, found)
-            held_apart = (found, limits)
+    limits = guard_limits(session, receipt.vendor_id) if row_guard else None
     # Positions with in-flight order lines get their committed units recomputed against the new
-    # snapshot (DESIGN §4); they are locked together with the changed ones, in variant order.
+    # snapshot (DESIGN §4); they are locked together with the changed ones, in variant order,
+    # chunk by chunk as the chunks come (each chunk's own and the in-flight ones up to its last).
     inflight = orders_inflight.variants_in_flight(session, receipt.vendor_id)
-    changed = stock.carry_out(
-        session,
-        plan,
-        vendor_id=receipt.vendor_id,
-        full=full,
-        as_of=as_of,
-        feed_run_id=run.id,
-        now=now,
-        also_lock=inflight,
-    )
+    to_lock = sorted(set(inflight), reverse=True)
+    learns = learning.learns(session, receipt.vendor_id)
+    changed: list[int] = []
+    moves: list[CountMove] = []
+    found: list[jumps.Jump] = []
+    errors: list[RowError] = []
+    rows_changed = 0
+    for chunk in planner.chunks():
+        plan = chunk.plan
+        if limits is not None:
+            jumped = jumps.find_jumps(
+                session, vendor_id=receipt.vendor_id, rows=chunk.rows, plan=plan, limits=limits
+            )
+            if jumped:
+                jumps.take_out(plan, jumped)
+                found += jumped
+        also_lock = []
+        while to_lock and to_lock[-1] <= chunk.last:
+            also_lock.append(to_lock.pop())
+        changed += stock.carry_out(
+            session,
+            plan,
+            vendor_id=receipt.vendor_id,
+            full=False,
+            as_of=as_of,
+            feed_run_id=run.id,
+            now=now,
+            also_lock=also_lock,
+        )
+        errors += plan.errors
+        rows_changed += sum(1 for _, _, diff in plan.changes if diff)
+        if learns:
+            moves += plan.moves
+    stock.lock_positions(session, to_lock)  # in-flight positions past the last chunk
+    superseded = len(errors)
+    unknown = planner.unknown()
+    errors += unknown
+    if full:
+        stock.record_full_snapshot(
+            session, vendor_id=receipt.vendor_id, as_of=as_of, feed_run_id=run.id, now=now
+        )
     orders_inflight.recompute_committed(session, inflight, now=now)
-    _learn_depletion(session, receipt, plan, as_of=as_of, now=now)
+    if learns:
+        _learn_depletion(session, receipt, moves, as_of=as_of, now=now)
     flag_hooks.after_snapshot(session, vendor_id=receipt.vendor_id, now=now)  # shortfalls, holds (DESIGN §9)
     if full and _freshness_may_change(session, receipt.vendor_id, previous_snapshot, now):
         affected = items_of_vendor(session, receipt.vendor_id)
     else:
         affected = items_sourcing(session, sorted({*changed, *inflight}))
     publish_changes(session, affected, now=now)
-    _count(run, parsed, plan)
-    if held_apart is not None:
-        found, limits = held_apart
+    _count(
+        run, parsed, errors, applied=planner.matched(unknown) - superseded - len(found), changed=rows_changed
+    )
+    if found:
         held = jumps.hold_jumps(session, run, found, limits=limits, now=now)
         run.message = f"{len(found)} row(s) held for your confirmation in feed run {held.id}: " + "; ".join(
             jump.reason(limits) for jump in found
@@ -262,18 +307,16 @@ def _apply(
 
 
 def _learn_depletion(
-    session: Session, receipt: FeedReceipt, plan: SnapshotPlan, *, as_of: dt.datetime, now: dt.datetime
+    session: Session, receipt: FeedReceipt, moves: list[CountMove], *, as_of: dt.datetime, now: dt.datetime
 ) -> None:
-    """Teach the depletion model what the vendor sold elsewhere between its counts (issue 18), if a
+    """Teach the depletion model what the vendor sold elsewhere between its counts (issue 18), when a
     retailer on the predictive model sources from it; before the figures are published."""
     vendor_id = receipt.vendor_id
-    if not learning.learns(session, vendor_id):
-        return
-    spans = {move.variant_id: (move.since, move.at) for move in plan.moves if move.since is not None}
+    spans = {move.variant_id: (move.since, move.at) for move in moves if move.since is not None}
     learning.learn(
         session,
         vendor_id=vendor_id,
-        moves=plan.moves,
+        moves=moves,
         hub_units=hub_units.units_reflected(session, spans, basis=receipt.basis) if spans else {},
         import_delay_minutes=lambda: hub_units.import_delay_minutes(session, vendor_id, now=now),
         as_of=as_of,
@@ -281,13 +324,15 @@ def _learn_depletion(
     )
 
 
-def _count(run: m.FeedRun, parsed: ParsedFeed, plan: SnapshotPlan) -> None:
-    errors = [*parsed.errors, *plan.errors]
+def _count(
+    run: m.FeedRun, parsed: ParsedFeed, plan_errors: list[RowError], *, applied: int, changed: int
+) -> None:
+    errors = [*parsed.errors, *plan_errors]
     errors.sort(key=lambda e: e.line)
     run.rows_seen = parsed.rows_seen
-    run.rows_applied = plan.applied
+    run.rows_applied = applied
     run.rows_rejected = len(errors)
-    run.rows_changed = sum(1 for _, _, diff in plan.changes if diff)
+    run.rows_changed = changed
     run.errors = [{"line": e.line, "sku": e.sku, "reason": e.reason} for e in errors[:MAX_STORED_ERRORS]]
 
 
@@ -296,13 +341,14 @@ def _hold(
     run: m.FeedRun,
     receipt: FeedReceipt,
     parsed: ParsedFeed,
-    plan: SnapshotPlan,
-    hold: guards.Hold,
+    plan_errors: list[RowError],
     *,
+    applied: int,
+    hold: guards.Hold,
     now: dt.datetime,
 ) -> None:
     """Record a held run (nothing applied) and tell the vendor."""
-    _count(run, parsed, plan)
+    _count(run, parsed, plan_errors, applied=applied, changed=0)
     run.rows_applied = run.rows_changed = 0
     run.hold_reason, run.message = hold.reason, hold.message
     run.format_settings = format_settings(receipt.fmt)
@@ -441,12 +487,14 @@ def apply_held_run(
         as_of=run.as_of,
         feed_id=run.feed_id,
     )
+    stage = Stage(session)
     try:
-        parsed = parse_feed(data, receipt.fmt)
+        parsed = _parse(receipt, stage)
     except InvalidFeed as exc:
         raise Conflict(f"feed run {run.id} can no longer be read: {exc.detail}") from None
     held_message = run.message
     run.status = _apply(session, run, receipt, parsed, now=now, hold_share=None, row_guard=False)
+    stage.drop()
     run.message = f"applied on the vendor's confirmation; it was {held_message}"
     run.resolved_at = now
     _audit_resolved(session, run, actor=actor, action="feed_run.applied", held_message=held_message, now=now)

@@ -50,6 +50,7 @@ from network.feeds.mapping import (
     FeedRow,
     ParsedFeed,
     RowCollector,
+    RowSink,
     gtin_reason,
     parse_cost,
     parse_count,
@@ -76,8 +77,8 @@ _LOCAL_ZONES = {
 _UTC = datetime.UTC
 
 
-def parse_x12(text: str, fmt: FeedFormat) -> ParsedFeed:
-    """Parse a decoded X12 interchange holding one or more 846 sets.
+def parse_x12(text: str, fmt: FeedFormat, sink: RowSink | None = None) -> ParsedFeed:
+    """Parse a decoded X12 interchange holding one or more 846 sets (rows to `sink`, if given).
 
     Raises InvalidFeed when the file (unless blank) has no readable ISA or no 846 set.
     """
@@ -94,7 +95,7 @@ def parse_x12(text: str, fmt: FeedFormat) -> ParsedFeed:
         if other.kind != "846":
             notes.append(f"segment {other.start}: transaction set {other.kind!r} ignored; only 846 is read")
 
-    out = RowCollector(fmt)
+    out = RowCollector(fmt, sink)
     moments: list[datetime.datetime] = []
     for inventory_set in inventory:
         moment = _read_846(inventory_set, fmt, interchange, out, notes)

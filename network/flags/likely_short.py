@@ -28,7 +28,7 @@ from sqlalchemy.orm import Session
 
 from network.availability import depletion, predictive
 from network.availability.models import PREDICTIVE, AvailabilitySettings
-from network.availability.settings import availability_settings
+from network.availability.settings import availability_model
 from network.db import is_postgres
 from network.flags import services as flags
 from network.flags.models import LIKELY_SHORT, Flag
@@ -144,7 +144,7 @@ def after_acceptance(session: Session, order: Order, *, now: dt.datetime) -> Non
     see them within seconds; here they are seen at once, and the simulator sees them as it would.
     The order's lines are the variants' newest, so no newer line adds to their headroom."""
     line_ids = [line.id for po in order.purchase_orders for line in po.lines if line.acknowledged_at is None]
-    if line_ids and availability_settings(session, retailer_id=order.retailer_id).model == PREDICTIVE:
+    if line_ids and availability_model(session, retailer_id=order.retailer_id) == PREDICTIVE:
         check(session, now=now, line_ids=line_ids)
 
 

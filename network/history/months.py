@@ -47,26 +47,41 @@ def existing(session: Session, table: str) -> dict[dt.datetime, str]:
     return found
 
 
-def ensure(session: Session, table: str, key: str, first: dt.datetime, last: dt.datetime) -> list[Made]:
-    """Make the month partitions from `first` to `last` (months, inclusive) that do not exist yet."""
+def ensure(
+    session: Session,
+    table: str,
+    key: str,
+    first: dt.datetime,
+    last: dt.datetime,
+    *,
+    now: dt.datetime | None = None,
+) -> list[Made]:
+    """Make the month partitions from `first` to `last` (months, inclusive) that do not exist yet.
+
+    `now`: months that have begun by then may be written to while they are made (see _make).
+    """
     have = existing(session, table)
     made = []
     month = first
     while month <= last:
         if month not in have:
-            made.append(_make(session, table, key, month))
+            begun = now is not None and month <= now
+            made.append(_make(session, table, key, month, begun=begun))
         month = add_months(month, 1)
     return made
 
 
-def _make(session: Session, table: str, key: str, month: dt.datetime) -> Made:
+def _make(session: Session, table: str, key: str, month: dt.datetime, *, begun: bool = False) -> Made:
     name, upper = partition_name(table, month), add_months(month, 1)
     bounds = {"lower": month, "upper": upper}
     default = default_partition_name(table)
     strays = f"FROM {default} WHERE {key} >= :lower AND {key} < :upper"
     session.execute(sa.text(f"CREATE TABLE {name} (LIKE {table} INCLUDING DEFAULTS INCLUDING CONSTRAINTS)"))
     moved = 0
-    if session.scalar(sa.text(f"SELECT EXISTS (SELECT 1 {strays})"), bounds):
+    # A month that has begun is being written to: an INSERT that routed its row to the default
+    # partition before the attach commits then fails the default's new constraint (a feed's
+    # ledger rows, an order's events). Holding the parent first lets writers under way finish.
+    if begun or session.scalar(sa.text(f"SELECT EXISTS (SELECT 1 {strays})"), bounds):
         session.execute(sa.text(f"LOCK TABLE {table} IN ACCESS EXCLUSIVE MODE"))
         moved = session.execute(
             sa.text(f"WITH strays AS (DELETE {strays} RETURNING *) INSERT INTO {name} SELECT * FROM strays"),

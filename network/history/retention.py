@@ -80,10 +80,20 @@ def expired(policy: Policy, month: dt.datetime, now: dt.datetime) -> bool:
     return policy.keep_days > 0 and add_months(month, 1) <= now - dt.timedelta(days=policy.keep_days)
 
 
+# One worker makes a table's months at a time (a PostgreSQL advisory lock on the table's name,
+# held until commit): two at once both found a month missing, and the second's CREATE TABLE failed.
+_MAKING_LOCK = 0x0D50
+
+
 def create_ahead(session: Session, policy: Policy, *, now: dt.datetime, ahead: int, report: Report) -> None:
     """Make this month's partition and `ahead` more (and move strays out of the default)."""
+    making = sa.func.pg_try_advisory_xact_lock(_MAKING_LOCK, sa.func.hashtext(policy.table))
+    if not session.scalar(sa.select(making)):
+        report.kept[default_partition_name(policy.table)] = "busy: another worker is making its months"
+        return
     current = month_start(now)
-    for made in months.ensure(session, policy.table, policy.key, current, add_months(current, ahead)):
+    last = add_months(current, ahead)
+    for made in months.ensure(session, policy.table, policy.key, current, last, now=now):
         report.created.append(made.name)
         report.moved += made.moved
 

@@ -9,14 +9,17 @@ from collections.abc import Sequence
 from dataclasses import dataclass
 
 import sqlalchemy as sa
-from sqlalchemy.orm import Session, aliased
+from sqlalchemy.orm import Session, aliased, make_transient_to_detached
 from sqlalchemy.orm.attributes import set_committed_value
 
-from network.availability.services import held_variants, items_sourcing, publish_changes
+from network.availability.models import AvailabilitySettings
+from network.availability.services import held_variants, items_sourcing, publish_changes, publish_locked
+from network.availability.settings import note_model
 from network.catalog.models import ItemSource, RetailerItem, VendorVariant
 from network.catalog.skus import normal_sku
+from network.db import is_postgres
 from network.errors import InvalidInput, OutOfStock
-from network.orders import reserving, risk
+from network.orders import placement_pg, reserving, risk
 from network.orders.changes import accepted
 from network.orders.models import (
     ACCEPTED,
@@ -28,7 +31,7 @@ from network.orders.models import (
     PurchaseOrderLine,
 )
 from network.orders.routing import Allocation, LineRequest, allocate_order
-from network.outbox.events import OrderAccepted, PurchaseOrderCreated
+from network.outbox.events import DomainEvent, OrderAccepted, PurchaseOrderCreated
 from network.outbox.services import record_many
 from network.partners.models import Connection
 from network.stock.models import StockPosition, StockSnapshot
@@ -89,24 +92,25 @@ def place_order(
                 lines=short,
             )
         buffers = {c.variant_id: c.buffer for cs in candidates.values() for c in cs}
+        order_fields = {
+            "retailer_id": retailer_id,
+            "reference": reference,
+            "status": ACCEPTED if short == [] else PARTIALLY_ACCEPTED,
+            "ship_to": ship_to,
+            "allow_partial": allow_partial,
+            "allow_split": allow_split,
+            "created_at": now,
+            "updated_at": now,
+        }
         try:
-            committed_after = _reserve_all(session, plan, buffers, now)
+            if is_postgres(session):
+                order = _place_in_sql(session, order_fields, lines, items, plan, buffers, sourcing, now=now)
+            else:
+                order = _place_through_orm(
+                    session, order_fields, lines, items, plan, buffers, sourcing, now=now
+                )
         except reserving.Lost:
             continue
-        order = _create(
-            session,
-            retailer_id=retailer_id,
-            reference=reference,
-            lines=lines,
-            items=items,
-            plan=plan,
-            committed_after=committed_after,
-            ship_to=ship_to,
-            allow_partial=allow_partial,
-            allow_split=allow_split,
-            now=now,
-        )
-        _announce(session, order, sourcing, now=now)
         accepted.send(session, order, now=now)
         return order
     raise OutOfStock(
@@ -143,6 +147,8 @@ def _read(
             seen.add((row.item_id, row.variant_id))
             reserving.add_source(result, row, now)
     _check_items(lines, found)
+    # The retailer's model, for the flags' look at the new lines (likely_short), read along.
+    note_model(session, retailer_id=retailer_id, model=rows[0].availability_model)
     return found, result, fed
 
 
@@ -161,6 +167,7 @@ def _read_query() -> sa.Select:
             *reserving.SOURCE_COLUMNS,
             held.c.variant_id.is_not(None).label("on_hold"),
             sourcing.item_id.label("sourcing_item_id"),
+            AvailabilitySettings.model.label("availability_model"),
         )
         .select_from(RetailerItem)
         .outerjoin(ItemSource, ItemSource.item_id == RetailerItem.id)
@@ -173,6 +180,7 @@ def _read_query() -> sa.Select:
         .outerjoin(StockSnapshot, StockSnapshot.vendor_id == VendorVariant.vendor_id)
         .outerjoin(held, held.c.variant_id == ItemSource.variant_id)
         .outerjoin(sourcing, sourcing.variant_id == ItemSource.variant_id)
+        .outerjoin(AvailabilitySettings, AvailabilitySettings.retailer_id == retailer_id)
         .where(
             RetailerItem.retailer_id == retailer_id,
             RetailerItem.retailer_sku.in_(sa.bindparam("skus", expanding=True)),
@@ -199,10 +207,7 @@ def _reserve_all(
     variant order (the order every writer locks positions in). A single update needs no savepoint:
     when it finds the units gone it has changed nothing.
     """
-    totals: dict[int, int] = defaultdict(int)
-    for allocations in plan:
-        for allocation in allocations:
-            totals[allocation.variant_id] += allocation.quantity
+    totals = _totals(plan)
     variant_ids = sorted(totals)
     if len(variant_ids) == 1:
         (variant_id,) = variant_ids
@@ -216,40 +221,34 @@ def _reserve_all(
         }
 
 
-def _create(
+def _totals(plan: list[list[Allocation]]) -> dict[int, int]:
+    totals: dict[int, int] = defaultdict(int)
+    for allocations in plan:
+        for allocation in allocations:
+            totals[allocation.variant_id] += allocation.quantity
+    return totals
+
+
+def _place_through_orm(
     session: Session,
-    *,
-    retailer_id: int,
-    reference: str,
+    order_fields: dict,
     lines: Sequence[LineInput],
     items: dict[str, int],
     plan: list[list[Allocation]],
-    committed_after: dict[int, int],
-    ship_to: dict,
-    allow_partial: bool,
-    allow_split: bool,
+    buffers: dict[int, int],
+    sourcing: dict[int, set[int]],
+    *,
     now: dt.datetime,
 ) -> Order:
-    accepted_all = all(
-        sum(a.quantity for a in allocations) == line.quantity
-        for line, allocations in zip(lines, plan, strict=True)
-    )
-    order = Order(
-        retailer_id=retailer_id,
-        reference=reference,
-        status=ACCEPTED if accepted_all else PARTIALLY_ACCEPTED,
-        ship_to=ship_to,
-        allow_partial=allow_partial,
-        allow_split=allow_split,
-        created_at=now,
-        updated_at=now,
-    )
+    """Reserve, then write the order through the unit of work (SQLite). Raises reserving.Lost."""
+    committed_after = _reserve_all(session, plan, buffers, now)
+    order = Order(**order_fields)
     session.add(order)
     pos: dict[int, PurchaseOrder] = {}
     vendors = sorted({a.vendor_id for allocations in plan for a in allocations})
     for vendor_id in vendors:
         pos[vendor_id] = PurchaseOrder(
-            retailer_id=retailer_id, vendor_id=vendor_id, status=OPEN, created_at=now, updated_at=now
+            retailer_id=order.retailer_id, vendor_id=vendor_id, status=OPEN, created_at=now, updated_at=now
         )
         order.purchase_orders.append(pos[vendor_id])
     po_lines: list[PurchaseOrderLine] = []
@@ -269,13 +268,150 @@ def _create(
             pos[allocation.vendor_id].lines.append(po_line)
             po_lines.append(po_line)
     session.flush()
-    reserving.write_history(session, po_lines, committed_after, retailer_id=retailer_id, now=now)
+    reserving.write_history(session, po_lines, committed_after, retailer_id=order.retailer_id, now=now)
+    events, variant_ids = _order_events(order)
+    record_many(session, events, now=now)
+    publish_changes(session, _moved_items(session, sourcing, variant_ids), now=now)
     return order
 
 
-def _announce(session: Session, order: Order, sourcing: dict[int, set[int]], *, now: dt.datetime) -> None:
+def _place_in_sql(
+    session: Session,
+    order_fields: dict,
+    lines: Sequence[LineInput],
+    items: dict[str, int],
+    plan: list[list[Allocation]],
+    buffers: dict[int, int],
+    sourcing: dict[int, set[int]],
+    *,
+    now: dt.datetime,
+) -> Order:
+    """The same on PostgreSQL in two statements (placement_pg): the reservation with the rows' ids
+    and the moved items' locks, then every row and event with the items' sources, whose figures
+    are published from there. Raises reserving.Lost (nothing changed)."""
+    totals = _totals(plan)
+    vendors = sorted({a.vendor_id for allocations in plan for a in allocations})
+    claimed = placement_pg.claim(
+        session,
+        totals,
+        buffers,
+        lines=len(lines),
+        pos=len(vendors),
+        po_lines=sum(len(allocations) for allocations in plan),
+        item_ids=_moved_items(session, sourcing, set(totals)),
+        now=now,
+    )
+    order, po_lines = _loaded_order(session, claimed, order_fields, vendors, lines, items, plan, now=now)
+    ledger, history = reserving.history_rows(
+        po_lines, claimed.committed_after, retailer_id=order.retailer_id, now=now
+    )
+    events, _ = _order_events(order)
+    sources = placement_pg.write(
+        session, order, po_lines, ledger, history, events, item_ids=[i[0] for i in claimed.items], now=now
+    )
+    publish_locked(session, claimed.items, now=now, sources=sources)
+    return order
+
+
+def _loaded_order(
+    session: Session,
+    claimed: placement_pg.Claimed,
+    order_fields: dict,
+    vendors: list[int],
+    lines: Sequence[LineInput],
+    items: dict[str, int],
+    plan: list[list[Allocation]],
+    *,
+    now: dt.datetime,
+) -> tuple[Order, list[PurchaseOrderLine]]:
+    """The order, its lines, purchase orders and their lines as the session would hold them after a
+    flush (every column and collection loaded, nothing pending), with the claimed ids: the rows
+    themselves are written by one statement, not by the unit of work."""
+    order = Order(id=claimed.order_id, **order_fields)
+    pos = {
+        vendor_id: PurchaseOrder(
+            id=po_id,
+            order_id=order.id,
+            retailer_id=order.retailer_id,
+            vendor_id=vendor_id,
+            status=OPEN,
+            created_at=now,
+            updated_at=now,
+        )
+        for vendor_id, po_id in zip(vendors, claimed.po_ids, strict=True)
+    }
+    order_lines, po_lines = [], []
+    lines_of: dict[int, list[PurchaseOrderLine]] = {vendor_id: [] for vendor_id in vendors}
+    po_line_ids = iter(claimed.po_line_ids)
+    for line_no, (line, allocations, line_id) in enumerate(
+        zip(lines, plan, claimed.line_ids, strict=True), start=1
+    ):
+        order_line = OrderLine(
+            id=line_id,
+            order_id=order.id,
+            line_no=line_no,
+            item_id=items[line.retailer_sku],
+            retailer_sku=line.retailer_sku,
+            requested=line.quantity,
+            accepted=sum(a.quantity for a in allocations),
+        )
+        own = []
+        for allocation in allocations:
+            po_line = PurchaseOrderLine(
+                id=next(po_line_ids),
+                po_id=pos[allocation.vendor_id].id,
+                order_line_id=line_id,
+                variant_id=allocation.variant_id,
+                vendor_id=allocation.vendor_id,
+                unit_cost=allocation.cost,
+                ordered=allocation.quantity,
+                cancelled=0,
+                rejected=0,
+                shipped=0,
+                returned=0,
+                acknowledged_at=None,
+                last_shipped_at=None,
+                status=OPEN,
+                settled=False,
+                updated_at=now,
+            )
+            own.append(po_line)
+            lines_of[allocation.vendor_id].append(po_line)
+        order_lines.append((order_line, own))
+        po_lines.extend(own)
+    for obj in (order, *pos.values(), *(line for line, _ in order_lines), *po_lines):
+        make_transient_to_detached(obj)
+    set_committed_value(order, "lines", [line for line, _ in order_lines])
+    set_committed_value(order, "purchase_orders", list(pos.values()))
+    for order_line, own in order_lines:
+        set_committed_value(order_line, "order", order)
+        set_committed_value(order_line, "po_lines", own)
+        set_committed_value(order_line, "open_flags", [])  # a line created now has no flags yet
+    for vendor_id, po in pos.items():
+        set_committed_value(po, "order", order)
+        set_committed_value(po, "lines", lines_of[vendor_id])
+        set_committed_value(po, "shipments", [])
+    for po_line in po_lines:
+        set_committed_value(po_line, "purchase_order", pos[po_line.vendor_id])
+    for order_line, own in order_lines:
+        for po_line in own:
+            set_committed_value(po_line, "order_line", order_line)
+    session.add(order)  # persistent and clean: cascades to the loaded collections
+    return order, po_lines
+
+
+def _moved_items(session: Session, sourcing: dict[int, set[int]], variant_ids: set[int]) -> list[int]:
+    """Every item the variants can fulfil (whose availability the order moves)."""
+    if variant_ids <= sourcing.keys():
+        return sorted(set().union(*(sourcing[v] for v in variant_ids)))
+    return items_sourcing(session, sorted(variant_ids))  # a source first seen when routed again
+
+
+def _order_events(order: Order) -> tuple[list[tuple[int, str, DomainEvent]], set[int]]:
+    """The placed order's events (`order.accepted`, one `po.created` per purchase order), and the
+    variants it draws on."""
     key = f"order:{order.id}"
-    events = [
+    events: list[tuple[int, str, DomainEvent]] = [
         (
             order.retailer_id,
             key,
@@ -313,9 +449,4 @@ def _announce(session: Session, order: Order, sourcing: dict[int, set[int]], *, 
             )
         )
         variant_ids.update(line.variant_id for line in po.lines)
-    record_many(session, events, now=now)
-    if variant_ids <= sourcing.keys():
-        moved = sorted(set().union(*(sourcing[v] for v in variant_ids)))
-    else:  # a source first seen when routed again after a lost race
-        moved = items_sourcing(session, sorted(variant_ids))
-    publish_changes(session, moved, now=now)
+    return events, variant_ids

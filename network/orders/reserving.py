@@ -131,6 +131,24 @@ def write_history(
 ) -> None:
     if not po_lines:  # an order kept with no unit reserved (placement's keep_unfilled)
         return
+    ledger, history = history_rows(po_lines, committed_after, retailer_id=retailer_id, now=now)
+    if is_postgres(session):  # both tables in one statement: one round trip
+        ledger_rows = sa.insert(StockLedgerEntry).values(ledger).cte("ledger_rows")
+        session.execute(sa.insert(PurchaseOrderTransition).values(history).add_cte(ledger_rows))
+        return
+    session.execute(_LEDGER_INSERT, ledger)
+    session.execute(_TRANSITION_INSERT, history)
+
+
+def history_rows(
+    po_lines: Sequence[PurchaseOrderLine],
+    committed_after: dict[int, int],
+    *,
+    retailer_id: int,
+    now: dt.datetime,
+) -> tuple[list[dict], list[dict]]:
+    """The stock-ledger and transition rows of new purchase-order lines, in the lines' order:
+    each reservation's `committed` before and after, walked back from each variant's final figure."""
     running = dict(committed_after)
     ledger, history = [], []
     for po_line in reversed(po_lines):  # walk back from the final figure of each variant
@@ -159,12 +177,7 @@ def write_history(
                 "reason": "",
             }
         )
-    if is_postgres(session):  # both tables in one statement: one round trip
-        ledger_rows = sa.insert(StockLedgerEntry).values(ledger[::-1]).cte("ledger_rows")
-        session.execute(sa.insert(PurchaseOrderTransition).values(history[::-1]).add_cte(ledger_rows))
-        return
-    session.execute(_LEDGER_INSERT, ledger[::-1])
-    session.execute(_TRANSITION_INSERT, history[::-1])
+    return ledger[::-1], history[::-1]
 
 
 _LEDGER_INSERT = StockLedgerEntry.__table__.insert()

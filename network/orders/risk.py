@@ -15,14 +15,14 @@ from sqlalchemy.orm import Session
 
 from network.availability import predictive
 from network.availability.models import PREDICTIVE
-from network.availability.settings import availability_settings
+from network.availability.settings import availability_model
 from network.orders import fill
 from network.orders.reserving import Source
 from network.orders.routing import ShipRisk, ship_probability
 
 
 def is_predictive(session: Session, retailer_id: int) -> bool:
-    return availability_settings(session, retailer_id=retailer_id).model == PREDICTIVE
+    return availability_model(session, retailer_id=retailer_id) == PREDICTIVE
 
 
 def with_risk(

@@ -49,6 +49,22 @@ class Event(Base):
     )
 
 
+class OutboxSequence(Base):
+    """The last commit-order number handed out (`Event.seq`), in one row (PostgreSQL's writers).
+
+    A writer numbers its events by updating this row right before it commits: the row lock
+    orders the writers as their commits become visible, and the update reads the newest figure
+    whoever committed meanwhile, so numbering is one statement (network/outbox/services.py).
+    """
+
+    __tablename__ = "outbox_sequence"
+
+    id: Mapped[int] = mapped_column(primary_key=True, autoincrement=False)
+    last: Mapped[int] = mapped_column(sa.BigInteger)
+
+    __table_args__ = (sa.CheckConstraint("id = 1", name="one_row"),)
+
+
 # --- webhooks (DESIGN §8) ---------------------------------------------------------------------
 
 PENDING = "pending"

@@ -46,9 +46,15 @@ def announce(session: Session) -> None:
     """Say, within the current transaction, that the outbox has new work once it commits."""
     if session.info.get(_WROTE):
         return
-    session.info[_WROTE] = True
+    wrote_outbox_work(session)
     if session.get_bind().dialect.name == "postgresql":
         session.execute(sa.select(sa.func.pg_notify(CHANNEL, "")))
+
+
+def wrote_outbox_work(session: Session) -> None:
+    """Ring this process's dispatchers once the transaction commits, without a NOTIFY: for a
+    caller that sends its own (the outbox's numbering statement does, network/outbox/services.py)."""
+    session.info[_WROTE] = True
 
 
 @sa.event.listens_for(Session, "after_commit")

@@ -16,9 +16,8 @@ from network.db import is_postgres
 from network.errors import NotFound
 from network.partners.models import Organization
 from network.stock.models import StockLedgerEntry, StockPosition, StockSnapshot
-from network.stock.rows import FeedRow
 from network.stock.rules import effective_as_of
-from network.stock.snapshot import PositionView, SnapshotPlan, plan_snapshot
+from network.stock.snapshot import PositionView, SnapshotPlan
 
 CHUNK = 2000
 WRITE_CHUNK = 10_000
@@ -77,13 +76,6 @@ def current_positions(session: Session, vendor_id: int) -> dict[str, PositionVie
     }
 
 
-def plan_counts(
-    session: Session, *, vendor_id: int, rows: Iterable[FeedRow], full: bool, basis: str, as_of: dt.datetime
-) -> SnapshotPlan:
-    """Work out what a feed would change, writing nothing."""
-    return plan_snapshot(current_positions(session, vendor_id), rows, full=full, basis=basis, as_of=as_of)
-
-
 def lock_positions(session: Session, variant_ids: Iterable[int]) -> None:
     """Lock positions in id order, the order every writer takes them in, so writers never deadlock."""
     if not is_postgres(session):
@@ -140,7 +132,7 @@ def carry_out(
     for start in range(0, len(ledger), WRITE_CHUNK):
         write_ledger(session, ledger[start : start + WRITE_CHUNK], at=now, feed_run_id=feed_run_id)
     if full:
-        _record_full_snapshot(session, vendor_id=vendor_id, as_of=as_of, feed_run_id=feed_run_id, now=now)
+        record_full_snapshot(session, vendor_id=vendor_id, as_of=as_of, feed_run_id=feed_run_id, now=now)
     return changed
 
 
@@ -232,7 +224,7 @@ def _insert_ledger_postgres(
     )
 
 
-def _record_full_snapshot(
+def record_full_snapshot(
     session: Session, *, vendor_id: int, as_of: dt.datetime, feed_run_id: int | None, now: dt.datetime
 ) -> None:
     snapshot = session.get(StockSnapshot, vendor_id)

@@ -72,52 +72,70 @@ def plan_snapshot(
     seen: set[str] = set()
     for row in rows:
         seen.add(row.sku)
-        pos = current.get(row.sku)
-        if pos is None:
-            plan.errors.append(RowError(row.line, row.sku, "unknown sku: create the variant first"))
-            continue
-        row_as_of = row.as_of or as_of
-        if pos.as_of is not None and row_as_of < pos.as_of:
-            plan.errors.append(
-                RowError(
-                    row.line, row.sku, f"superseded: a count as of {pos.as_of.isoformat()} is already applied"
-                )
-            )
-            continue
-        plan.applied += 1
-        damaged = pos.damaged if row.damaged is None else row.damaged
-        pending = pos.pending_inspection if row.pending_inspection is None else row.pending_inspection
-        incoming = pos.incoming if row.incoming is None else row.incoming
-        eta = pos.incoming_eta if row.incoming_eta is None else row.incoming_eta
-        if (
-            row.quantity == pos.quantity
-            and damaged == pos.damaged
-            and pending == pos.pending_inspection
-            and incoming == pos.incoming
-            and eta == pos.incoming_eta
-            and basis == pos.basis
-        ):
-            # Most rows of a feed repeat the last count: they cost this comparison, not a write.
-            # A delta row that changes nothing still confirms the count as of its time; in a
-            # full feed the vendor's snapshot time does that for every row at once.
-            if not full and pos.as_of != row_as_of:
-                plan.changes.append((pos.variant_id, {"as_of": row_as_of}, {}))
-            continue
-        new = {
-            "quantity": row.quantity,
-            "damaged": damaged,
-            "pending_inspection": pending,
-            "incoming": incoming,
-            "incoming_eta": eta,
-            "basis": basis,
-        }
-        _note(plan, pos, new, row_as_of, touch=not full)
+        plan_row(plan, current.get(row.sku), row, full=full, basis=basis, as_of=as_of)
     if full:
         for sku, pos in current.items():
-            if sku not in seen and pos.quantity:
-                _note(plan, pos, {"quantity": 0, "basis": pos.basis}, as_of, touch=False)
+            if sku not in seen:
+                plan_omitted(plan, pos, as_of)
     plan.positive_before = sum(1 for pos in current.values() if pos.quantity > 0)
     return plan
+
+
+def plan_row(
+    plan: SnapshotPlan,
+    pos: PositionView | None,
+    row: FeedRow,
+    *,
+    full: bool,
+    basis: str,
+    as_of: dt.datetime,
+) -> None:
+    """Add what one reported row does to its position (None: an unknown sku) to the plan."""
+    if pos is None:
+        plan.errors.append(RowError(row.line, row.sku, "unknown sku: create the variant first"))
+        return
+    row_as_of = row.as_of or as_of
+    if pos.as_of is not None and row_as_of < pos.as_of:
+        plan.errors.append(
+            RowError(
+                row.line, row.sku, f"superseded: a count as of {pos.as_of.isoformat()} is already applied"
+            )
+        )
+        return
+    plan.applied += 1
+    damaged = pos.damaged if row.damaged is None else row.damaged
+    pending = pos.pending_inspection if row.pending_inspection is None else row.pending_inspection
+    incoming = pos.incoming if row.incoming is None else row.incoming
+    eta = pos.incoming_eta if row.incoming_eta is None else row.incoming_eta
+    if (
+        row.quantity == pos.quantity
+        and damaged == pos.damaged
+        and pending == pos.pending_inspection
+        and incoming == pos.incoming
+        and eta == pos.incoming_eta
+        and basis == pos.basis
+    ):
+        # Most rows of a feed repeat the last count: they cost this comparison, not a write.
+        # A delta row that changes nothing still confirms the count as of its time; in a
+        # full feed the vendor's snapshot time does that for every row at once.
+        if not full and pos.as_of != row_as_of:
+            plan.changes.append((pos.variant_id, {"as_of": row_as_of}, {}))
+        return
+    new = {
+        "quantity": row.quantity,
+        "damaged": damaged,
+        "pending_inspection": pending,
+        "incoming": incoming,
+        "incoming_eta": eta,
+        "basis": basis,
+    }
+    _note(plan, pos, new, row_as_of, touch=not full)
+
+
+def plan_omitted(plan: SnapshotPlan, pos: PositionView, as_of: dt.datetime) -> None:
+    """Add to the plan what a full feed that leaves a position out does to it: zero it."""
+    if pos.quantity:
+        _note(plan, pos, {"quantity": 0, "basis": pos.basis}, as_of, touch=False)
 
 
 def _note(plan: SnapshotPlan, pos: PositionView, new: dict, row_as_of: dt.datetime, *, touch: bool) -> None:

@@ -1,24 +1,29 @@
-"""Two workers against one PostgreSQL: every due feed is pulled exactly once (SKIP LOCKED leases)."""
+"""Two workers against one PostgreSQL: every due feed is pulled exactly once (SKIP LOCKED leases), and
+feed health is checked by one at a time (a quiet feed is reported late once)."""
 
 from __future__ import annotations
 
 import collections
+import datetime as dt
 import threading
+import time
 
 import pytest
 import sqlalchemy as sa
+from sqlalchemy.orm import Session
 from werkzeug.wrappers import Request, Response
 
 from network.catalog import services as catalog
 from network.clock import utcnow
 from network.db import transaction
 from network.extensions import db
-from network.feeds import configs
+from network.feeds import configs, health
 from network.feeds.credentials import Credentials
 from network.feeds.models import FeedRun
 from network.feeds.pull import PullSettings
-from network.jobs import pull_due_feeds
-from network.partners.services import create_organization
+from network.jobs import feed_health, pull_due_feeds
+from network.outbox.models import Event
+from network.partners.services import connect, create_organization
 
 pytestmark = pytest.mark.postgres
 
@@ -90,3 +95,50 @@ def test_two_workers_pull_each_due_feed_exactly_once(pg_app, httpserver):
     # Nothing is due any more until the interval has passed.
     with pg_app.app_context():
         assert pull_due_feeds(now=now) == []
+
+
+def test_two_workers_checking_feed_health_at_once_report_a_quiet_feed_late_once(pg_app):
+    now = utcnow()
+    created = now - dt.timedelta(minutes=10)  # a pull feed due every minute that never answered
+    with transaction(db.session):
+        vendor = create_organization(db.session, kind="vendor", name="Quiet vendor", now=created)
+        retailer = create_organization(db.session, kind="retailer", name="Its retailer", now=created)
+        connect(db.session, retailer_id=retailer.id, vendor_id=vendor.id, now=created)
+        configs.create_feed(
+            db.session,
+            vendor_id=vendor.id,
+            values={
+                "name": "export",
+                "transport": "pull",
+                "url": "https://erp.example.com/stock.csv",
+                "interval_minutes": 1,
+            },
+            credentials=Credentials("test-secret"),
+            pull_settings=PullSettings.from_config(pg_app.config),
+            now=created,
+        )
+    db.session.remove()
+
+    def blocked() -> bool:  # the second worker waits on a row the first one holds
+        query = "SELECT count(*) FROM pg_stat_activity WHERE wait_event_type = 'Lock' AND datname = current_database()"
+        with db.engine.connect() as conn:
+            return bool(conn.execute(sa.text(query)).scalar())
+
+    def second_worker() -> None:
+        with pg_app.app_context():
+            feed_health(now=now)
+            db.session.remove()
+
+    first = Session(db.engine)
+    with transaction(first):  # the first worker's check, not committed yet
+        assert health.check_feeds(first, now=now)
+        second = threading.Thread(target=second_worker)
+        second.start()
+        deadline = time.monotonic() + 30
+        while second.is_alive() and not blocked() and time.monotonic() < deadline:
+            time.sleep(0.02)
+    first.close()
+    second.join(30)
+
+    late = db.session.scalars(sa.select(Event.org_id).where(Event.type == "feed.late")).all()
+    assert sorted(late) == sorted([vendor.id, retailer.id])  # once each, not once per worker

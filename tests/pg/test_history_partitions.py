@@ -202,3 +202,30 @@ def test_feed_runs_a_queued_apply_or_a_current_snapshot_needs_stay(hub, network)
     assert db.session.get(FeedRun, first) is None
     assert db.session.get(FeedRunPayload, first) is None  # its raw file went with it
     assert db.session.get(FeedRunPayload, queued) is not None  # the worker still needs this one
+
+
+def test_the_event_log_pages_across_months(hub, network):
+    retailer = network.retailer
+    endpoint = retailer.api.post(
+        "/api/v1/webhook-endpoints", json={"url": "http://127.0.0.1:9/hook", "events": ["*"]}
+    ).get_json()
+    for _ in range(4):
+        retailer.api.post(f"/api/v1/webhook-endpoints/{endpoint['id']}/ping")
+
+    def read_all(limit: int) -> list[str]:
+        seen, cursor = [], ""
+        while True:
+            page = retailer.api.get(f"/api/v1/events?limit={limit}{cursor}").get_json()
+            seen += [e["id"] for e in page["data"]]
+            if not page["data"]:  # a change feed always gives the cursor to resume from
+                return seen
+            cursor = f"&cursor={page['next_cursor']}"
+
+    everything = read_all(1000)
+    assert len(everything) >= 4
+    now = utcnow()
+    _maintain(hub, now)
+    ids = list(db.session.scalars(sa.text("SELECT id FROM events ORDER BY id")))
+    _move("events", "created_at", ids[::2], add_months(month_start(now), 1) + dt.timedelta(days=1))
+    assert len({_partition_of("events", i) for i in ids}) == 2
+    assert read_all(1) == everything

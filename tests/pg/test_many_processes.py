@@ -24,6 +24,7 @@ looks every second (HUB_JOB_PULL_DUE_FEEDS_SECONDS), so the window sees each fee
 
 from __future__ import annotations
 
+import itertools
 import os
 import random
 import signal
@@ -73,17 +74,22 @@ ENV = {
     "HUB_WEBHOOK_ALLOW_HTTP_HOSTS": "127.0.0.1",
     "HUB_WEBHOOK_ALLOW_PRIVATE": "1",
     "HUB_WEBHOOK_TIMEOUT_SECONDS": "2",
-    "HUB_WEBHOOK_LEASE_SECONDS": "3",  # the killed worker's endpoints come free quickly
+    # Leases: the killed worker's endpoints and feeds come free within the run, while a live worker
+    # slowed down by a busy machine keeps its own (or its send, its pull, would be made twice).
+    "HUB_WEBHOOK_LEASE_SECONDS": "6",
     "HUB_FEED_ALLOWED_HOSTS": "localhost",
     "HUB_FEED_CONNECT_TIMEOUT": "2",
     "HUB_FEED_READ_TIMEOUT": "5",
     "HUB_FEED_TOTAL_TIMEOUT": "5",
-    "HUB_FEED_RECORD_SECONDS": "3",  # a lease of 10 s: the killed worker's feeds come free in the run
+    "HUB_FEED_RECORD_SECONDS": "6",  # a pull's lease: 2 + 5 + 6 = 13 s
     "HUB_FEED_MINUTE_SECONDS": str(FEED_MINUTE),
     "HUB_FEED_PULL_BATCH": "2",
     "HUB_JOB_PULL_DUE_FEEDS_SECONDS": "1",
     "HUB_JOB_APPLY_QUEUED_FEEDS_SECONDS": "1",
     "HUB_JOB_VENDOR_NOTICES_SECONDS": "1",
+    # Feed health every second on each worker: the killed worker's feeds go quiet for their lease
+    # (late after three of their learned 2 s intervals), and three checks overlap.
+    "HUB_JOB_FEED_HEALTH_SECONDS": "1",
     "HUB_ASYNC_PUSH_BYTES": "60",  # pushes of more than a couple of rows are queued for the workers
 }
 
@@ -119,6 +125,8 @@ class Load:
     refused: int = 0
     cancels: Counter = field(default_factory=Counter)
     killed_mid_transaction: bool = False
+    # (what, time.monotonic()) at each step, printed with the figures
+    steps: list[tuple[str, float]] = field(default_factory=list)
 
     def thread(self, target, *args) -> threading.Thread:
         def run() -> None:
@@ -131,7 +139,11 @@ class Load:
         return threading.Thread(target=run, daemon=True)
 
     def pusher(self, token: str, skus: list[str]) -> None:
-        http, rng = _session(token), random.Random(1)
+        rng = random.Random(1)
+        with _session(token) as http:
+            self._push(http, rng, skus)
+
+    def _push(self, http: requests.Session, rng: random.Random, skus: list[str]) -> None:
         while not self.stop.wait(0.25):
             rows = rng.sample(skus, rng.choice([1, 1, len(skus)]))
             body = "sku,quantity\n" + "".join(f"{sku},{rng.randint(10, 40)}\n" for sku in rows)
@@ -145,7 +157,11 @@ class Load:
             self.pushes[response.status_code] += 1
 
     def buyer(self, retailer_id: int, token: str, skus: list[str], seed: int) -> None:
-        http, rng = _session(token), random.Random(seed)
+        rng = random.Random(seed)
+        with _session(token) as http:
+            self._buy(http, rng, retailer_id, skus)
+
+    def _buy(self, http: requests.Session, rng: random.Random, retailer_id: int, skus: list[str]) -> None:
         mine: list[int] = []
         while not self.stop.wait(0.15):
             if mine and rng.random() < 0.2:
@@ -282,13 +298,13 @@ def _run(
             feed_ids.append((vendor, response.get_json()["id"], path))
     session.remove()
 
-    load = None
+    load, started = None, time.monotonic()
     # The workers boot while gunicorn does.
     workers = [start_worker(pg_schema_url, tmp_path, env, f"worker{i}") for i in range(3)]
     try:
         with gunicorn(pg_schema_url, tmp_path, env, workers=2) as base:
-            wait_until(lambda: _listening(admin) == 3, 60, "three workers listening for webhooks")
-            load = Load(base)
+            wait_until(lambda: _listening(admin) == 3, 60, "three workers listening for webhooks", every=0.25)
+            load = Load(base, steps=[("set-up", started), ("boot", time.monotonic())])
             threads = [load.thread(load.pusher, pusher.api.headers["Authorization"][7:], push_skus)]
             threads += [
                 load.thread(load.buyer, r.id, r.api.headers["Authorization"][7:], item_skus, seed)
@@ -307,6 +323,7 @@ def _run(
                 thread.join(30)
             assert not load.errors, load.errors[0]
             load_end = utcnow()
+            load.steps.append(("load", time.monotonic()))
 
             # Every feed is pulled again after the load (those the killed worker held included),
             # then the vendors pause them: no pull after that but the ones already under way.
@@ -316,7 +333,7 @@ def _run(
                 session.rollback()
                 return all(at is not None and at > load_end for at in last)
 
-            wait_until(pulled_since_load, 60, "every feed pulled after the load")
+            wait_until(pulled_since_load, 60, "every feed pulled after the load", every=0.25)
             for vendor, feed_id, _ in feed_ids:
                 response = requests.patch(
                     f"{base}/vendor-api/v1/feeds/{feed_id}",
@@ -325,15 +342,22 @@ def _run(
                     timeout=30,
                 )
                 assert response.status_code == 200, response.text
-            wait_until(lambda: _queued(session) == 0, 60, "every queued push applied")
-            wait_until(lambda: _undelivered(session) == 0, 60, "every event delivered to every endpoint")
+            wait_until(lambda: _queued(session) == 0, 60, "every queued push applied", every=0.25)
             wait_until(
-                lambda: _unnoticed(session, mailbox, addresses) == 0, 60, "every new purchase order emailed"
+                lambda: _undelivered(session) == 0, 60, "every event delivered to every endpoint", every=0.5
             )
+            wait_until(
+                lambda: _unnoticed(session, mailbox, addresses) == 0,
+                60,
+                "every new purchase order emailed",
+                every=0.5,
+            )
+            load.steps.append(("drain", time.monotonic()))
             stop(*workers, timeout=30)
     finally:
         stop(*workers, timeout=30)
     session.remove()
+    load.steps.append(("stop", time.monotonic()))
     emails = _check_notices(session, mailbox, addresses)
     _check(session, feeds, feed_ids, load, receivers, emails)
 
@@ -438,6 +462,13 @@ def _check(session, feeds: FeedServer, feed_ids, load: Load, receivers: dict[int
     # At most the one fetch the killed worker had under way; nothing recorded that was not fetched.
     assert 0 <= unrecorded <= 1
 
+    # A feed gone quiet is reported late once per silence (the silence: since its last success).
+    late = Counter(
+        (event.org_id, event.data["feed_id"], event.data["last_success_at"])
+        for event in session.scalars(sa.select(Event).where(Event.type == "feed.late"))
+    )
+    assert all(n == 1 for n in late.values()), [k for k, n in late.items() if n > 1]
+
     # Pushes: each applied once (the queued ones by some worker), none left waiting.
     # (A push identical to the one before is recorded as not_modified.)
     pushed = Counter(session.scalars(sa.select(FeedRun.status).where(FeedRun.transport == "push")))
@@ -488,5 +519,7 @@ def _check(session, feeds: FeedServer, feed_ids, load: Load, receivers: dict[int
         f"{load.cancels[200]} cancelled), {deliveries} webhook deliveries to {len(endpoints)} endpoints "
         f"({resent} resent), {unrecorded} fetch lost to the kill"
         f" (killed {'inside' if load.killed_mid_transaction else 'outside'} a transaction);"
-        f" {emails[0]} purchase-order emails, {emails[1]} left with the killed worker's claim"
+        f" {emails[0]} purchase-order emails, {emails[1]} left with the killed worker's claim;"
+        f" {len(late)} feed.late events\nseconds: "
+        + ", ".join(f"{name} {at - before:.1f}" for (_, before), (name, at) in itertools.pairwise(load.steps))
     )

@@ -89,17 +89,7 @@ class Replica:
     def create(self) -> None:
         if os.geteuid() == 0:
             shutil.chown(self.root, "postgres", "postgres")
-        self._run(
-            str(PG_BIN / "pg_basebackup"),
-            f"--host={self.primary.host or '127.0.0.1'}",
-            f"--port={self.primary.port or 5432}",
-            f"--username={self.primary.username or 'postgres'}",
-            f"--pgdata={self.data}",
-            "--wal-method=stream",
-            "--write-recovery-conf",  # standby.signal and primary_conninfo
-            "--checkpoint=fast",
-            "--no-sync",  # a throwaway copy: fsync buys nothing
-        )
+        self._base_backup()
         with self.admin.connect() as conn:
             floors = {name: conn.exec_driver_sql(f"SHOW {name}").scalar_one() for name in AT_LEAST_PRIMARY}
         # Debian keeps the primary's configuration in /etc: the copy has none of its own.
@@ -121,6 +111,27 @@ class Replica:
         self._write("pg_hba.conf", "local all all trust\nhost all all 127.0.0.1/32 trust\n")
         self._write("pg_ident.conf", "")
         self.start()
+
+    def _base_backup(self) -> None:
+        # Once more if it fails: on a shared server another test's pg_terminate_backend or a
+        # restart may end the backup's connections midway (pg_basebackup removes its directory).
+        for attempt in (1, 2):
+            try:
+                self._run(
+                    str(PG_BIN / "pg_basebackup"),
+                    f"--host={self.primary.host or '127.0.0.1'}",
+                    f"--port={self.primary.port or 5432}",
+                    f"--username={self.primary.username or 'postgres'}",
+                    f"--pgdata={self.data}",
+                    "--wal-method=stream",
+                    "--write-recovery-conf",  # standby.signal and primary_conninfo
+                    "--checkpoint=fast",
+                    "--no-sync",  # a throwaway copy: fsync buys nothing
+                )
+                return
+            except ReplicaUnavailable:
+                if attempt == 2:
+                    raise
 
     def start(self) -> None:
         self._run(

@@ -60,7 +60,16 @@ def test_a_caught_up_replica_answers_availability_and_the_change_feed(make_repli
         assert availability(retailer, sku)["available"] == 7
         feed = changes(retailer)
         assert [c["available"] for c in feed["data"]] == [0, 7]  # the item's creation, the push
+        # The other routed reads run on the replica too (a statement that wrote would fail there
+        # and count as replica_error).
+        explained = retailer.api.get(f"/api/v1/availability/{sku}/explain")
+        assert explained.status_code == 200 and explained.get_json()["available"] == 7
+        ledger = retailer.api.get(f"/api/v1/ledger?retailer_sku={sku}")
+        assert [e["after"]["quantity"] for e in ledger.get_json()["data"]] == [7]
+        assert retailer.api.get("/api/v1/events").status_code == 200
+        assert net.vendor.api.get("/vendor-api/v1/events").status_code == 200
         assert grew(before, routed(client)) == {("replica", "")}
+        assert routed(client)[("replica", "")] - before.get(("replica", ""), 0) == 6
 
         # The replica really answers: paused, it keeps showing the count from before the vendor's
         # new push (allowed: the bound here is ten minutes), and no new change in the feed.
