@@ -197,7 +197,7 @@ def mark_pending(
     # whether another push is needed: without the lock, both could conclude the other one would.
     lock = sa.select(WebhookEndpoint).where(WebhookEndpoint.id.in_(endpoint_ids)).order_by(WebhookEndpoint.id)
     if is_postgres(session):
-        lock = lock.with_for_update()
+        lock = lock.with_for_update(key_share=True)  # NO KEY UPDATE: see sending.record_outcomes
     endpoints = list(session.scalars(lock))
     stmt = _insert(session, PendingItem)
     stmt = stmt.on_conflict_do_update(
@@ -230,7 +230,7 @@ def touch_pending(
     endpoint_ids = sorted({endpoint_id for endpoint_id, _ in pending})
     lock = sa.select(WebhookEndpoint).where(WebhookEndpoint.id.in_(endpoint_ids)).order_by(WebhookEndpoint.id)
     if is_postgres(session):
-        lock = lock.with_for_update()
+        lock = lock.with_for_update(key_share=True)  # NO KEY UPDATE: see sending.record_outcomes
     endpoints = list(session.scalars(lock))
     stmt = _insert(session, PendingItem)
     stmt = stmt.on_conflict_do_update(
