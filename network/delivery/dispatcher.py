@@ -134,7 +134,11 @@ class Dispatcher:
             while more:
                 with transaction(session):
                     result = fan_out(
-                        session, now=self.clock(), retry_for=self.settings.retry_for, seen=self._seen
+                        session,
+                        now=self.clock(),
+                        retry_for=self.settings.retry_for,
+                        seen=self._seen,
+                        announce_work=False,
                     )
                     more = result.more
                     claimed = claim(
@@ -145,6 +149,11 @@ class Dispatcher:
                         limit=0 if more else free,
                         exclude=busy,
                     )
+                    if more or result.endpoints - {outgoing.endpoint_id for outgoing in claimed}:
+                        # Work this dispatcher does not take now: wake the others (and itself, once
+                        # this commits). When it took all of it, a NOTIFY would only wake every
+                        # dispatcher for a round that finds nothing, while the deliveries go out.
+                        wakeup.announce(session)
                 self._remember(result)
         finally:
             session.close()

@@ -119,13 +119,16 @@ def record_outcomes(
 
     The endpoints are locked in id order, as every writer that locks several of them does
     (fanout.mark_pending), so two dispatchers recording at once wait for each other, never deadlock.
+    The lock is FOR NO KEY UPDATE: the fan-out inserting deliveries holds its endpoints' rows FOR KEY
+    SHARE (the foreign key) in any order, and FOR UPDATE waited on those, a deadlock between
+    worker processes (tests/webhooks/test_record_during_fanout.py).
     """
     endpoint_ids = sorted({attempt.outgoing.endpoint_id for attempt in attempts})
     query = (
         sa.select(WebhookEndpoint).where(WebhookEndpoint.id.in_(endpoint_ids)).order_by(WebhookEndpoint.id)
     )
     if is_postgres(session):
-        query = query.with_for_update()
+        query = query.with_for_update(key_share=True)
     endpoints = {endpoint.id: endpoint for endpoint in session.scalars(query)}
     delivery_ids = [attempt.outgoing.delivery_id for attempt in attempts]
     deliveries = {d.id: d for d in session.scalars(sa.select(Delivery).where(Delivery.id.in_(delivery_ids)))}

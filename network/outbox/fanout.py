@@ -65,6 +65,8 @@ class FanOut:
     # Where the cursor stands now, (txid, id): the caller forgets what it skipped below it.
     cursor: tuple[int, int] = (0, 0)
     more: bool = False
+    # The endpoints given deliveries (or owed items, throttled ones).
+    endpoints: frozenset[int] = frozenset()
 
 
 def _horizon(session: Session) -> int | None:
@@ -92,8 +94,13 @@ def fan_out(
     retry_for: dt.timedelta,
     seen: Container[int] = frozenset(),
     limit: int = BATCH,
+    announce_work: bool = True,
 ) -> FanOut:
-    """Create the deliveries of up to `limit` new committed events."""
+    """Create the deliveries of up to `limit` new committed events.
+
+    With `announce_work` every dispatcher is woken at the commit to share them; a dispatcher that
+    claims them itself in the same transaction passes False and announces only what it leaves.
+    """
     horizon = _horizon(session)  # before the cursor lock gives this transaction a txid of its own
     cursor = _lock_cursor(session, now)
     if cursor is None:
@@ -115,7 +122,9 @@ def fan_out(
                 advance_to = position
         if len(rows) < limit:
             break
-    _fan_out_rows(session, todo, now=now, retry_for=retry_for)
+    endpoints = _fan_out_rows(session, todo, now=now, retry_for=retry_for)
+    if endpoints and announce_work:
+        announce(session)  # other dispatchers may take part of the work
     if advance_to is not None:
         cursor.last_txid, cursor.last_event_id = advance_to
         cursor.updated_at = now
@@ -124,14 +133,15 @@ def fan_out(
         for row in todo
         if horizon is not None and (row.txid is None or row.txid >= horizon)
     )
-    return FanOut(len(todo), beyond, (cursor.last_txid, cursor.last_event_id), more)
+    return FanOut(len(todo), beyond, (cursor.last_txid, cursor.last_event_id), more, endpoints)
 
 
 def _fan_out_rows(
     session: Session, events: list[sa.Row], *, now: dt.datetime, retry_for: dt.timedelta
-) -> None:
+) -> frozenset[int]:
+    """Create the events' deliveries; return the endpoints that got any (or owed items)."""
     if not events:
-        return
+        return frozenset()
     endpoints = _endpoints_by_org(session, {e.org_id for e in events})
     deliveries: list[dict] = []
     pending: dict[tuple[int, str], int] = {}
@@ -166,8 +176,7 @@ def _fan_out_rows(
         session.execute(_insert(session, Delivery).on_conflict_do_nothing(), deliveries)
     if pending:
         mark_pending(session, pending, now=now, retry_for=retry_for)
-    if deliveries or pending:
-        announce(session)  # other dispatchers may take part of the work
+    return frozenset(d["endpoint_id"] for d in deliveries) | {endpoint_id for endpoint_id, _ in pending}
 
 
 def _endpoints_by_org(session: Session, org_ids: set[int]) -> dict[int, list[WebhookEndpoint]]:
@@ -188,7 +197,7 @@ def mark_pending(
     # whether another push is needed: without the lock, both could conclude the other one would.
     lock = sa.select(WebhookEndpoint).where(WebhookEndpoint.id.in_(endpoint_ids)).order_by(WebhookEndpoint.id)
     if is_postgres(session):
-        lock = lock.with_for_update()
+        lock = lock.with_for_update(key_share=True)  # NO KEY UPDATE: see sending.record_outcomes
     endpoints = list(session.scalars(lock))
     stmt = _insert(session, PendingItem)
     stmt = stmt.on_conflict_do_update(
@@ -221,7 +230,7 @@ def touch_pending(
     endpoint_ids = sorted({endpoint_id for endpoint_id, _ in pending})
     lock = sa.select(WebhookEndpoint).where(WebhookEndpoint.id.in_(endpoint_ids)).order_by(WebhookEndpoint.id)
     if is_postgres(session):
-        lock = lock.with_for_update()
+        lock = lock.with_for_update(key_share=True)  # NO KEY UPDATE: see sending.record_outcomes
     endpoints = list(session.scalars(lock))
     stmt = _insert(session, PendingItem)
     stmt = stmt.on_conflict_do_update(

@@ -41,8 +41,7 @@ def test_many_outcomes_at_once_on_two_connections_retry_the_failed_and_lose_none
         max_overflow=0,
         pool_timeout=0.01,
     )
-    settings = WebhookSettings.from_config(pg_app.config)
-    assert settings.workers == 8
+    settings = WebhookSettings.from_config({**pg_app.config, "HUB_WEBHOOK_WORKERS": 8})
     dispatcher = Dispatcher(
         sessionmaker(bind=engine, expire_on_commit=False),
         settings=settings,
