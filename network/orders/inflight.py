@@ -25,7 +25,13 @@ from sqlalchemy.orm import Session
 from network.db import is_postgres
 from network.orders.models import Order, PurchaseOrder, PurchaseOrderLine, Shipment, ShipmentLine
 from network.stock.models import StockLedgerEntry, StockPosition, StockSnapshot
-from network.stock.rules import InFlightLine, committed_units, effective_as_of, unreflected_units
+from network.stock.rules import (
+    InFlightLine,
+    committed_units,
+    effective_as_of,
+    reflected_for_good,
+    unreflected_units,
+)
 
 CHUNK = 2000
 
@@ -124,8 +130,8 @@ _LEDGER_INSERT = StockLedgerEntry.__table__.insert()
 
 
 def settle_if_reflected(line: PurchaseOrderLine, view: InFlightLine, position: PositionState) -> None:
-    """Mark a line that can never count again: nothing live, or all shipped and reflected."""
-    if line.live == 0 or (line.shipped == line.live and unreflected(view, position) == 0):
+    """Mark a line that can never count again: nothing live, or reflected under any later snapshot."""
+    if line.live == 0 or reflected_for_good(view, as_of=position.as_of):
         line.settled = True
 
 

@@ -16,7 +16,7 @@ import datetime as dt
 from collections.abc import Iterable
 from dataclasses import dataclass, field
 
-from network.stock.models import AVAILABLE, ON_HAND
+from network.stock.models import AVAILABLE, BASES, ON_HAND
 
 
 @dataclass(frozen=True, slots=True)
@@ -55,3 +55,14 @@ def unreflected_units(line: InFlightLine, *, basis: str, as_of: dt.datetime | No
 def committed_units(lines: Iterable[InFlightLine], *, basis: str, as_of: dt.datetime | None) -> int:
     """Return the units of live lines that the snapshot does not reflect."""
     return sum(unreflected_units(line, basis=basis, as_of=as_of) for line in lines)
+
+
+def reflected_for_good(line: InFlightLine, *, as_of: dt.datetime | None) -> bool:
+    """Tell whether no later snapshot can count the line again, whatever its basis.
+
+    A position's as-of only moves forward, but any feed may change its basis: a line that an
+    `available` count reflects (acknowledged) counts again under an older-dated `on_hand` count
+    until its units were shipped before that count. So only a line reflected under every basis
+    (all units shipped at or before `as_of`) is done with.
+    """
+    return all(unreflected_units(line, basis=basis, as_of=as_of) == 0 for basis in BASES)

@@ -7,7 +7,13 @@ import datetime as dt
 from hypothesis import given
 from hypothesis import strategies as st
 
-from network.stock.rules import InFlightLine, committed_units, effective_as_of, unreflected_units
+from network.stock.rules import (
+    InFlightLine,
+    committed_units,
+    effective_as_of,
+    reflected_for_good,
+    unreflected_units,
+)
 
 T0 = dt.datetime(2026, 11, 25, 8, 0, tzinfo=dt.UTC)
 
@@ -68,3 +74,18 @@ def test_committed_never_exceeds_live_units_and_never_grows_with_a_later_snapsho
     earlier = committed_units(batch, basis=basis, as_of=at(minute))
     later = committed_units(batch, basis=basis, as_of=at(minute + 10))
     assert 0 <= later <= earlier <= sum(line.quantity for line in batch)
+
+
+def test_a_line_the_available_count_reflects_is_not_done_with_until_it_shipped_before_the_count():
+    # An on-hand count taken before the shipment still has the units on the shelf.
+    line = InFlightLine(quantity=2, acknowledged_at=at(2), shipments=((at(5), 2),))
+    assert unreflected_units(line, basis="available", as_of=at(3)) == 0
+    assert not reflected_for_good(line, as_of=at(3))
+    assert unreflected_units(line, basis="on_hand", as_of=at(4)) == 2
+    assert reflected_for_good(line, as_of=at(5))
+
+
+@given(lines, st.integers(0, 100), st.integers(0, 100), st.sampled_from(["available", "on_hand"]))
+def test_a_line_reflected_for_good_counts_under_no_later_snapshot_of_either_basis(line, minute, later, basis):
+    if reflected_for_good(line, as_of=at(minute)):
+        assert unreflected_units(line, basis=basis, as_of=at(minute + later)) == 0

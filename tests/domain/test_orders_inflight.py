@@ -152,6 +152,23 @@ def test_on_hand_counts_units_until_a_snapshot_after_their_shipment(shop):
     assert shop.committed == 0
 
 
+def test_units_shipped_after_an_available_count_count_again_when_an_older_on_hand_count_comes(shop):
+    # Found by test_inflight_stateful: the acknowledged line is reflected in the `available` count
+    # when it ships, but an on-hand count taken before the shipment still has its units on the shelf.
+    shop.feed(10, as_of=at(0))
+    _, _, po, line = shop.order(2, now=at(1))
+    shop.vendor_does(services.acknowledge, po, lines=None, now=at(2))
+    shop.feed(10, as_of=at(3))
+    assert shop.committed == 0  # the vendor's available count already excludes the order
+    shop.vendor_does(
+        services.ship, po, carrier="UPS", tracking_number="1", lines=[LineQuantity(line, 2)], now=at(5)
+    )
+    shop.feed(10, as_of=at(4), basis="on_hand", now=at(6))
+    assert shop.committed == 2
+    shop.feed(8, as_of=at(7), basis="on_hand")
+    assert shop.committed == 0
+
+
 def test_cancelling_reflected_units_releases_nothing_and_unreflected_ones_exactly_once(shop):
     shop.feed(10, as_of=at(0))
     _, _, po, line = shop.order(4, now=at(1))
