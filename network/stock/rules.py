@@ -61,8 +61,8 @@ def reflected_for_good(line: InFlightLine, *, as_of: dt.datetime | None) -> bool
     """Tell whether no later snapshot can count the line again, whatever its basis.
 
     A position's as-of only moves forward, but any feed may change its basis: a line that an
-    `available` count reflects (acknowledged) counts again under an older-dated `on_hand` count
-    until its units were shipped before that count. So only a line reflected under every basis
+    `available` count reflects (acknowledged) counts again under a later `on_hand` count taken
+    before the shipment (the units still on the shelf). So only a line reflected under every basis
     (all units shipped at or before `as_of`) is done with.
     """
     return all(unreflected_units(line, basis=basis, as_of=as_of) == 0 for basis in BASES)
