@@ -65,8 +65,8 @@ def plan_snapshot(
     """Return the changes that reported rows make to current positions (keyed by vendor sku).
 
     Rows of unknown skus, and rows older than the count already held, are rejected. A full feed
-    also zeroes every sku it omits; a sku whose row was rejected keeps its count, since a broken
-    row says nothing about the stock.
+    also zeroes every sku it omits, unless the sku's count is newer than the feed; a sku whose row
+    was rejected keeps its count, since a broken row says nothing about the stock.
     """
     plan = SnapshotPlan()
     seen: set[str] = set()
@@ -133,7 +133,13 @@ def plan_row(
 
 
 def plan_omitted(plan: SnapshotPlan, pos: PositionView, as_of: dt.datetime) -> None:
-    """Add to the plan what a full feed that leaves a position out does to it: zero it."""
+    """Add to the plan what a full feed that leaves a position out does to it: zero it.
+
+    A position counted after the feed's as-of keeps that newer count, as a row the feed carries
+    with an older as-of is superseded: an as-of never moves backwards (orders.inflight relies on it).
+    """
+    if pos.as_of is not None and pos.as_of > as_of:
+        return
     if pos.quantity:
         _note(plan, pos, {"quantity": 0, "basis": pos.basis}, as_of, touch=False)
 

@@ -245,11 +245,16 @@ class Planner:
         s, p = STAGE.c, _P.c
         confirmed = self._confirmed()
         superseded = sa.and_(confirmed.is_not(None), self._row_as_of() < confirmed)
-        # What snapshot._note counts as zeroed: a position in stock that a full feed leaves out, or
-        # that a row (not superseded) reports at zero.
+        # What snapshot._note counts as zeroed: a position in stock that a full feed leaves out
+        # (unless its count is newer than the feed: plan_omitted keeps it), or that a row (not
+        # superseded) reports at zero.
+        kept = sa.and_(confirmed.is_not(None), confirmed > sa.literal(self.as_of, UTCDateTime()))
         zeroed = sa.and_(
             p.quantity > 0,
-            sa.or_(s.sku.is_(None), sa.and_(s.quantity == 0, sa.not_(superseded))),
+            sa.or_(
+                sa.and_(s.sku.is_(None), sa.not_(kept)),
+                sa.and_(s.sku.is_not(None), s.quantity == 0, sa.not_(superseded)),
+            ),
         )
         joined = self._joined()
         zeroed_count = self.session.scalar(
