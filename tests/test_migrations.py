@@ -177,3 +177,108 @@ def test_history_rows_survive_partitioning_and_back(app):
     }
     assert len(after["stock_ledger"]) == 2
     upgrade(directory=directory, revision="heads")
+
+
+def test_lines_settled_before_their_count_saw_the_shipment_are_unsettled(app):
+    """0026: a shipped line that an `available` count reflected (acknowledged) but that shipped
+    after the position's as-of was settled by the old rule; a later `on_hand` count dated before
+    the shipment still counts it, so it is un-settled. A line shipped before the count, and one
+    with no live units, stay settled."""
+    import datetime as dt
+
+    import sqlalchemy as sa
+
+    from network.catalog.models import VendorVariant
+    from network.orders.models import (
+        Order,
+        OrderLine,
+        PurchaseOrder,
+        PurchaseOrderLine,
+        Shipment,
+        ShipmentLine,
+    )
+    from network.partners.models import Organization
+    from network.stock.models import StockPosition, StockSnapshot
+
+    directory = app.extensions["migrate"].directory
+    _migrated_drift(app)
+    downgrade(directory=directory, revision="0025_outbox_sequence")
+    at = dt.datetime(2026, 12, 7, 9, tzinfo=dt.UTC)
+
+    def add(conn, model, **values) -> int:
+        return conn.execute(model.__table__.insert().values(**values)).inserted_primary_key[0]
+
+    with db.engine.begin() as conn:
+        vendor = add(conn, Organization, kind="vendor", name="V", auto_reroute=False, created_at=at)
+        retailer = add(conn, Organization, kind="retailer", name="R", auto_reroute=False, created_at=at)
+        variant = add(
+            conn, VendorVariant, vendor_id=vendor, vendor_sku="S", title="T", created_at=at, updated_at=at
+        )
+        # The position's own count is 09:00; the vendor's last full snapshot 09:10 (effective: 09:10).
+        add(conn, StockPosition, variant_id=variant, vendor_id=vendor, as_of=at, updated_at=at)
+        add(conn, StockSnapshot, vendor_id=vendor, as_of=at.replace(minute=10), applied_at=at)
+        order = add(
+            conn,
+            Order,
+            retailer_id=retailer,
+            reference="O",
+            status="accepted",
+            ship_to={},
+            created_at=at,
+            updated_at=at,
+        )
+        order_line = add(
+            conn, OrderLine, order_id=order, line_no=1, retailer_sku="R", requested=6, accepted=6
+        )
+        po = add(
+            conn,
+            PurchaseOrder,
+            order_id=order,
+            retailer_id=retailer,
+            vendor_id=vendor,
+            created_at=at,
+            updated_at=at,
+        )
+        lines = {}
+        for name, shipped_at, cancelled in (
+            ("shipped after the count", at.replace(minute=20), 0),
+            ("shipped before the count", at.replace(minute=5), 0),
+            ("cancelled", None, 2),
+        ):
+            lines[name] = add(
+                conn,
+                PurchaseOrderLine,
+                po_id=po,
+                order_line_id=order_line,
+                variant_id=variant,
+                vendor_id=vendor,
+                ordered=2,
+                cancelled=cancelled,
+                shipped=0 if shipped_at is None else 2,
+                acknowledged_at=at.replace(minute=1),
+                last_shipped_at=shipped_at,
+                status="cancelled" if shipped_at is None else "shipped",
+                settled=True,
+                updated_at=at,
+            )
+            if shipped_at is not None:
+                shipment = add(
+                    conn, Shipment, po_id=po, carrier="c", tracking_number=name, shipped_at=shipped_at
+                )
+                add(conn, ShipmentLine, shipment_id=shipment, po_line_id=lines[name], quantity=2)
+
+    def settled() -> dict:
+        table = PurchaseOrderLine.__table__
+        with db.engine.connect() as conn:
+            by_id = dict(conn.execute(sa.select(table.c.id, table.c.settled)).all())
+        return {name: by_id[line_id] for name, line_id in lines.items()}
+
+    upgrade(directory=directory, revision="heads")
+    assert settled() == {
+        "shipped after the count": False,
+        "shipped before the count": True,
+        "cancelled": True,
+    }
+    downgrade(directory=directory, revision="0025_outbox_sequence")
+    assert settled()["shipped after the count"] is False  # nothing to undo
+    upgrade(directory=directory, revision="heads")
