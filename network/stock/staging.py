@@ -324,7 +324,8 @@ class Planner:
             # A full feed zeroes what it leaves out: positions without a row come too, unless already zero.
             query = query.where(sa.or_(s.sku.is_not(None), _P.c.quantity != 0))
         if self.in_database:
-            query = query.where(sa.or_(s.sku.is_(None), sa.not_(self._quiet())))
+            # Three-valued logic: a comparison with a NULL column is unknown, not quiet, so it comes too.
+            query = query.where(sa.or_(s.sku.is_(None), sa.not_(sa.func.coalesce(self._quiet(), sa.false()))))
         return query.order_by(_P.c.variant_id).limit(self.chunk)
 
     def _quiet(self) -> sa.ColumnElement[bool]:
@@ -343,5 +344,6 @@ class Planner:
         confirmed = self._confirmed()
         if self.full:
             return sa.and_(same, sa.or_(confirmed.is_(None), row_as_of >= confirmed))
-        # A delta row that repeats the figures still moves the position's as_of, unless it is the same.
-        return sa.and_(same, confirmed == row_as_of)
+        # A delta row that repeats the figures still moves the position's as_of, unless it is the same
+        # (a position never counted has none: its first row is never quiet).
+        return sa.and_(same, confirmed.is_not(None), confirmed == row_as_of)

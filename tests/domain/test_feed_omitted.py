@@ -114,3 +114,17 @@ def test_a_full_feed_omitting_a_sku_counted_later_keeps_the_newer_count(session,
     # A later full feed that leaves A out does zero it, as of its own time.
     _feed(session, vendor_id, "full", "B,8\nC,9\nD,4\n", as_of=at(9, 30), now=at(9, 31))
     assert _position(session, variants["A"]) == (0, at(9, 30))
+
+
+@pytest.mark.parametrize("chunk", [10_000, 1])
+def test_a_first_delta_row_that_repeats_a_never_counted_zero_dates_the_position(session, monkeypatch, chunk):
+    # A new variant's position is 0 with no as-of; a delta row reporting 0 changes no figure but is
+    # the vendor's first count of it: the position is then counted as of the row, not stale for ever.
+    monkeypatch.setattr(staging, "CHUNK", chunk)
+    monkeypatch.setattr(mapping, "SINK_CHUNK", max(chunk, 1))
+    vendor_id, _, variants = _world(session)
+    assert _position(session, variants["A"]) == (0, None)
+    _, status, applied, rejected = _feed(session, vendor_id, "delta", "A,0\nB,5\n", as_of=T0, now=T0)
+    assert (status, applied, rejected) == ("applied", 2, 0)
+    assert _position(session, variants["A"]) == (0, T0)
+    assert _position(session, variants["B"]) == (5, T0)
