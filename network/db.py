@@ -118,3 +118,15 @@ def configure_sqlite(engine: sa.Engine) -> None:
 
 def is_postgres(session: Session) -> bool:
     return session.get_bind().dialect.name == "postgresql"
+
+
+def try_job_lock(session: Session, name: str) -> bool:
+    """Take the transaction-scoped lock `name` if no other session holds it (PostgreSQL).
+
+    Keyed by the schema too: hubs sharing one database in different schemas (the tests' schemas,
+    side by side) never skip each other's work. SQLite writes one at a time anyway: always True.
+    """
+    if not is_postgres(session):
+        return True
+    key = (sa.func.hashtext(name), sa.func.hashtext(sa.func.current_schema()))
+    return bool(session.scalar(sa.select(sa.func.pg_try_advisory_xact_lock(*key))))

@@ -19,7 +19,7 @@ import sqlalchemy as sa
 from sqlalchemy.orm import Session
 
 from network.availability.services import note_connection_change
-from network.db import is_postgres
+from network.db import try_job_lock
 from network.feeds import models as m
 from network.outbox.events import DomainEvent, FeedLate, FeedRecovered, FeedStale
 from network.outbox.services import record_many
@@ -29,9 +29,6 @@ from network.stock.models import StockPosition, StockSnapshot
 LEARN_FROM_RUNS = 8  # the last good runs whose gaps make the usual interval
 MIN_GAPS = 3  # fewer gaps than this teach nothing; a pull feed then uses its own interval
 LATE_AFTER_INTERVALS = 3
-# One feed-health check at a time across workers (PostgreSQL advisory lock, held until commit):
-# two at once would both find a quiet feed not yet reported, and both publish feed.late.
-HEALTH_LOCK = 0x0D50_0002
 MINUTE = dt.timedelta(minutes=1)  # of a pull feed's interval (HUB_FEED_MINUTE_SECONDS)
 
 
@@ -47,7 +44,9 @@ def usual_interval(moments: Sequence[dt.datetime]) -> dt.timedelta | None:
 
 def check_feeds(session: Session, *, now: dt.datetime, minute: dt.timedelta = MINUTE) -> bool:
     """Publish stale/recovered sources and late feeds; False (nothing done) while another worker is at it."""
-    if is_postgres(session) and not session.scalar(sa.select(sa.func.pg_try_advisory_xact_lock(HEALTH_LOCK))):
+    # One check at a time across workers (held until commit): two at once would both find a quiet
+    # feed not yet reported, and both publish feed.late.
+    if not try_job_lock(session, "feed health"):
         return False
     mark_stale_sources(session, now=now)
     check_cadence(session, now=now, minute=minute)

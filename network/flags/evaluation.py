@@ -20,7 +20,7 @@ from dataclasses import dataclass, field
 import sqlalchemy as sa
 from sqlalchemy.orm import Session, selectinload
 
-from network.db import is_postgres
+from network.db import try_job_lock
 from network.flags import holds, likely_short, reroute
 from network.flags import services as flags
 from network.flags.models import ACK_OVERDUE, LIKELY_SHORT, REFUSALS, SHORTFALL, STALE_FEED, Flag
@@ -51,8 +51,6 @@ from network.stock.models import StockPosition, StockSnapshot
 from network.stock.rules import effective_as_of
 
 UNSHIPPED = (OPEN, ACKNOWLEDGED, PARTIALLY_SHIPPED)
-# One evaluator at a time across workers (PostgreSQL advisory lock, held until commit).
-EVALUATOR_LOCK = 0x64726F706E6574  # "dropnet"
 
 
 def _lines(session: Session, ids: Sequence[int]) -> dict[int, PurchaseOrderLine]:
@@ -209,9 +207,7 @@ def evaluate(session: Session, *, now: dt.datetime) -> Evaluation | None:
 
     Returns None when another evaluator is at work (PostgreSQL).
     """
-    if is_postgres(session) and not session.scalar(
-        sa.select(sa.func.pg_try_advisory_xact_lock(EVALUATOR_LOCK))
-    ):
+    if not try_job_lock(session, "flag evaluation"):  # one evaluator at a time across workers
         return None
     result = Evaluation()
     clocks = _unshipped_clocks(session)

@@ -27,7 +27,7 @@ from dataclasses import dataclass, field
 import sqlalchemy as sa
 from sqlalchemy.orm import Session
 
-from network.db import is_postgres, transaction
+from network.db import is_postgres, transaction, try_job_lock
 from network.feeds.models import HELD, QUEUED
 from network.flags.notices import CURSOR as NOTICE_CURSOR
 from network.history import months
@@ -80,15 +80,13 @@ def expired(policy: Policy, month: dt.datetime, now: dt.datetime) -> bool:
     return policy.keep_days > 0 and add_months(month, 1) <= now - dt.timedelta(days=policy.keep_days)
 
 
-# One worker makes a table's months at a time (a PostgreSQL advisory lock on the table's name,
-# held until commit): two at once both found a month missing, and the second's CREATE TABLE failed.
-_MAKING_LOCK = 0x0D50
+# One worker makes a table's months at a time (db.try_job_lock on the table's name, held until
+# commit): two at once both found a month missing, and the second's CREATE TABLE failed.
 
 
 def create_ahead(session: Session, policy: Policy, *, now: dt.datetime, ahead: int, report: Report) -> None:
     """Make this month's partition and `ahead` more (and move strays out of the default)."""
-    making = sa.func.pg_try_advisory_xact_lock(_MAKING_LOCK, sa.func.hashtext(policy.table))
-    if not session.scalar(sa.select(making)):
+    if not try_job_lock(session, f"history months {policy.table}"):
         report.kept[default_partition_name(policy.table)] = "busy: another worker is making its months"
         return
     current = month_start(now)
