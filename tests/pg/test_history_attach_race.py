@@ -78,12 +78,16 @@ def test_two_workers_making_the_months_at_once_make_each_once(pg_app):
     def second_worker() -> None:
         try:
             with Session(engine) as session:
+                # Named, so the wait below watches this worker, not another test's on the same server.
+                session.execute(sa.text("SET application_name = 'second_history_worker'"))
+                session.commit()
                 reports.append(retention.maintain(session, pg_app.config, now=now))
         except BaseException as exc:  # reported by the main thread
             failures.append(exc)
 
     blocked = sa.text(
-        "SELECT count(*) FROM pg_stat_activity WHERE wait_event_type = 'Lock' AND datname = current_database()"
+        "SELECT count(*) FROM pg_stat_activity"
+        " WHERE wait_event_type = 'Lock' AND application_name = 'second_history_worker'"
     )
     first, made = Session(engine), retention.Report()
     with transaction(first):  # the first worker's months, not committed yet
