@@ -345,5 +345,5 @@ class Planner:
         if self.full:
             return sa.and_(same, sa.or_(confirmed.is_(None), row_as_of >= confirmed))
         # A delta row that repeats the figures still moves the position's as_of, unless it is the same
-        # (a position never counted has none: its first row is never quiet).
-        return sa.and_(same, confirmed.is_not(None), confirmed == row_as_of)
+        # (a position never counted has none: unknown, so its first row is not quiet).
+        return sa.and_(same, confirmed == row_as_of)

@@ -4,13 +4,10 @@ from __future__ import annotations
 
 from flask_smorest import Blueprint
 from marshmallow import fields, validate
-from sqlalchemy.orm import Session
 
 from api_common.edge import Schema
-from api_common.oauth import current_caller
-from api_common.pagination import PageArgs, decode_cursor, feed_page
-from api_common.reads import replica_read
-from network.outbox.services import read_events
+from api_common.pagination import PageArgs, decode_cursor
+from api_common.reads import event_log_page
 from vendor_portal.api.common import vendor as vendor_guard
 
 blp = Blueprint("vendor_events", __name__, url_prefix="/vendor-api/v1", description="Vendor event log")
@@ -52,13 +49,4 @@ class VendorEventArgs(PageArgs):
 def list_events(args: dict):
     """Events after a cursor, oldest first; keep the returned cursor to resume"""
     after = decode_cursor(args["cursor"])
-    org_id = current_caller().org_id
-
-    def run(session: Session) -> dict:
-        events = read_events(
-            session, org_id=org_id, after_seq=after, limit=args["limit"], types=args.get("type")
-        )
-        data = [{"id": str(e.id), "type": e.type, "created_at": e.created_at, "data": e.data} for e in events]
-        return feed_page(data, last_position=events[-1].seq if events else after)
-
-    return replica_read(run)
+    return event_log_page(after=after, limit=args["limit"], types=args.get("type"))
