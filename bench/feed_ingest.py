@@ -27,9 +27,13 @@ from pathlib import Path
 import common
 import psycopg
 import requests
+import sqlalchemy as sa
 
+from network.catalog.models import ItemSource, RetailerItem, VendorVariant
 from network.clock import utcnow
+from network.db import transaction
 from network.extensions import db
+from network.stock.models import StockPosition
 
 CHANGED_SHARE = 0.05
 # Apply every push in the request, in the measured worker, instead of queueing the big ones.
@@ -83,18 +87,87 @@ def seed(app, rows: int) -> common.Party:
         vendor = common.make_party(session, kind="vendor", name="Bench vendor", now=now)
         retailer = common.make_party(session, kind="retailer", name="Bench retailer", now=now)
         common.connect(session, retailer, vendor, now=now)
-        names = skus(rows)
-        variant_ids = common.bulk_variants(session, vendor_id=vendor.id, skus=names, now=now)
-        common.bulk_items(
-            session,
-            retailer_id=retailer.id,
-            items=[(f"R-{sku}", [variant_ids[sku]]) for sku in names],
-            now=now,
-        )
+        if app.config["DATABASE_URL"].startswith("postgresql"):
+            seed_in_database(session, vendor_id=vendor.id, retailer_id=retailer.id, rows=rows, now=now)
+        else:
+            names = skus(rows)
+            variant_ids = common.bulk_variants(session, vendor_id=vendor.id, skus=names, now=now)
+            common.bulk_items(
+                session,
+                retailer_id=retailer.id,
+                items=[(f"R-{sku}", [variant_ids[sku]]) for sku in names],
+                now=now,
+            )
         common.analyze(session)
         db.session.remove()
         db.engine.dispose()
     return vendor
+
+
+def seed_in_database(session, *, vendor_id: int, retailer_id: int, rows: int, now) -> None:
+    """The rows common.bulk_variants and bulk_items write, made by PostgreSQL from generate_series:
+    a million variants, positions, items and sources in a minute or two, with no row in Python."""
+    variants, positions = VendorVariant.__table__, StockPosition.__table__
+    items, sources = RetailerItem.__table__, ItemSource.__table__
+    i = sa.func.generate_series(0, rows - 1).column_valued("i")
+    sku = sa.literal("BENCH-SKU-") + sa.func.lpad(sa.cast(i, sa.Text), 6, "0")
+    mine = variants.c.vendor_id == vendor_id
+    with transaction(session):
+        session.execute(
+            variants.insert().from_select(
+                [
+                    "vendor_id",
+                    "vendor_sku",
+                    "title",
+                    "attributes",
+                    "image_urls",
+                    "active",
+                    "created_at",
+                    "updated_at",
+                ],
+                sa.select(
+                    sa.literal(vendor_id),
+                    sku,
+                    sa.literal("Bench item ") + sku,
+                    sa.literal({}, sa.JSON),
+                    sa.literal([], sa.JSON),
+                    sa.true(),
+                    sa.literal(now, variants.c.created_at.type),
+                    sa.literal(now, variants.c.updated_at.type),
+                ),
+            )
+        )
+        session.execute(
+            positions.insert().from_select(
+                ["variant_id", "vendor_id", "quantity", "updated_at"],
+                sa.select(
+                    variants.c.id,
+                    variants.c.vendor_id,
+                    sa.literal(0),
+                    sa.literal(now, positions.c.updated_at.type),
+                ).where(mine),
+            )
+        )
+        session.execute(
+            items.insert().from_select(
+                ["retailer_id", "retailer_sku", "title", "created_at", "updated_at"],
+                sa.select(
+                    sa.literal(retailer_id),
+                    sa.literal("R-") + variants.c.vendor_sku,
+                    sa.literal(""),
+                    sa.literal(now, items.c.created_at.type),
+                    sa.literal(now, items.c.updated_at.type),
+                ).where(mine),
+            )
+        )
+        session.execute(
+            sources.insert().from_select(
+                ["item_id", "variant_id", "priority"],
+                sa.select(items.c.id, variants.c.id, sa.literal(0))
+                .join_from(items, variants, items.c.retailer_sku == sa.literal("R-") + variants.c.vendor_sku)
+                .where(mine, items.c.retailer_id == retailer_id),
+            )
+        )
 
 
 def push(server: common.Server, token: str, body: bytes, *, expect_changed: int) -> Push:

@@ -19,6 +19,7 @@ from network.feeds.mapping import (
     MAX_QUANTITY,
     MAX_SKU,
     REQUIRED,
+    ClaimSink,
     FeedFormat,
     FeedRow,
     ParsedFeed,
@@ -35,7 +36,9 @@ from network.feeds.mapping import (
 SNIFFED = (",", ";", "\t", "|")
 
 
-def parse_csv(text: str, fmt: FeedFormat, sink: RowSink | None = None) -> ParsedFeed:
+def parse_csv(
+    text: str, fmt: FeedFormat, sink: RowSink | None = None, claims: ClaimSink | None = None
+) -> ParsedFeed:
     """Parse decoded delimited text (valid rows go to `sink` in chunks when one is given).
 
     Raises InvalidFeed when the header lacks a required or filter column, or the
@@ -58,7 +61,7 @@ def parse_csv(text: str, fmt: FeedFormat, sink: RowSink | None = None) -> Parsed
             # but report the most likely delimiter's problem if none fits.
             failure = failure or exc
             continue
-        return _rows(reader, header, columns, fmt, sink)
+        return _rows(reader, header, columns, fmt, sink, claims)
     assert failure is not None
     raise failure
 
@@ -163,10 +166,15 @@ def _names(header: list[str]) -> str:
 
 
 def _rows(
-    reader: _Reader, header: list[str], columns: dict[str, int], fmt: FeedFormat, sink: RowSink | None
+    reader: _Reader,
+    header: list[str],
+    columns: dict[str, int],
+    fmt: FeedFormat,
+    sink: RowSink | None,
+    claims: ClaimSink | None = None,
 ) -> ParsedFeed:
     """Validate every data record after the header."""
-    out = RowCollector(fmt, sink)
+    out = RowCollector(fmt, sink, claims)
     positions = {normalize_name(name): i for i, name in reversed(list(enumerate(header)))}
     reader.filters = [(positions[normalize_name(k)], v.strip().casefold()) for k, v in fmt.filter.items()]
     try:

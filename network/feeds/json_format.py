@@ -22,6 +22,7 @@ from network.feeds.mapping import (
     FIELDS,
     MAX_QUANTITY,
     MAX_SKU,
+    ClaimSink,
     FeedFormat,
     FeedRow,
     ParsedFeed,
@@ -42,7 +43,9 @@ _T = TypeVar("_T")
 _KEYSET_CACHE = 64  # distinct key layouts remembered; real feeds have one or two
 
 
-def parse_json(text: str, fmt: FeedFormat, sink: RowSink | None = None) -> ParsedFeed:
+def parse_json(
+    text: str, fmt: FeedFormat, sink: RowSink | None = None, claims: ClaimSink | None = None
+) -> ParsedFeed:
     """Parse a decoded JSON document (valid rows go to `sink` in chunks when one is given).
 
     Raises InvalidFeed for text that is not JSON or not a list of records.
@@ -57,7 +60,7 @@ def parse_json(text: str, fmt: FeedFormat, sink: RowSink | None = None) -> Parse
         # Numbers past Python's digit limit and absurdly deep nesting land here.
         raise InvalidFeed(f"JSON cannot be read: {exc}") from None
     records, as_of = _unwrap(document, fmt)
-    return collect(records, fmt, first_line=1, as_of=as_of, sink=sink)
+    return collect(records, fmt, first_line=1, as_of=as_of, sink=sink, claims=claims)
 
 
 def _unwrap(document: object, fmt: FeedFormat) -> tuple[list[object], datetime.datetime | None]:
@@ -109,12 +112,13 @@ def collect(
     first_line: int = 1,
     as_of: datetime.datetime | None = None,
     sink: RowSink | None = None,
+    claims: ClaimSink | None = None,
 ) -> ParsedFeed:
     """Validate decoded records; line numbers count from first_line.
 
     Raises InvalidFeed when records exist but none carries a sku or quantity key.
     """
-    out = RowCollector(fmt, sink)
+    out = RowCollector(fmt, sink, claims)
     policy = fmt.decimal_quantities
     wanted = {ours: normalize_name(fmt.column_for(ours)) for ours in FIELDS}
     filters = [(normalize_name(k), v.strip().casefold()) for k, v in fmt.filter.items()]

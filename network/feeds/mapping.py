@@ -67,6 +67,9 @@ class ParsedFeed:
 
 # Where a streaming parse hands its valid rows, a chunk at a time (a staging table, not a list).
 RowSink = Callable[[Sequence[FeedRow]], None]
+# Where a streaming parse hands every claimed (sku, line), so that duplicate SKUs are found where
+# the rows are staged rather than in a dict of every SKU of the file (network.stock.staging).
+ClaimSink = Callable[[Sequence[tuple[str, int]]], None]
 SINK_CHUNK = 5000
 
 
@@ -253,12 +256,16 @@ class RowCollector:
     still change or void an earlier one.
     """
 
-    def __init__(self, fmt: FeedFormat, sink: RowSink | None = None) -> None:
+    def __init__(self, fmt: FeedFormat, sink: RowSink | None = None, claims: ClaimSink | None = None) -> None:
         self.rows: list[FeedRow] = []
         self.errors: list[RowError] = []
         self._sink = sink
         self._streamed = 0
         self._sum = fmt.sum_duplicates
+        # With a claim sink (and a sink for the rows), duplicates are the stage's to find: every
+        # claimed line goes there and is kept here as if it were the first of its SKU.
+        self._claims = claims if sink is not None and not self._sum else None
+        self._claimed: list[tuple[str, int]] = []
         self._first_line: dict[str, int] = {}
         self._index: dict[str, int] = {}  # sku -> position in self.rows
         self._failed: dict[str, int] = {}  # sku -> line of its first rejected record (sum mode)
@@ -277,6 +284,12 @@ class RowCollector:
         if problem:
             self.errors.append(RowError(line, None, problem))
             return None
+        if self._claims is not None:
+            self._claimed.append((sku, line))
+            if len(self._claimed) >= SINK_CHUNK:
+                self._claims(self._claimed)
+                self._claimed = []
+            return sku
         first = self._first_line.get(sku)
         if first is None:
             self._first_line[sku] = line
@@ -285,7 +298,7 @@ class RowCollector:
             return sku
         # Duplicates count even when the first record was itself rejected: two
         # conflicting counts for one SKU leave no count we can trust.
-        self.errors.append(RowError(line, sku, f"duplicate SKU {show(sku)}: first seen on line {first}"))
+        self.errors.append(duplicate_error(line, sku, first))
         return None
 
     def add(self, row: FeedRow) -> None:
@@ -328,6 +341,9 @@ class RowCollector:
                     )
             rows = kept
         self.errors.sort(key=lambda e: e.line)
+        if self._claims is not None and self._claimed:
+            self._claims(self._claimed)
+            self._claimed = []
         if self._sink is not None:
             self.rows = rows
             self._flush()
@@ -341,6 +357,28 @@ class RowCollector:
             self._sink(chunk)
             self._streamed += len(chunk)
         self.rows = []
+
+
+def duplicate_error(line: int, sku: str, first: int) -> RowError:
+    """The rejection of a record whose SKU an earlier line (`first`) already claimed."""
+    return RowError(line, sku, f"duplicate SKU {show(sku)}: first seen on line {first}")
+
+
+def with_duplicates(
+    parsed: ParsedFeed, duplicates: Sequence[tuple[int, str, int]], removed: int
+) -> ParsedFeed:
+    """A streamed parse with the duplicates its stage found: (line, sku, first line of the sku).
+
+    Each duplicate line is rejected as a duplicate whatever else it had (as RowCollector.claim does
+    before reading the record); `removed` of them were valid rows the stage took back out.
+    """
+    if not duplicates:
+        return parsed
+    lines = {line for line, _, _ in duplicates}
+    errors = [error for error in parsed.errors if error.line not in lines]
+    errors += [duplicate_error(line, sku, first) for line, sku, first in duplicates]
+    errors.sort(key=lambda e: e.line)
+    return dataclasses.replace(parsed, errors=errors, streamed=parsed.streamed - removed)
 
 
 def _merge(first: FeedRow, later: FeedRow) -> tuple[FeedRow | None, str | None]:

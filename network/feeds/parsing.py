@@ -17,7 +17,7 @@ from collections.abc import Iterable, Mapping
 from network.errors import InvalidFeed
 from network.feeds.csv_format import parse_csv
 from network.feeds.json_format import collect, parse_json
-from network.feeds.mapping import FeedFormat, FeedRow, ParsedFeed, RowError, RowSink
+from network.feeds.mapping import ClaimSink, FeedFormat, FeedRow, ParsedFeed, RowError, RowSink
 from network.feeds.x12 import parse_x12
 
 __all__ = [
@@ -36,7 +36,13 @@ _BOM = b"\xef\xbb\xbf"
 _READERS = {"csv": parse_csv, "json": parse_json, "x12": parse_x12}
 
 
-def parse_feed(data: bytes, fmt: FeedFormat = DEFAULT_FORMAT, *, sink: RowSink | None = None) -> ParsedFeed:
+def parse_feed(
+    data: bytes,
+    fmt: FeedFormat = DEFAULT_FORMAT,
+    *,
+    sink: RowSink | None = None,
+    claims: ClaimSink | None = None,
+) -> ParsedFeed:
     """Parse a feed file in the given format.
 
     With a `sink`, valid rows are handed to it in chunks as they are read and the result keeps
@@ -45,7 +51,7 @@ def parse_feed(data: bytes, fmt: FeedFormat = DEFAULT_FORMAT, *, sink: RowSink |
     Raises InvalidFeed when the file cannot be read at all (encoding, missing
     required column, broken JSON or X12 envelope).
     """
-    return _READERS[fmt.kind](decode(data, fmt.encoding), fmt, sink)
+    return _READERS[fmt.kind](decode(data, fmt.encoding), fmt, sink, claims)
 
 
 def parse_records(
@@ -54,12 +60,13 @@ def parse_records(
     *,
     first_line: int = 1,
     sink: RowSink | None = None,
+    claims: ClaimSink | None = None,
 ) -> ParsedFeed:
     """Validate already-decoded records (the JSON push API); line numbers start at first_line.
 
     Raises InvalidFeed when there are records but none has a sku or quantity key.
     """
-    return collect(records, fmt, first_line=first_line, sink=sink)
+    return collect(records, fmt, first_line=first_line, sink=sink, claims=claims)
 
 
 def decode(data: bytes, encoding: str = "utf-8") -> str:

@@ -18,6 +18,7 @@ from network.availability.services import items_of_vendor, items_sourcing, publi
 from network.errors import Conflict, InvalidFeed, InvalidInput, NotFound
 from network.feeds import guards, jumps
 from network.feeds import models as m
+from network.feeds.mapping import with_duplicates
 from network.feeds.parsing import FeedFormat, ParsedFeed, parse_feed, parse_records
 from network.flags import hooks as flag_hooks
 from network.orders import hub_units
@@ -181,12 +182,13 @@ def _check_receipt(receipt: FeedReceipt) -> None:
 
 def _parse(receipt: FeedReceipt, stage: Stage) -> ParsedFeed:
     """Parse the receipt, its valid rows streamed into the stage (the result keeps only their count)."""
+    claims = stage.claim if stage.finds_duplicates else None
     if receipt.records is not None:
-        parsed = parse_records(receipt.records, receipt.fmt, sink=stage.add)
+        parsed = parse_records(receipt.records, receipt.fmt, sink=stage.add, claims=claims)
     else:
-        parsed = parse_feed(receipt.data, receipt.fmt, sink=stage.add)
-    stage.loaded()
-    return parsed
+        parsed = parse_feed(receipt.data, receipt.fmt, sink=stage.add, claims=claims)
+    duplicates = stage.loaded()
+    return with_duplicates(parsed, duplicates, stage.removed)
 
 
 def _apply(

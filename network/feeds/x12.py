@@ -77,8 +77,10 @@ _LOCAL_ZONES = {
 _UTC = datetime.UTC
 
 
-def parse_x12(text: str, fmt: FeedFormat, sink: RowSink | None = None) -> ParsedFeed:
+def parse_x12(text: str, fmt: FeedFormat, sink: RowSink | None = None, claims: object = None) -> ParsedFeed:
     """Parse a decoded X12 interchange holding one or more 846 sets (rows to `sink`, if given).
+
+    `claims` is ignored: an 846 item's duplicate is found here (its glitches go to the notes).
 
     Raises InvalidFeed when the file (unless blank) has no readable ISA or no 846 set.
     """

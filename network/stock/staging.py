@@ -14,7 +14,7 @@ each row that does come back is network.stock.snapshot's, the same one a plan in
 from __future__ import annotations
 
 import datetime as dt
-from collections.abc import Iterator, Sequence
+from collections.abc import Iterable, Iterator, Sequence
 from dataclasses import dataclass, field
 
 import sqlalchemy as sa
@@ -32,10 +32,12 @@ CHUNK = 5000
 # A feed of up to this many rows is planned from arrays on PostgreSQL, not from the table (Stage).
 SMALL = 1000
 
+_TEMPORARY = sa.MetaData()
 STAGE = sa.Table(
     "feed_stage",
-    sa.MetaData(),
-    sa.Column("sku", sa.Text, primary_key=True),
+    _TEMPORARY,
+    # Not unique: on PostgreSQL a duplicate SKU's rows are staged, found and taken out (Stage.loaded).
+    sa.Column("sku", sa.Text, nullable=False, index=True),
     sa.Column("line", sa.Integer, nullable=False),
     sa.Column("quantity", sa.Integer, nullable=False),
     sa.Column("damaged", sa.Integer),
@@ -43,6 +45,15 @@ STAGE = sa.Table(
     sa.Column("incoming", sa.Integer),
     sa.Column("incoming_eta", sa.Date),
     sa.Column("as_of", UTCDateTime),
+    prefixes=["TEMPORARY"],
+)
+# Every line that claimed a SKU, valid or not: duplicates are found here with one GROUP BY instead
+# of a dict of every SKU of the file in the parser (PostgreSQL; SQLite's parser keeps the dict).
+CLAIMS = sa.Table(
+    "feed_claims",
+    _TEMPORARY,
+    sa.Column("sku", sa.Text, nullable=False),
+    sa.Column("line", sa.Integer, nullable=False),
     prefixes=["TEMPORARY"],
 )
 _COLUMNS = [column.name for column in STAGE.columns]
@@ -72,7 +83,23 @@ class Stage:
         # SQLite's temporary table is a local file write away: it always stages there.
         self.small = (SMALL if small is None else small) if self.postgres else -1
         self.pending: list[FeedRow] = []
+        self.pending_claims: list[tuple[str, int]] = []
         self.in_table = False
+        self.removed = 0  # valid rows of duplicate lines, taken out by loaded()
+
+    @property
+    def finds_duplicates(self) -> bool:
+        """Whether the parser hands this stage its claims (PostgreSQL), rather than keeping a dict."""
+        return self.postgres
+
+    def claim(self, claims: Sequence[tuple[str, int]]) -> None:
+        """Stage a chunk of (sku, line) claims (a ClaimSink)."""
+        if self.in_table:
+            self._copy("feed_claims (sku, line)", claims)
+            return
+        self.pending_claims.extend(claims)
+        if len(self.pending_claims) > self.small:
+            self._open()
 
     def add(self, rows: Sequence[FeedRow]) -> None:
         """Stage a chunk of valid rows (a RowSink)."""
@@ -85,13 +112,56 @@ class Stage:
         if len(self.pending) > self.small:
             self._open()
 
-    def loaded(self) -> None:
-        """Every row is in: give the planner the staged table's statistics (autovacuum never
+    def loaded(self) -> list[tuple[int, str, int]]:
+        """Every row is in: take out duplicate SKUs' later lines and return them as (line, sku,
+        first line of the sku); give the planner the staged table's statistics (autovacuum never
         analyzes a temporary table). Rows kept in memory need none: their count is known."""
         if not self.in_table and len(self.pending) > self.small:  # SQLite: even an empty feed
             self._open()
+        duplicates = self._duplicates()
         if self.in_table and self.postgres:
             self.session.execute(sa.text("ANALYZE feed_stage"))
+        return duplicates
+
+    def _duplicates(self) -> list[tuple[int, str, int]]:
+        if not self.in_table:
+            first: dict[str, int] = {}
+            found = []
+            for sku, line in self.pending_claims:
+                earlier = first.setdefault(sku, line)
+                if earlier != line:
+                    found.append((line, sku, earlier))
+            if found:
+                lines = {line for line, _, _ in found}
+                kept = [row for row in self.pending if row.line not in lines]
+                self.removed = len(self.pending) - len(kept)
+                self.pending = kept
+            self.pending_claims = []
+            return sorted(found)
+        if not self.finds_duplicates:
+            return []
+        c = CLAIMS.c
+        firsts = (
+            sa.select(c.sku, sa.func.min(c.line).label("first"))
+            .group_by(c.sku)
+            .having(sa.func.count() > 1)
+            .subquery("firsts")
+        )
+        found = [
+            (line, sku, first)
+            for line, sku, first in self.session.execute(
+                sa.select(c.line, c.sku, firsts.c.first)
+                .join(firsts, firsts.c.sku == c.sku)
+                .where(c.line > firsts.c.first)
+                .order_by(c.line)
+            )
+        ]
+        if found:
+            lines = [line for line, _, _ in found]
+            self.removed = self.session.execute(
+                STAGE.delete().where(STAGE.c.line == sa.any_(_array(lines, sa.Integer())))
+            ).rowcount
+        return found
 
     def source(self) -> sa.FromClause:
         """The staged rows as a table the planner joins: STAGE's columns, whichever the place."""
@@ -105,42 +175,56 @@ class Stage:
     def drop(self) -> None:
         """Empty the table (its rows are only this feed's), if this feed used it."""
         self.pending = []
+        self.pending_claims = []
         if self.in_table:
             self._empty()
             self.in_table = False
 
     def _open(self) -> None:
         """Move to the table, with the rows kept so far."""
-        self.session.execute(sa.schema.CreateTable(STAGE, if_not_exists=True))
+        for table in (STAGE, CLAIMS) if self.finds_duplicates else (STAGE,):
+            self.session.execute(sa.schema.CreateTable(table, if_not_exists=True))
+            for index in table.indexes:
+                self.session.execute(sa.schema.CreateIndex(index, if_not_exists=True))
         self._empty()  # rows a failed run left behind were rolled back with it; this is cheap insurance
         self.in_table = True
         pending, self.pending = self.pending, []
         if pending:
             self._write(pending)
+        claims, self.pending_claims = self.pending_claims, []
+        if claims:
+            self._copy("feed_claims (sku, line)", claims)
 
     def _empty(self) -> None:
-        self.session.execute(sa.text("TRUNCATE feed_stage" if self.postgres else "DELETE FROM feed_stage"))
+        if self.postgres:
+            self.session.execute(sa.text("TRUNCATE feed_stage, feed_claims"))
+        else:
+            self.session.execute(sa.text("DELETE FROM feed_stage"))
+
+    def _copy(self, target: str, records: Iterable[tuple]) -> None:
+        raw = self.session.connection().connection.driver_connection
+        with raw.cursor() as cursor, cursor.copy(f"COPY {target} FROM STDIN") as copy:
+            for record in records:
+                copy.write_row(record)
 
     def _write(self, rows: Sequence[FeedRow]) -> None:
         if self.postgres:
-            raw = self.session.connection().connection.driver_connection
-            with (
-                raw.cursor() as cursor,
-                cursor.copy(f"COPY feed_stage ({', '.join(_COLUMNS)}) FROM STDIN") as copy,
-            ):
-                for row in rows:
-                    copy.write_row(
-                        (
-                            row.sku,
-                            row.line,
-                            row.quantity,
-                            row.damaged,
-                            row.pending_inspection,
-                            row.incoming,
-                            row.incoming_eta,
-                            row.as_of,
-                        )
+            self._copy(
+                f"feed_stage ({', '.join(_COLUMNS)})",
+                (
+                    (
+                        row.sku,
+                        row.line,
+                        row.quantity,
+                        row.damaged,
+                        row.pending_inspection,
+                        row.incoming,
+                        row.incoming_eta,
+                        row.as_of,
                     )
+                    for row in rows
+                ),
+            )
             return
         self.session.execute(
             STAGE.insert(),
