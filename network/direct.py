@@ -18,6 +18,7 @@ from __future__ import annotations
 
 import re
 from collections.abc import Mapping
+from decimal import Decimal
 
 import psycopg
 import psycopg.rows
@@ -35,9 +36,10 @@ _TUPLES, _NAMED = psycopg.rows.tuple_row, psycopg.rows.namedtuple_row
 class Direct:
     """A statement compiled once: its text with `$n` placeholders and where each value comes from."""
 
-    __slots__ = ("_names", "_defaults", "sql")
+    __slots__ = ("_arrays", "_defaults", "_names", "sql")
 
-    def __init__(self, statement: sa.Executable) -> None:
+    def __init__(self, statement: sa.Executable, *, arrays: tuple[str, ...] = ()) -> None:
+        """`arrays`: parameters that are arrays though untyped (a `text()` statement's casts)."""
         compiled = statement.compile(dialect=_DIALECT)
         # `column IN (:list)` (an expanding parameter, rendered per call) becomes `= ANY(:list)`:
         # one text for any length of list, the list sent as an array.
@@ -55,12 +57,41 @@ class Direct:
 
         self.sql = _PLACEHOLDER.sub(number, text)
         self._names = tuple(names)
+        # Array parameters (each cast in the text): sent as PostgreSQL's array literal, which
+        # costs a join here instead of psycopg's inspection of every list's elements.
+        self._arrays = frozenset(
+            name for name, bind in compiled.binds.items() if isinstance(bind.type, sa.ARRAY)
+        ).union(arrays)
         # Values bound in the statement itself (literals such as a status): sent as parameters.
         self._defaults = {name: value for name, value in compiled.params.items() if value is not None}
 
     def values(self, params: Mapping[str, object]) -> tuple:
-        defaults = self._defaults
-        return tuple(params[name] if name in params else defaults[name] for name in self._names)
+        defaults, arrays = self._defaults, self._arrays
+        return tuple(
+            (array_literal(params[name]) if name in arrays else params[name])
+            if name in params
+            else defaults[name]
+            for name in self._names
+        )
+
+
+def array_literal(values: object) -> object:
+    """A list of ints, decimals, strings or None as PostgreSQL's array text, `{1,"a\\"b",NULL}`
+    (anything else is left to psycopg)."""
+    if type(values) is not list:
+        return values
+    parts = []
+    for value in values:
+        kind = type(value)
+        if kind is int or kind is Decimal:
+            parts.append(str(value))
+        elif kind is str:
+            parts.append('"' + value.replace("\\", "\\\\").replace('"', '\\"') + '"')
+        elif value is None:
+            parts.append("NULL")
+        else:
+            return values
+    return "{" + ",".join(parts) + "}"
 
 
 def run(

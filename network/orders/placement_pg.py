@@ -137,7 +137,7 @@ def _claim_statement(reserve: bool) -> direct.Direct:
         FROM r
         """
     )
-    return direct.Direct(text)
+    return direct.Direct(text, arrays=("items",))
 
 
 def write(
