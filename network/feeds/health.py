@@ -136,7 +136,20 @@ def check_cadence(session: Session, *, now: dt.datetime, minute: dt.timedelta = 
     """
     published = 0
     events: list[tuple[int, str, DomainEvent]] = []
-    for feed in session.scalars(sa.select(m.Feed).where(m.Feed.active.is_(True)).order_by(m.Feed.id)):
+    feeds = session.execute(
+        sa.select(
+            m.Feed.id,
+            m.Feed.vendor_id,
+            m.Feed.transport,
+            m.Feed.interval_minutes,
+            m.Feed.created_at,
+            m.Feed.last_success_at,
+            m.Feed.late_notified,
+        )
+        .where(m.Feed.active.is_(True))
+        .order_by(m.Feed.id)
+    ).all()
+    for feed in feeds:
         moments = list(
             session.scalars(
                 sa.select(m.FeedRun.received_at)
@@ -146,34 +159,43 @@ def check_cadence(session: Session, *, now: dt.datetime, minute: dt.timedelta = 
             )
         )
         learned = usual_interval(moments)
-        feed.learned_interval_seconds = int(learned.total_seconds()) if learned else None
-        if moments:
-            feed.last_success_at = max(moments)
+        last_success = max(moments) if moments else feed.last_success_at
         expected = learned or (feed.interval_minutes * minute if feed.transport == m.PULL else None)
-        if expected is None:
-            continue
-        silent_since = feed.last_success_at or feed.created_at
-        late = now - silent_since > LATE_AFTER_INTERVALS * expected
-        if late and not feed.late_notified:
-            feed.late_notified = True
-            event = FeedLate(
-                feed_id=feed.id,
-                vendor_id=feed.vendor_id,
-                last_success_at=feed.last_success_at.isoformat() if feed.last_success_at else None,
-                usual_interval_minutes=max(1, round(expected.total_seconds() / 60)),
+        late = (
+            expected is not None and now - (last_success or feed.created_at) > LATE_AFTER_INTERVALS * expected
+        )
+        notify = late and not feed.late_notified
+        # Written only over the row as read: a pull or push that succeeded meanwhile has set a newer
+        # last success (and cleared late_notified), which this check must neither undo nor report
+        # late. Such a feed is skipped now and looked at again on the next run.
+        written = session.execute(
+            sa.update(m.Feed)
+            .where(m.Feed.id == feed.id, m.Feed.last_success_at.is_not_distinct_from(feed.last_success_at))
+            .values(
+                learned_interval_seconds=int(learned.total_seconds()) if learned else None,
+                last_success_at=last_success,
+                late_notified=late if expected is not None else feed.late_notified,
             )
-            key = f"feed:{feed.id}"
-            events.append((feed.vendor_id, key, event))
-            events += [(retailer_id, key, event) for retailer_id in _retailers_of(session, feed.vendor_id)]
-            published += 1
-        elif not late and feed.late_notified:
-            feed.late_notified = False
+            .execution_options(synchronize_session=False)
+        ).rowcount
+        if not (written and notify):
+            continue
+        event = FeedLate(
+            feed_id=feed.id,
+            vendor_id=feed.vendor_id,
+            last_success_at=last_success.isoformat() if last_success else None,
+            usual_interval_minutes=max(1, round(expected.total_seconds() / 60)),
+        )
+        key = f"feed:{feed.id}"
+        events.append((feed.vendor_id, key, event))
+        events += [(retailer_id, key, event) for retailer_id in _retailers_of(session, feed.vendor_id)]
+        published += 1
     record_many(session, events, now=now)
-    session.flush()
+    session.expire_all()
     return published
 
 
-def _runs_of(feed: m.Feed) -> sa.ColumnElement[bool]:
+def _runs_of(feed: m.Feed | sa.Row) -> sa.ColumnElement[bool]:
     """Runs that belong to a feed; pushes through the inventory API name no feed, so a push feed owns them."""
     own = sa.and_(m.FeedRun.vendor_id == feed.vendor_id, m.FeedRun.feed_id == feed.id)
     if feed.transport != m.PUSH:

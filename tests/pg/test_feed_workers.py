@@ -17,10 +17,10 @@ from network.catalog import services as catalog
 from network.clock import utcnow
 from network.db import transaction
 from network.extensions import db
-from network.feeds import configs, health
+from network.feeds import configs, health, scheduling
 from network.feeds.credentials import Credentials
-from network.feeds.models import FeedRun
-from network.feeds.pull import PullSettings
+from network.feeds.models import Feed, FeedRun
+from network.feeds.pull import OK, PullResult, PullSettings
 from network.jobs import feed_health, pull_due_feeds
 from network.outbox.models import Event
 from network.partners.services import connect, create_organization
@@ -142,3 +142,59 @@ def test_two_workers_checking_feed_health_at_once_report_a_quiet_feed_late_once(
 
     late = db.session.scalars(sa.select(Event.org_id).where(Event.type == "feed.late")).all()
     assert sorted(late) == sorted([vendor.id, retailer.id])  # once each, not once per worker
+
+
+def test_a_pull_that_succeeds_while_feed_health_runs_is_neither_undone_nor_reported_late(pg_app):
+    now = utcnow()
+    created = now - dt.timedelta(minutes=10)  # due every minute and never answered: late, as last read
+    with transaction(db.session):
+        vendor = create_organization(db.session, kind="vendor", name="Slow vendor", now=created)
+        retailer = create_organization(db.session, kind="retailer", name="Its retailer", now=created)
+        connect(db.session, retailer_id=retailer.id, vendor_id=vendor.id, now=created)
+        catalog.upsert_variant(db.session, vendor_id=vendor.id, vendor_sku="SLOW-1", title="t", now=created)
+        feed = configs.create_feed(
+            db.session,
+            vendor_id=vendor.id,
+            values={
+                "name": "export",
+                "transport": "pull",
+                "url": "https://erp.example.com/s.csv",
+                "interval_minutes": 1,
+            },
+            credentials=Credentials("test-secret"),
+            pull_settings=PullSettings.from_config(pg_app.config),
+            now=created,
+        )
+        claim = scheduling.claim_feed(
+            db.session, feed.id, vendor_id=vendor.id, now=now, lease=dt.timedelta(minutes=5)
+        )
+    db.session.remove()
+
+    def checker() -> None:
+        with pg_app.app_context():
+            feed_health(now=now)
+            db.session.remove()
+
+    pulling = Session(db.engine)
+    with transaction(pulling):  # the pull's answer being recorded: it holds the feed's row
+        result = PullResult(outcome=OK, data=b"sku,quantity\nSLOW-1,4\n", content_type="text/csv")
+        run = scheduling.record_pull(pulling, claim, result, now=now, hold_share=None)
+        assert run.status == "applied"
+        check = threading.Thread(target=checker)
+        check.start()  # reads the feed as it was (never answered), then waits for the row
+        deadline = time.monotonic() + 30
+        while check.is_alive() and not _waiting_on_a_lock() and time.monotonic() < deadline:
+            time.sleep(0.02)
+        assert check.is_alive(), "the check wrote the feed's row without waiting for the pull"
+    pulling.close()
+    check.join(30)
+
+    feed = db.session.get(Feed, feed.id)
+    assert feed.last_success_at == now and not feed.late_notified
+    assert db.session.scalars(sa.select(Event).where(Event.type == "feed.late")).all() == []
+
+
+def _waiting_on_a_lock() -> bool:
+    query = "SELECT count(*) FROM pg_stat_activity WHERE wait_event_type = 'Lock' AND datname = current_database()"
+    with db.engine.connect() as conn:
+        return bool(conn.execute(sa.text(query)).scalar())
