@@ -8,6 +8,7 @@ run on the same machine, because absolute numbers on a shared 2-core box mean li
 Environment:
     BENCH_PG_ADMIN_URL  a PostgreSQL database the scripts may CREATE/DROP scratch databases from
                         (default postgresql://postgres@127.0.0.1:5432/postgres)
+    BENCH_DATABASE      the database holding the runs' scratch schemas (default dropnet_bench)
 """
 
 from __future__ import annotations
@@ -59,7 +60,8 @@ def _plain_pg_url(url: str) -> str:
     return url.replace("postgresql+psycopg://", "postgresql://", 1)
 
 
-BENCH_DATABASE = "dropnet_bench"
+# The database the scratch schemas live in (BENCH_DATABASE: one of your own on a shared server).
+BENCH_DATABASE = os.environ.get("BENCH_DATABASE", "dropnet_bench")
 
 
 @contextlib.contextmanager

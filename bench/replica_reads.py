@@ -13,8 +13,9 @@ shared: no load generator), rounds alternating between the configurations:
 - the same with the replica set and caught up (served by the replica; the lag measured at most
   every 100 ms, the default), and with the lag measured before every read (HUB_REPLICA_CHECK_MS=0),
   which is what the per-process cache saves;
-- `PUT /api/v1/items/<sku>` (a write) without and with the replica: read-your-writes reads the
-  primary's WAL position after each write.
+- `PUT /api/v1/items/<sku>` (a write) without and with the replica: read-your-writes records the
+  organization's mark (the primary's WAL position) after each write, and every routed read looks
+  it up on the primary first (network/replica.py).
 Medians of the per-request wall times; the ratios are ceiling time / figure time (1.0: no cost).
 """
 

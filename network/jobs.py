@@ -139,6 +139,8 @@ def maintain_history(*, now: dt.datetime | None = None) -> history_retention.Rep
     report = history_retention.maintain(db.session, current_app.config, now=now or utcnow())
     if report.created or report.dropped:
         log.info("history partitions: made %s, dropped %s", report.created, report.dropped)
+    if report.dropped_elsewhere:
+        log.info("history partitions dropped by another worker meanwhile: %s", report.dropped_elsewhere)
     for partition, reason in report.kept.items():
         log.info("history partition %s kept past its retention: %s", partition, reason)
     return report

@@ -32,6 +32,7 @@ from network.partners.models import (
     User,
 )
 from network.products.models import CatalogImport
+from network.read_marks import ReadMark
 from network.stock.models import StockLedgerEntry, StockPosition, StockSnapshot
 from network.trading.models import EdiFile, EdiPurchaseOrder, Invoice, InvoiceLine, TradingPartner
 from network.uploads.models import UploadDraft
@@ -67,6 +68,7 @@ __all__ = [
     "PurchaseOrder",
     "PurchaseOrderLine",
     "PurchaseOrderTransition",
+    "ReadMark",
     "RetailerItem",
     "Return",
     "ReturnLine",

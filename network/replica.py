@@ -10,12 +10,23 @@ to the primary otherwise:
   else the age of the last transaction it replayed (`pg_last_xact_replay_timestamp()`): nothing
   the replica shows is older than that. Measured at most once per `check_ms` in a process (two
   short queries), so a decision is at most that much older than the read;
-- read-your-writes: the organization made no write the replica has not replayed yet. After a
-  request that may have written (any method but GET/HEAD/OPTIONS), the caller's organization is
-  remembered with the primary's WAL position at that moment (`note_write`); its reads use the
-  replica again once the replica's replay position has passed it. The memory is per process:
-  with several web processes, a follow-up read served by another process is held only to the
-  lag bound.
+- read-your-writes, across every web process: the organization made no write the replica has not
+  replayed yet. After a request that may have written (any method but GET/HEAD/OPTIONS), the
+  process that served it records the primary's WAL position at that moment as the
+  organization's mark in `replica_read_marks` on the primary (network/read_marks.py; an upsert
+  that keeps the greater position, so a slower process never lowers it), before the client has
+  the answer. A read that may go to the replica first reads the organization's mark from the
+  primary (one primary-key lookup, one round trip) and goes to the replica only if the replay
+  position last measured has passed it. That position is at most `check_ms` old and the replica
+  only moves forward, so a read it lets through sees the write; a mark newer than it keeps the
+  read on the primary (`own_write`) until the next measurement shows the replica past it. A
+  lookup that fails keeps the read on the primary too (`mark_unknown`). The process also keeps
+  the marks of the writes it served in memory: a mark there that the replica has not passed
+  sends the read to the primary without the lookup (the table holds that mark or a later one).
+  The marks are lost when the primary crashes (the table is UNLOGGED); reads are then held to
+  the lag bound only, as they are for the writes of `hub worker` (pulled feeds, queued pushes).
+  Nothing prunes the table: a mark the replica has passed is harmless, and there is one row per
+  organization that ever wrote with a replica configured.
 
 A replica that is down, or fails during a read, never fails the read: the read runs again on the
 primary and the replica is left alone for `retry_down_s` before it is asked again.
@@ -66,6 +77,13 @@ class ReplicaState:
 
 UNCHECKED = ReplicaState("unchecked")
 
+# The organization's mark (network/read_marks.py), the WAL position as parse_lsn's number.
+_MARK = sa.text("SELECT lsn FROM replica_read_marks WHERE org_id = :org")
+_NOTE = sa.text(
+    "INSERT INTO replica_read_marks AS m (org_id, lsn) VALUES (:org, (pg_current_wal_lsn() - '0/0'::pg_lsn)::bigint)"
+    " ON CONFLICT (org_id) DO UPDATE SET lsn = greatest(m.lsn, excluded.lsn) RETURNING lsn"
+)
+
 
 class ReadRouter:
     def __init__(
@@ -82,10 +100,13 @@ class ReadRouter:
         self.max_lag_ms = max_lag_ms
         self._check_s, self._retry_down_s, self._clock = check_ms / 1000, retry_down_s, clock
         self._sessions = sessionmaker(replica, expire_on_commit=False)
+        # The marks' one-statement round trips need no BEGIN/COMMIT of their own.
+        self._marks_engine = primary.execution_options(isolation_level="AUTOCOMMIT")
         self._lock = threading.Lock()  # guards _marks and the state below
         self._measuring = threading.Lock()  # one thread of a process measures at a time
         self._state, self._valid_until = UNCHECKED, 0.0
-        self._marks: dict[int, int] = {}  # organization -> primary WAL position after its last write
+        # organization -> WAL position after its last write served here, until the replica passes it
+        self._marks: dict[int, int] = {}
 
     def read(self, org_id: int, run: Callable[[Session], T], primary: Session) -> T:
         """`run(session)` on the replica when it may serve this organization, else on `primary`.
@@ -116,19 +137,26 @@ class ReadRouter:
         if state.reason:
             return state.reason
         with self._lock:
-            mark = self._marks.get(org_id)
+            mine = self._marks.get(org_id)
+        if mine is not None and state.replay_lsn < mine:
+            return "own_write"  # a write this process served: no need to ask the primary
+        try:
+            with self._marks_engine.connect() as conn:
+                mark = conn.execute(_MARK, {"org": org_id}).scalar()
+        except sa.exc.DBAPIError as error:
+            log.warning("could not read the organization's read-your-writes mark: %s", error.orig)
+            return "mark_unknown"
         return "own_write" if mark is not None and state.replay_lsn < mark else ""
 
     def note_write(self, org_id: int) -> None:
-        """Remember that the organization's reads must not come from before this moment."""
+        """Record, for every process, that the organization's reads must not come from before now."""
         try:
-            with self.primary.connect() as conn:
-                lsn = parse_lsn(conn.exec_driver_sql("SELECT pg_current_wal_lsn()::text").scalar_one())
-                conn.commit()
+            with self._marks_engine.connect() as conn:
+                lsn = conn.execute(_NOTE, {"org": org_id}).scalar_one()
         except sa.exc.DBAPIError as error:
             # The primary is gone: whatever the request wrote is in doubt too, and the reads that
             # follow go to the primary's 503 or to a replica that is at most max_lag_ms behind.
-            log.warning("could not read the primary's WAL position after a write: %s", error.orig)
+            log.warning("could not record the primary's WAL position after a write: %s", error.orig)
             return
         with self._lock:
             self._marks[org_id] = max(lsn, self._marks.get(org_id, 0))
@@ -147,7 +175,8 @@ class ReadRouter:
             hold = self._retry_down_s if state.reason in ("down", "not_standby") else self._check_s
             with self._lock:
                 self._state, self._valid_until = state, self._clock() + hold
-                # Marks the replica has passed are kept no longer: it stays at or past them.
+                # Marks the replica has passed are kept in memory no longer: it stays at or past
+                # them (the table keeps its row: another process may have written since).
                 self._marks = {org: lsn for org, lsn in self._marks.items() if lsn > state.replay_lsn}
             LAG.set(-1 if state.lag_ms is None else state.lag_ms / 1000)
             return state

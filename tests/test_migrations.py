@@ -282,3 +282,26 @@ def test_lines_settled_before_their_count_saw_the_shipment_are_unsettled(app):
     downgrade(directory=directory, revision="0025_outbox_sequence")
     assert settled()["shipped after the count"] is False  # nothing to undo
     upgrade(directory=directory, revision="heads")
+
+
+def test_read_marks_are_unlogged_on_postgresql_however_the_schema_is_made(app):
+    """0027 and create_all: replica_read_marks writes no WAL on PostgreSQL (network/read_marks.py);
+    a plain table on SQLite."""
+    import sqlalchemy as sa
+
+    def persistence() -> str | None:
+        with db.engine.connect() as conn:
+            return conn.scalar(
+                sa.text(
+                    "SELECT relpersistence FROM pg_class"
+                    " WHERE oid = to_regclass(current_schema() || '.replica_read_marks')"
+                )
+            )
+
+    if db.engine.dialect.name != "postgresql":
+        _migrated_drift(app)
+        assert "replica_read_marks" in db.inspect(db.engine).get_table_names()
+        return
+    assert persistence() == "u"  # create_all
+    _migrated_drift(app)
+    assert persistence() == "u"  # the migration

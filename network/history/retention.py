@@ -16,6 +16,10 @@ Dropping a partition holds its parent exclusively for a moment (PostgreSQL refus
 CONCURRENTLY next to a default partition), so the drop waits at most LOCK_TIMEOUT for the writers
 in flight; if one is long (a big feed apply), the month is left for the next run rather than
 making every order queue behind the waiting drop.
+
+Two workers may run the job at once: both list the same expired month, and the second waits for
+the table's lock while the first drops it. Under the lock the month is looked for again, and one
+that is gone is reported as dropped by another worker (`Report.dropped_elsewhere`), not an error.
 """
 
 from __future__ import annotations
@@ -71,6 +75,8 @@ class Report:
     created: list[str] = field(default_factory=list)
     moved: int = 0  # rows moved out of default partitions into their month
     dropped: list[str] = field(default_factory=list)
+    # expired partitions another worker dropped between our listing and our lock
+    dropped_elsewhere: list[str] = field(default_factory=list)
     # partition -> why it stays past its retention
     kept: dict[str, str] = field(default_factory=dict)
 
@@ -109,11 +115,17 @@ def why_kept(session: Session, table: str, partition: str) -> str | None:
     return _KEEP[table](session, partition)
 
 
-def drop(session: Session, table: str, partition: str) -> str | None:
-    """Drop one expired partition unless it must stay; returns why it stayed (None: dropped).
+# drop()'s answer when the partition was gone once the lock was ours: another worker dropped it.
+DROPPED_ELSEWHERE = "dropped by another worker"
 
-    Run it in its own transaction: it locks the parent, checks again under the lock (a delivery
-    replayed meanwhile), deletes what referred to the rows without a foreign key, drops.
+
+def drop(session: Session, table: str, partition: str) -> str | None:
+    """Drop one expired partition unless it must stay; returns why it stayed (None: dropped;
+    DROPPED_ELSEWHERE: another worker dropped it first).
+
+    Run it in its own transaction: it locks the parent, checks again under the lock (the partition
+    still there, a delivery replayed meanwhile), deletes what referred to the rows without a
+    foreign key, drops.
     """
     _lock_timeout(session)
     try:
@@ -123,6 +135,10 @@ def drop(session: Session, table: str, partition: str) -> str | None:
         if _sqlstate(error) != _LOCK_NOT_AVAILABLE:
             raise
         return "busy: writers held the table longer than the lock timeout; next run"
+    # Dropping a partition locks its parent as we just did: while we hold it the partition cannot
+    # go, and the lock's wait has made this statement see any drop committed before it.
+    if session.scalar(sa.text("SELECT to_regclass(:name)"), {"name": partition}) is None:
+        return DROPPED_ELSEWHERE
     reason = why_kept(session, table, partition)
     if reason:
         return reason
@@ -219,7 +235,9 @@ def maintain(session: Session, config: Mapping[str, object], *, now: dt.datetime
         for partition in doomed:
             with transaction(session):
                 reason = drop(session, policy.table, partition)
-            if reason:
+            if reason == DROPPED_ELSEWHERE:
+                report.dropped_elsewhere.append(partition)
+            elif reason:
                 report.kept[partition] = reason
             else:
                 report.dropped.append(partition)

@@ -109,3 +109,65 @@ def test_two_workers_making_the_months_at_once_make_each_once(pg_app):
     ]
     assert not any(name.startswith("events_") for name in reports[0].created)
     assert sorted(months.existing(db.session, "events")) == [this_month, add_months(this_month, 1)]
+
+
+@pytest.mark.parametrize("table", ["stock_ledger", "webhook_deliveries", "feed_runs"])
+def test_two_workers_dropping_the_same_expired_month_drop_it_once(pg_app, monkeypatch, table):
+    """Both workers list the month as expired; the second waits for the table's lock while the first
+    drops it, and then finds it gone: reported as dropped by another worker, not an error (it was:
+    "table … does not exist" from the DROP, or from the checks that read the month first)."""
+    # Long enough that the second worker still waits when the first has dropped the month (the
+    # race this is about), whatever the machine's load; the timeout itself is another test's.
+    monkeypatch.setattr(retention, "LOCK_TIMEOUT", "60s")
+    now, engine = utcnow(), db.engine
+    config = {**pg_app.config, "HUB_LEDGER_RETENTION_DAYS": 30, "HUB_FEED_RUN_RETENTION_DAYS": 30}
+    retention.maintain(db.session, config, now=now)  # this month and those ahead: nothing to make later
+    old = add_months(month_start(now), -3)
+    with transaction(db.session):
+        months.ensure(db.session, table, _key(table), old, old)
+    doomed = partition_name(table, old)
+    assert old in months.existing(db.session, table)
+    db.session.remove()
+    failures, reports = [], {}
+    names = ("history_worker_1", "history_worker_2")
+
+    def worker(name: str) -> None:
+        try:
+            with Session(engine) as session:
+                session.execute(sa.text(f"SET application_name = '{name}'"))
+                session.commit()
+                reports[name] = retention.maintain(session, config, now=now)
+        except BaseException as exc:  # reported by the main thread
+            failures.append(exc)
+
+    waiting = sa.text(
+        "SELECT count(*) FROM pg_stat_activity WHERE wait_event_type = 'Lock' AND application_name IN :names"
+    ).bindparams(sa.bindparam("names", expanding=True))
+    workers = [threading.Thread(target=worker, args=(name,)) for name in names]
+    with engine.connect() as holder:  # another session holds the table until both workers wait for it
+        holder.execute(sa.text(f"LOCK TABLE {table} IN ACCESS EXCLUSIVE MODE"))
+        for thread in workers:
+            thread.start()
+        deadline = time.monotonic() + 30
+        # pg_stat_activity is read once per transaction: each look in its own.
+        with engine.connect().execution_options(isolation_level="AUTOCOMMIT") as conn:
+            while conn.execute(waiting, {"names": list(names)}).scalar() < 2:
+                assert time.monotonic() < deadline and all(t.is_alive() for t in workers), failures
+                time.sleep(0.02)
+        holder.rollback()
+    for thread in workers:
+        thread.join(60)
+
+    assert not failures, failures[0]
+    outcomes = sorted(
+        "dropped" if doomed in r.dropped else "elsewhere" if doomed in r.dropped_elsewhere else "?"
+        for r in reports.values()
+    )
+    assert outcomes == ["dropped", "elsewhere"]
+    assert not any(doomed in r.kept for r in reports.values())
+    assert old not in months.existing(db.session, table)
+
+
+def _key(table: str) -> str:
+    (policy,) = [p for p in retention.POLICIES if p.table == table]
+    return policy.key

@@ -4,13 +4,17 @@ the change feeds, and that the answer is never older than the bound or the calle
 from __future__ import annotations
 
 import time
+import uuid
+from urllib.parse import quote
 
 import pytest
+import requests
 from prometheus_client.parser import text_string_to_metric_families
 
 from network.extensions import db
 from tests.builders import availability, make_network, push_json
-from tests.order_helpers import place, stocked_item
+from tests.order_helpers import SHIP_TO, place, stocked_item
+from tests.processes import gunicorn
 from tests.replica.cluster import Replica
 
 pytestmark = pytest.mark.postgres
@@ -19,8 +23,12 @@ GENEROUS_MS = 600_000  # a bound no test reaches: only the caller's own writes k
 
 
 def routed(client) -> dict[tuple[str, str], float]:
-    """/metrics' routed-read counters by (database that answered, why not the replica)."""
-    text = client.get("/metrics").get_data(as_text=True)
+    """/metrics' routed-read counters by (database that answered, why not the replica); `client`
+    is a Flask test client or the base URL of a hub process."""
+    if isinstance(client, str):
+        text = requests.get(f"{client}/metrics", timeout=30).text
+    else:
+        text = client.get("/metrics").get_data(as_text=True)
     return {
         (sample.labels["target"], sample.labels["reason"]): sample.value
         for family in text_string_to_metric_families(text)
@@ -172,3 +180,64 @@ def test_a_writer_reads_its_own_writes_while_the_replica_is_paused(make_replica_
         before = routed(client)
         assert availability(buyer, sku)["available"] == 8
         assert grew(before, routed(client)) == {("replica", "")}
+
+
+def test_a_write_through_one_process_is_read_back_through_another(
+    make_replica_app, replica: Replica, pg_schema_url, tmp_path
+):
+    """Read-your-writes across web processes: two real hub processes (one gunicorn worker each, so
+    each request's process is known) on one primary and one paused replica, the default lag check."""
+    app = make_replica_app(HUB_REPLICA_MAX_LAG_MS=GENEROUS_MS)
+    with app.app_context():
+        _, net, sku = world(app)
+    buyer, bystander = net.retailers
+    search_path = pg_schema_url[1]["connect_args"]["options"]
+    env = {
+        "DATABASE_REPLICA_URL": f"{replica.url}?options={quote(search_path)}",
+        "HUB_REPLICA_MAX_LAG_MS": str(GENEROUS_MS),
+    }
+
+    def available(base: str, retailer) -> int:
+        response = requests.get(
+            f"{base}/api/v1/availability?sku={sku}", headers=retailer.api.headers, timeout=30
+        )
+        assert response.status_code == 200, response.text
+        (row,) = response.json()["data"]
+        return row["available"]
+
+    with (
+        gunicorn(pg_schema_url, tmp_path, env, workers=1, threads=2) as a,
+        gunicorn(pg_schema_url, tmp_path, env, workers=1, threads=2) as b,
+    ):
+        replica.wait_caught_up()
+        before = routed(b)
+        assert available(b, buyer) == 7
+        assert grew(before, routed(b)) == {("replica", "")}
+        replica.pause()
+
+        # The buyer's order through process A, then its availability through process B.
+        order = {"reference": f"R-{uuid.uuid4().hex[:8]}", "lines": [{"retailer_sku": sku, "quantity": 2}]}
+        response = requests.post(
+            f"{a}/api/v1/orders",
+            json={**order, "ship_to": SHIP_TO},
+            headers={**buyer.api.headers, "Idempotency-Key": uuid.uuid4().hex},
+            timeout=30,
+        )
+        assert response.status_code == 201, response.text
+        before = routed(b)
+        assert available(b, buyer) == 7 - 2  # the primary: the paused replica still shows 7
+        assert grew(before, routed(b)) == {("primary", "own_write")}
+
+        # B still sends a retailer that wrote nothing to the (paused) replica, as the bound allows.
+        before = routed(b)
+        assert available(b, bystander) == 7
+        assert grew(before, routed(b)) == {("replica", "")}
+
+        # Once the replica has replayed the order (and B has measured it again), B's reads for the
+        # buyer go back to the replica.
+        replica.resume()
+        replica.wait_caught_up()
+        time.sleep(0.2)  # HUB_REPLICA_CHECK_MS is 100
+        before = routed(b)
+        assert available(b, buyer) == 5
+        assert grew(before, routed(b)) == {("replica", "")}
