@@ -43,10 +43,15 @@ IDEMPOTENCY_HEADER = {
 }
 
 
+# One instance for every order: given the class, webargs built the schema and its nested ones
+# (deep copies of their fields) on every request.
+ORDER_CREATE = OrderCreateSchema()
+
+
 @blp.post("")
 @secured(blp, "orders:write")
 @blp.doc(parameters=[IDEMPOTENCY_HEADER])
-@blp.arguments(OrderCreateSchema)
+@blp.arguments(ORDER_CREATE)
 @blp.response(201, OrderSchema)
 @blp.alt_response(409, description="Not enough stock: `lines` says the shortfall per line; nothing reserved")
 def create_order(body: dict):

@@ -13,6 +13,7 @@ import sqlalchemy as sa
 from sqlalchemy.dialects import postgresql
 from sqlalchemy.orm import Session
 
+from network import direct
 from network.availability import predictive
 from network.availability.compute import SourceState, SourceTerms, source_available, source_terms
 from network.availability.models import PREDICTIVE, AvailabilitySettings, VariantHold
@@ -20,7 +21,7 @@ from network.catalog.models import ItemSource, RetailerItem, VendorVariant
 from network.catalog.skus import normal_sku
 from network.db import is_postgres
 from network.outbox.events import AvailabilityChanged
-from network.outbox.services import record_many
+from network.outbox.services import event_arrays, events_from_arrays, noted, record_many
 from network.partners.models import Connection
 from network.stock import ledger
 from network.stock.models import StockPosition, StockSnapshot
@@ -584,16 +585,9 @@ def _set_published(
     statement on PostgreSQL."""
     if is_postgres(session):
         ids, values = zip(*figures, strict=True)
-        rows = (
-            sa.func.unnest(
-                sa.bindparam(None, list(ids), type_=postgresql.ARRAY(sa.Integer)),
-                sa.bindparam(None, list(values), type_=postgresql.ARRAY(sa.Integer)),
-            )
-            .table_valued("id", "available")
-            .render_derived(name="v")
-        )
-        update = _ITEMS.update().where(_ITEMS.c.id == rows.c.id).values(published_available=rows.c.available)
-        record_many(session, events, now=now, along=update.cte("published"))
+        params = {"pub_id": list(ids), "pub_available": list(values), **event_arrays(events, now)}
+        direct.run(session, _publish_statement(), params)
+        noted(session)
         return
     session.execute(
         _ITEMS.update()
@@ -602,6 +596,22 @@ def _set_published(
         [{"id_": item_id, "available_": available} for item_id, available in figures],
     )
     record_many(session, events, now=now)
+
+
+@functools.cache
+def _publish_statement() -> direct.Direct:
+    """PostgreSQL: the figures at `:pub_id`/`:pub_available` (arrays) stored, and their events
+    (`event_arrays`) recorded, in one statement built once and sent through the driver."""
+    rows = (
+        sa.func.unnest(
+            sa.bindparam("pub_id", type_=postgresql.ARRAY(sa.Integer)),
+            sa.bindparam("pub_available", type_=postgresql.ARRAY(sa.Integer)),
+        )
+        .table_valued("id", "available")
+        .render_derived(name="v")
+    )
+    update = _ITEMS.update().where(_ITEMS.c.id == rows.c.id).values(published_available=rows.c.available)
+    return direct.Direct(events_from_arrays().add_cte(update.cte("published")))
 
 
 def items_turning_stale(session: Session, *, since: dt.datetime, now: dt.datetime) -> list[int]:

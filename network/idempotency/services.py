@@ -9,6 +9,7 @@ answer instead. Nothing is created twice.
 from __future__ import annotations
 
 import datetime as dt
+import functools
 import hashlib
 import json
 from dataclasses import dataclass
@@ -17,6 +18,8 @@ import sqlalchemy as sa
 from sqlalchemy.dialects import postgresql, sqlite
 from sqlalchemy.orm import Session
 
+from network import direct
+from network.db import is_postgres
 from network.errors import Conflict, InvalidInput
 from network.idempotency.models import IdempotencyRecord
 
@@ -77,14 +80,17 @@ def claim(
     A key already used answers its stored answer instead (one statement either way for a new key).
     Raises Conflict when the key was used with another request.
     """
-    insert = (postgresql.insert if session.get_bind().dialect.name == "postgresql" else sqlite.insert)(
-        _RECORDS
-    )
-    record_id = session.execute(
-        insert.values(org_id=org_id, key=key, scope=scope, request_hash=digest, created_at=now)
-        .on_conflict_do_nothing(index_elements=[_RECORDS.c.org_id, _RECORDS.c.key])
-        .returning(_RECORDS.c.id)
-    ).scalar()
+    values = {"org_id": org_id, "key": key, "scope": scope, "request_hash": digest, "created_at": now}
+    if is_postgres(session):
+        rows = direct.run(session, _pg_statements()[0], values)
+        record_id = rows[0][0] if rows else None
+    else:
+        record_id = session.execute(
+            sqlite.insert(_RECORDS)
+            .values(**values)
+            .on_conflict_do_nothing(index_elements=[_RECORDS.c.org_id, _RECORDS.c.key])
+            .returning(_RECORDS.c.id)
+        ).scalar()
     if record_id is not None:
         return record_id
     # The key's first request committed (this insert waited for it on the unique index).
@@ -95,6 +101,32 @@ def claim(
 
 
 def store_answer(session: Session, record_id: int, *, status: int, body: dict) -> None:
+    if is_postgres(session):
+        # The text the JSON column's bind would have sent (the engine's default serializer).
+        params = {"id": record_id, "status_code": status, "response": json.dumps(body)}
+        direct.run(session, _pg_statements()[1], params)
+        return
     session.execute(
         _RECORDS.update().where(_RECORDS.c.id == record_id).values(status_code=status, response=body)
     )
+
+
+@functools.cache
+def _pg_statements() -> tuple[direct.Direct, direct.Direct]:
+    """PostgreSQL's claim and answer, sent through the driver (`network.direct`): built once."""
+    columns = ("org_id", "key", "scope", "request_hash", "created_at")
+    claim = (
+        postgresql.insert(_RECORDS)
+        .values({name: sa.bindparam(name, type_=_RECORDS.c[name].type) for name in columns})
+        .on_conflict_do_nothing(index_elements=[_RECORDS.c.org_id, _RECORDS.c.key])
+        .returning(_RECORDS.c.id)
+    )
+    answer = (
+        _RECORDS.update()
+        .where(_RECORDS.c.id == sa.bindparam("id", type_=_RECORDS.c.id.type))
+        .values(
+            status_code=sa.bindparam("status_code", type_=sa.Integer),
+            response=sa.bindparam("response", type_=sa.JSON),
+        )
+    )
+    return direct.Direct(claim), direct.Direct(answer)

@@ -12,6 +12,7 @@ import sqlalchemy as sa
 from sqlalchemy.orm import Session, aliased, make_transient_to_detached
 from sqlalchemy.orm.attributes import set_committed_value
 
+from network import direct
 from network.availability.models import AvailabilitySettings
 from network.availability.services import held_variants, items_sourcing, publish_changes, publish_locked
 from network.availability.settings import note_model
@@ -130,10 +131,11 @@ def _read(
 
     Raises InvalidInput for unknown skus.
     """
-    rows = session.execute(
-        _read_query(),
-        {"retailer_id": retailer_id, "skus": sorted({line.retailer_sku for line in lines}), "now": now},
-    ).all()
+    params = {"retailer_id": retailer_id, "skus": sorted({line.retailer_sku for line in lines}), "now": now}
+    if is_postgres(session):
+        rows = direct.run(session, _direct_read(), params, named=True)
+    else:
+        rows = session.execute(_read_query(), params).all()
     found: dict[str, int] = {}
     result: dict[int, list[reserving.Source]] = defaultdict(list)
     fed: dict[int, set[int]] = defaultdict(set)
@@ -186,6 +188,12 @@ def _read_query() -> sa.Select:
             RetailerItem.retailer_sku.in_(sa.bindparam("skus", expanding=True)),
         )
     )
+
+
+@functools.cache
+def _direct_read() -> direct.Direct:
+    """`_read_query` through the driver (PostgreSQL: `network.direct`), the skus as an array."""
+    return direct.Direct(_read_query())
 
 
 def _check_items(lines: Sequence[LineInput], found: dict[str, int]) -> None:

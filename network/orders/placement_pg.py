@@ -8,7 +8,8 @@
    the moved items' source rows, read after the locks (availability's `publish_locked` takes them).
 
 The ORM's unit of work is not involved: the rows are written from the values placement already
-holds, and placement builds the returned objects from the same values.
+holds, and placement builds the returned objects from the same values. Both statements go through
+the driver (`network.direct`), prepared once per connection, not through SQLAlchemy's execute path.
 """
 
 from __future__ import annotations
@@ -23,6 +24,7 @@ import sqlalchemy as sa
 from sqlalchemy.dialects import postgresql
 from sqlalchemy.orm import Session
 
+from network import direct
 from network.availability.services import source_query
 from network.orders import reserving
 from network.orders.models import (
@@ -70,13 +72,15 @@ def claim(
     if len(variant_ids) == 1:
         (variant_id,) = variant_ids
         quantity = totals[variant_id]
-        row = session.execute(
+        rows = direct.run(
+            session,
             _claim_statement(True),
             {**params, "variant_id": variant_id, "quantity": quantity, "buffer": buffers[variant_id]},
-        ).first()
-        if row is None:
+        )
+        if not rows:
             raise reserving.Lost(variant_id)
-        committed_after = {variant_id: row.committed}
+        row = rows[0]
+        committed_after = {variant_id: row[0]}
     else:
         committed_after = {}
         if variant_ids:
@@ -87,22 +91,14 @@ def claim(
                     )
                     for variant_id in variant_ids
                 }
-        row = session.execute(_claim_statement(False), params).one()
-    items = list(
-        zip(
-            row.item_ids or (),
-            row.retailer_ids or (),
-            row.skus or (),
-            row.updated or (),
-            row.published or (),
-            strict=True,
-        )
-    )
-    return Claimed(committed_after, row.order_id, row.line_ids, row.po_ids, row.po_line_ids, items)
+        (row,) = direct.run(session, _claim_statement(False), params)
+    _, order_id, line_ids, po_ids, po_line_ids, *locked = row
+    items = list(zip(*(column or () for column in locked), strict=True))
+    return Claimed(committed_after, order_id, line_ids, po_ids, po_line_ids, items)
 
 
 @functools.cache
-def _claim_statement(reserve: bool) -> sa.TextClause:
+def _claim_statement(reserve: bool) -> direct.Direct:
     """The claim at `:variant_id`, `:quantity`, `:buffer` (when reserving here), `:lines`, `:pos`,
     `:po_lines` (how many ids of each), `:items` (to lock) and `:now`; no row when the units are gone.
 
@@ -117,7 +113,7 @@ def _claim_statement(reserve: bool) -> sa.TextClause:
         if reserve
         else "SELECT CAST(NULL AS integer) AS committed"
     )
-    return sa.text(
+    text = sa.text(
         f"""
         WITH r AS ({reserved}),
         locked AS (
@@ -141,6 +137,7 @@ def _claim_statement(reserve: bool) -> sa.TextClause:
         FROM r
         """
     )
+    return direct.Direct(text, arrays=("items",))
 
 
 def write(
@@ -153,7 +150,7 @@ def write(
     *,
     item_ids: Sequence[int],
     now: dt.datetime,
-) -> list[sa.Row]:
+) -> list[tuple]:
     """Write the placed order's rows and events; return the source rows of `item_ids` (locked)."""
     lines = order.lines
     params = {
@@ -161,7 +158,7 @@ def write(
         "o_retailer_id": order.retailer_id,
         "o_reference": order.reference,
         "o_status": order.status,
-        "o_ship_to": order.ship_to,
+        "o_ship_to": json.dumps(order.ship_to),  # the text the JSON column's bind would send
         "o_allow_partial": order.allow_partial,
         "o_allow_split": order.allow_split,
         "ol_id": [line.id for line in lines],
@@ -188,9 +185,9 @@ def write(
         "ids": list(item_ids),
         **event_arrays(events, now),
     }
-    result = session.execute(_write_statement(bool(item_ids)), params)
+    rows = direct.run(session, _write_statement(bool(item_ids)), params)
     noted(session)
-    return result.all() if item_ids else []
+    return rows
 
 
 def _arrays(name: str, **columns: sa.types.TypeEngine) -> sa.TableValuedAlias:
@@ -213,7 +210,7 @@ def _insert(table: sa.Table, rows: sa.TableValuedAlias, **values: sa.ColumnEleme
 
 
 @functools.cache
-def _write_statement(with_sources: bool) -> sa.Select:
+def _write_statement(with_sources: bool) -> direct.Direct:
     """`write`'s statement, built once: one insert CTE per table, then the sources (or nothing)."""
     now = sa.bindparam("now", type_=sa.DateTime(timezone=True))
     retailer_id = sa.bindparam("o_retailer_id", type_=sa.Integer)
@@ -322,4 +319,4 @@ def _write_statement(with_sources: bool) -> sa.Select:
         events_from_arrays().cte("w_events"),
     ]
     result = source_query() if with_sources else sa.select(sa.literal(1))
-    return result.add_cte(*ctes)
+    return direct.Direct(result.add_cte(*ctes))
