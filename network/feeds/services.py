@@ -161,7 +161,7 @@ def process_run(
         stage.drop()
         _finish(run, m.REJECTED, started, now, message=exc.detail)
         return run
-    status = _apply(session, run, receipt, parsed, now=now, hold_share=hold_share)
+    status = _apply(session, run, receipt, parsed, stage, now=now, hold_share=hold_share)
     stage.drop()
     _finish(run, status, started, now)
     return run
@@ -194,6 +194,7 @@ def _apply(
     run: m.FeedRun,
     receipt: FeedReceipt,
     parsed: ParsedFeed,
+    stage: Stage,
     *,
     now: dt.datetime,
     hold_share: float | None,
@@ -223,6 +224,7 @@ def _apply(
         as_of=as_of,
         snapshot_as_of=previous_snapshot,
         staged=parsed.streamed,
+        source=stage.source(),
     )
     if full and hold_share is not None:
         # The guards need the whole feed's totals before anything is written: a first pass keeps
@@ -493,7 +495,7 @@ def apply_held_run(
     except InvalidFeed as exc:
         raise Conflict(f"feed run {run.id} can no longer be read: {exc.detail}") from None
     held_message = run.message
-    run.status = _apply(session, run, receipt, parsed, now=now, hold_share=None, row_guard=False)
+    run.status = _apply(session, run, receipt, parsed, stage, now=now, hold_share=None, row_guard=False)
     stage.drop()
     run.message = f"applied on the vendor's confirmation; it was {held_message}"
     run.resolved_at = now

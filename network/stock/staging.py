@@ -18,6 +18,7 @@ from collections.abc import Iterator, Sequence
 from dataclasses import dataclass, field
 
 import sqlalchemy as sa
+from sqlalchemy.dialects import postgresql
 from sqlalchemy.orm import Session
 
 from network.catalog.models import VendorVariant
@@ -28,6 +29,8 @@ from network.stock.rules import effective_as_of
 from network.stock.snapshot import PositionView, SnapshotPlan, plan_omitted, plan_row
 
 CHUNK = 5000
+# A feed of up to this many rows is planned from arrays on PostgreSQL, not from the table (Stage).
+SMALL = 1000
 
 STAGE = sa.Table(
     "feed_stage",
@@ -48,23 +51,77 @@ _V = VendorVariant.__table__
 
 
 class Stage:
-    """The temporary table one feed's rows are staged in, emptied when the feed is done.
+    """Where one feed's valid rows are staged: the temporary table, or (a small feed on PostgreSQL)
+    arrays sent with each statement.
 
     The table stays with its connection: creating and dropping it for every feed would change
     the schema, which makes SQLite prepare every cached statement again (the simulator's
     thousands of small feeds paid for that).
+
+    On PostgreSQL a feed of up to `small` rows never touches the table: creating it if missing,
+    TRUNCATE (a new file and catalog rows, twice), COPY and ANALYZE (catalog rows again) are a
+    dozen milliseconds and several round trips that a one-row push paid for a plan made from one
+    row (docs/benchmarks.md, "Propagation"). Its rows stay in memory (at most `small` of them,
+    so memory stays bounded) and the planner's statements read them as `unnest(arrays)`, the same
+    queries over another source, so the plan is the same.
     """
 
-    def __init__(self, session: Session) -> None:
+    def __init__(self, session: Session, *, small: int | None = None) -> None:
         self.session = session
         self.postgres = is_postgres(session)
-        session.execute(sa.schema.CreateTable(STAGE, if_not_exists=True))
-        self.drop()  # rows a failed run left behind were rolled back with it; this is cheap insurance
+        # SQLite's temporary table is a local file write away: it always stages there.
+        self.small = (SMALL if small is None else small) if self.postgres else -1
+        self.pending: list[FeedRow] = []
+        self.in_table = False
 
     def add(self, rows: Sequence[FeedRow]) -> None:
         """Stage a chunk of valid rows (a RowSink)."""
         if not rows:
             return
+        if self.in_table:
+            self._write(rows)
+            return
+        self.pending.extend(rows)
+        if len(self.pending) > self.small:
+            self._open()
+
+    def loaded(self) -> None:
+        """Every row is in: give the planner the staged table's statistics (autovacuum never
+        analyzes a temporary table). Rows kept in memory need none: their count is known."""
+        if not self.in_table and len(self.pending) > self.small:  # SQLite: even an empty feed
+            self._open()
+        if self.in_table and self.postgres:
+            self.session.execute(sa.text("ANALYZE feed_stage"))
+
+    def source(self) -> sa.FromClause:
+        """The staged rows as a table the planner joins: STAGE's columns, whichever the place."""
+        if self.in_table or not self.postgres:
+            return STAGE
+        rows = self.pending
+        arrays = [_array([getattr(row, name) for row in rows], STAGE.c[name].type) for name in _COLUMNS]
+        columns = [sa.column(column.name, column.type) for column in STAGE.columns]
+        return sa.func.unnest(*arrays).table_valued(*columns).render_derived(name="feed_rows")
+
+    def drop(self) -> None:
+        """Empty the table (its rows are only this feed's), if this feed used it."""
+        self.pending = []
+        if self.in_table:
+            self._empty()
+            self.in_table = False
+
+    def _open(self) -> None:
+        """Move to the table, with the rows kept so far."""
+        self.session.execute(sa.schema.CreateTable(STAGE, if_not_exists=True))
+        self._empty()  # rows a failed run left behind were rolled back with it; this is cheap insurance
+        self.in_table = True
+        pending, self.pending = self.pending, []
+        if pending:
+            self._write(pending)
+
+    def _empty(self) -> None:
+        self.session.execute(sa.text("TRUNCATE feed_stage" if self.postgres else "DELETE FROM feed_stage"))
+
+    def _write(self, rows: Sequence[FeedRow]) -> None:
         if self.postgres:
             raw = self.session.connection().connection.driver_connection
             with (
@@ -102,14 +159,9 @@ class Stage:
             ],
         )
 
-    def loaded(self) -> None:
-        """Give the planner the staged table's statistics (autovacuum never analyzes a temporary table)."""
-        if self.postgres:
-            self.session.execute(sa.text("ANALYZE feed_stage"))
 
-    def drop(self) -> None:
-        """Empty the table (its rows are only this feed's)."""
-        self.session.execute(sa.text("TRUNCATE feed_stage" if self.postgres else "DELETE FROM feed_stage"))
+def _array(values: Sequence[object], item_type: sa.types.TypeEngine) -> sa.BindParameter:
+    return sa.bindparam(None, list(values), type_=postgresql.ARRAY(item_type))
 
 
 @dataclass
@@ -140,8 +192,10 @@ class Planner:
         staged: int,
         in_database: bool | None = None,
         chunk: int | None = None,
+        source: sa.FromClause = STAGE,
     ) -> None:
         self.session = session
+        self.stage = source  # the staged rows: Stage.source()
         self.staged = staged  # how many rows the stage holds
         self.vendor_id = vendor_id
         self.full = full
@@ -226,12 +280,12 @@ class Planner:
             .join(_P, _P.c.variant_id == _V.c.id)
             .where(
                 _V.c.vendor_id == self.vendor_id,
-                _V.c.vendor_sku == STAGE.c.sku,
+                _V.c.vendor_sku == self.stage.c.sku,
                 _P.c.vendor_id == self.vendor_id,
             )
         )
         rows = self.session.execute(
-            sa.select(STAGE.c.line, STAGE.c.sku).where(~known.exists()).order_by(STAGE.c.line)
+            sa.select(self.stage.c.line, self.stage.c.sku).where(~known.exists()).order_by(self.stage.c.line)
         )
         return [RowError(line, sku, "unknown sku: create the variant first") for line, sku in rows]
 
@@ -242,7 +296,7 @@ class Planner:
 
     def _totals_in_database(self) -> SnapshotPlan:
         """The first pass as two statements: the counts, and the rows older than their position's count."""
-        s, p = STAGE.c, _P.c
+        s, p = self.stage.c, _P.c
         confirmed = self._confirmed()
         superseded = sa.and_(confirmed.is_not(None), self._row_as_of() < confirmed)
         # What snapshot._note counts as zeroed: a position in stock that a full feed leaves out
@@ -286,8 +340,8 @@ class Planner:
         leaves out has no row), only the reported ones for a delta."""
         staged = _P.join(_V, _V.c.id == _P.c.variant_id)
         if self.full:
-            return staged.outerjoin(STAGE, STAGE.c.sku == _V.c.vendor_sku)
-        return staged.join(STAGE, STAGE.c.sku == _V.c.vendor_sku)
+            return staged.outerjoin(self.stage, self.stage.c.sku == _V.c.vendor_sku)
+        return staged.join(self.stage, self.stage.c.sku == _V.c.vendor_sku)
 
     def _confirmed(self) -> sa.ColumnElement:
         """A position's effective as-of (rules.effective_as_of): its own or the last full snapshot's."""
@@ -297,10 +351,10 @@ class Planner:
         return sa.func.greatest(sa.func.coalesce(_P.c.as_of, snap), snap)
 
     def _row_as_of(self) -> sa.ColumnElement:
-        return sa.func.coalesce(STAGE.c.as_of, sa.literal(self.as_of, UTCDateTime()))
+        return sa.func.coalesce(self.stage.c.as_of, sa.literal(self.as_of, UTCDateTime()))
 
     def _chunk_query(self) -> sa.Select:
-        s = STAGE.c
+        s = self.stage.c
         query = sa.select(
             _P.c.variant_id,
             _P.c.quantity,
@@ -331,7 +385,7 @@ class Planner:
     def _quiet(self) -> sa.ColumnElement[bool]:
         """A reported row that repeats its position and is not older than it: plan_row does nothing
         with it but count it applied (which `matched` does)."""
-        s, p = STAGE.c, _P.c
+        s, p = self.stage.c, _P.c
         same = sa.and_(
             s.quantity == p.quantity,
             sa.func.coalesce(s.damaged, p.damaged) == p.damaged,

@@ -76,9 +76,10 @@ def _vendor(session, positions: list[tuple]) -> tuple[int, list[str]]:
     feed_as_of=st.sampled_from(MOMENTS[1:]),
     chunk=st.integers(min_value=1, max_value=4),
     in_database=st.booleans(),
+    small=st.sampled_from([0, 100]),  # staged in the table, or (PostgreSQL) kept in memory as arrays
 )
 def test_a_plan_made_in_chunks_is_the_plan_made_at_once(
-    session, positions, reported, unknown, full, basis, snapshot, feed_as_of, chunk, in_database
+    session, positions, reported, unknown, full, basis, snapshot, feed_as_of, chunk, in_database, small
 ):
     vendor_id, skus = _vendor(session, positions)
     rows = []
@@ -94,7 +95,7 @@ def test_a_plan_made_in_chunks_is_the_plan_made_at_once(
         expected = plan_snapshot(
             stock.current_positions(session, vendor_id), rows, full=full, basis=basis, as_of=feed_as_of
         )
-        stage = staging.Stage(session)
+        stage = staging.Stage(session, small=small)
         stage.add(rows)
         stage.loaded()
         planner = staging.Planner(
@@ -107,6 +108,7 @@ def test_a_plan_made_in_chunks_is_the_plan_made_at_once(
             staged=len(rows),
             in_database=in_database,
             chunk=chunk,
+            source=stage.source(),
         )
         totals = planner.totals()
         chunks = list(planner.chunks())  # after a first pass of one chunk, that chunk again
