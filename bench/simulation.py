@@ -20,7 +20,8 @@ may name a cause an older one did not).
 `--policy` benchmarks another hub policy (dropnet_predictive: the retailers on the predictive
 model); `--config` another world (e.g. docs/simulation/predictive/quarter_10days.toml), its days
 still cut to `--days`; `--profile FILE` runs this checkout's slice under cProfile (read the file
-with `python -m pstats FILE`; its CPU then includes the profiler's overhead).
+with `python -m pstats FILE`; its times are CPU seconds, and its CPU includes the profiler's
+overhead).
 """
 
 from __future__ import annotations
@@ -46,7 +47,7 @@ if sys.argv[4]:
 started = time.process_time()
 if sys.argv[6]:
     import cProfile
-    profiler = cProfile.Profile()
+    profiler = cProfile.Profile(time.process_time)  # CPU, not wall: a shared machine's load moves wall times
     metrics = profiler.runcall(run_one, world, policy)
     profiler.dump_stats(sys.argv[6])
 else:

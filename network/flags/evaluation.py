@@ -87,6 +87,27 @@ def clear_settled(session: Session, line_ids: Sequence[int], *, now: dt.datetime
         flags.resolve_flags(session, cleared, resolution=reason, now=now)
 
 
+def may_clear_or_fall_short(
+    session: Session, *, line_ids: Sequence[int], vendor_id: int, variant_ids: Sequence[int]
+) -> bool:
+    """Could `clear_settled` of the lines or `check_shortfall` of the variants change anything? No
+    when the lines have no open flag, and the vendor's variants no position committed beyond its
+    count and no open shortfall flag: exactly what those two would read first, in one statement."""
+    params = {"ids": sorted(set(line_ids)), "vendor_id": vendor_id, "variant_ids": sorted(set(variant_ids))}
+    return bool(session.scalar(_may_change_query(), params))
+
+
+@functools.cache
+def _may_change_query() -> sa.Select:
+    return sa.select(
+        sa.or_(
+            flags.open_flags_query(False).exists(),
+            _short_positions_query(True).exists(),
+            _open_shortfalls_query(True).exists(),
+        )
+    )
+
+
 # --- shortfall --------------------------------------------------------------------------------
 
 

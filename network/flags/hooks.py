@@ -88,9 +88,14 @@ def after_transition(
         if code == OUT_OF_STOCK:
             _remember_oversell(session, line, reason=reason, hold_for=refusal.hold_for, now=now)
     touched = sorted({change["line_id"] for change in changes})
-    evaluation.clear_settled(session, touched, now=now)
     variants = sorted({lines[line_id].variant_id for line_id in touched})
-    evaluation.check_shortfall(session, vendor_id=po.vendor_id, variant_ids=variants, now=now)
+    # Most transitions (a shipment, an acknowledgement) touch lines with no open flag, on positions
+    # that are not short: one statement says so, instead of the three that would find nothing.
+    if refused or evaluation.may_clear_or_fall_short(
+        session, line_ids=touched, vendor_id=po.vendor_id, variant_ids=variants
+    ):
+        evaluation.clear_settled(session, touched, now=now)
+        evaluation.check_shortfall(session, vendor_id=po.vendor_id, variant_ids=variants, now=now)
     for line, _kind, quantity in refused:
         if order_reroute.allowed(session, line):
             reroute.reroute(session, line, quantity=quantity, release=False, now=now)

@@ -49,11 +49,11 @@ def open_flags(
     if not ids:
         return []
     params = {"ids": ids, **({"kinds": list(kinds)} if kinds is not None else {})}
-    return list(session.scalars(_open_flags_query(kinds is not None), params))
+    return list(session.scalars(open_flags_query(kinds is not None), params))
 
 
 @functools.cache
-def _open_flags_query(some_kinds: bool) -> sa.Select:
+def open_flags_query(some_kinds: bool) -> sa.Select:
     """Open flags on `:ids` (of `:kinds` if some), oldest first; built once, as it runs on every transition."""
     query = sa.select(Flag).where(
         Flag.po_line_id.in_(sa.bindparam("ids", expanding=True)), Flag.resolved_at.is_(None)

@@ -17,6 +17,7 @@ from typing import TYPE_CHECKING
 
 import sqlalchemy as sa
 from sqlalchemy.orm import Session
+from sqlalchemy.orm.attributes import set_committed_value
 
 from network.availability.services import items_sourcing, publish_changes
 from network.db import is_postgres
@@ -65,7 +66,8 @@ def lock_purchase_order(session: Session, po_id: int) -> PurchaseOrder | None:
     po = session.scalar(po_query, {"po_id": po_id})
     if po is None:
         return None
-    session.scalars(lines_query, {"po_id": po_id}).all()
+    # The lines just read are the collection (a refreshed purchase order would load it again).
+    set_committed_value(po, "lines", session.scalars(lines_query, {"po_id": po_id}).all())
     return po
 
 
@@ -154,19 +156,22 @@ class Change:
             acknowledged_at=line.acknowledged_at,
         )
         line.updated_at = self.now
-        self.session.add(
-            PurchaseOrderTransition(
-                po_id=self.po.id,
-                po_line_id=line.id,
-                at=self.now,
-                actor="org",
-                actor_org_id=self.actor_org_id,
-                action=action,
-                from_state=from_state,
-                to_state=line.status,
-                quantity=quantity,
-                reason=reason[:500],
-            )
+        # A Core insert: the row is the unit of work's, which cost more than the rest of apply.
+        self.session.connection().execute(
+            _TRANSITION_INSERT,
+            {
+                "po_id": self.po.id,
+                "po_line_id": line.id,
+                "at": self.now,
+                "actor": "org",
+                "actor_org_id": self.actor_org_id,
+                "actor_user_id": None,
+                "action": action,
+                "from_state": from_state,
+                "to_state": line.status,
+                "quantity": quantity,
+                "reason": reason[:500],
+            },
         )
         self.reasons[line.id] = reason
         self.changed.append(
@@ -205,6 +210,9 @@ class Change:
             refusal=self.refusal,
             now=self.now,
         )
+
+
+_TRANSITION_INSERT = PurchaseOrderTransition.__table__.insert()
 
 
 def requested_lines(

@@ -107,7 +107,7 @@ def place_order(
             if is_postgres(session):
                 order = _place_in_sql(session, order_fields, lines, items, plan, buffers, sourcing, now=now)
             else:
-                order = _place_through_orm(
+                order = _place_in_sqlite(
                     session, order_fields, lines, items, plan, buffers, sourcing, now=now
                 )
         except reserving.Lost:
@@ -237,7 +237,7 @@ def _totals(plan: list[list[Allocation]]) -> dict[int, int]:
     return totals
 
 
-def _place_through_orm(
+def _place_in_sqlite(
     session: Session,
     order_fields: dict,
     lines: Sequence[LineInput],
@@ -248,39 +248,110 @@ def _place_through_orm(
     *,
     now: dt.datetime,
 ) -> Order:
-    """Reserve, then write the order through the unit of work (SQLite). Raises reserving.Lost."""
+    """Reserve, then write the order's rows with Core inserts (SQLite). Raises reserving.Lost.
+
+    The rows, their values and their ids are those the unit of work wrote before (each table's rows
+    in the same order); the returned objects are built loaded and clean, as on PostgreSQL, instead
+    of flushed: the unit of work cost about a third of an order's placement here.
+    """
     committed_after = _reserve_all(session, plan, buffers, now)
-    order = Order(**order_fields)
-    session.add(order)
-    pos: dict[int, PurchaseOrder] = {}
     vendors = sorted({a.vendor_id for allocations in plan for a in allocations})
-    for vendor_id in vendors:
-        pos[vendor_id] = PurchaseOrder(
-            retailer_id=order.retailer_id, vendor_id=vendor_id, status=OPEN, created_at=now, updated_at=now
-        )
-        order.purchase_orders.append(pos[vendor_id])
-    po_lines: list[PurchaseOrderLine] = []
-    for line_no, (line, allocations) in enumerate(zip(lines, plan, strict=True), start=1):
-        order_line = OrderLine(
-            line_no=line_no,
-            item_id=items[line.retailer_sku],
-            retailer_sku=line.retailer_sku,
-            requested=line.quantity,
-            accepted=sum(a.quantity for a in allocations),
-        )
-        order.lines.append(order_line)
-        # A line created now has no flags yet: say so, rather than have its first reader query.
-        set_committed_value(order_line, "open_flags", [])
-        for allocation in allocations:
-            po_line = reserving.new_po_line(order_line, allocation, now=now)
-            pos[allocation.vendor_id].lines.append(po_line)
-            po_lines.append(po_line)
-    session.flush()
+    ids = _insert_rows(session, order_fields, vendors, lines, items, plan, now=now)
+    order, po_lines = _loaded_order(session, ids, order_fields, vendors, lines, items, plan, now=now)
     reserving.write_history(session, po_lines, committed_after, retailer_id=order.retailer_id, now=now)
     events, variant_ids = _order_events(order)
     record_many(session, events, now=now)
     publish_changes(session, _moved_items(session, sourcing, variant_ids), now=now)
     return order
+
+
+@dataclass(frozen=True, slots=True)
+class _RowIds:
+    """The ids of a new order's rows, as `_loaded_order` takes them (placement_pg.Claimed has them too)."""
+
+    order_id: int
+    line_ids: list[int]
+    po_ids: list[int]
+    po_line_ids: list[int]
+
+
+def _insert_rows(
+    session: Session,
+    order_fields: dict,
+    vendors: list[int],
+    lines: Sequence[LineInput],
+    items: dict[str, int],
+    plan: list[list[Allocation]],
+    *,
+    now: dt.datetime,
+) -> _RowIds:
+    """Insert the order, its purchase orders (in vendor order), its lines and their purchase-order
+    lines (in line, then allocation order): one single-row INSERT ... RETURNING id each."""
+    connection = session.connection()
+    insert = _inserts()
+    order_id = connection.execute(insert[Order], order_fields).scalar_one()
+    po_ids = {
+        vendor_id: connection.execute(
+            insert[PurchaseOrder],
+            {
+                "order_id": order_id,
+                "retailer_id": order_fields["retailer_id"],
+                "vendor_id": vendor_id,
+                "status": OPEN,
+                "created_at": now,
+                "updated_at": now,
+            },
+        ).scalar_one()
+        for vendor_id in vendors
+    }
+    line_ids = [
+        connection.execute(
+            insert[OrderLine],
+            {
+                "order_id": order_id,
+                "line_no": line_no,
+                "item_id": items[line.retailer_sku],
+                "retailer_sku": line.retailer_sku,
+                "requested": line.quantity,
+                "accepted": sum(a.quantity for a in allocations),
+            },
+        ).scalar_one()
+        for line_no, (line, allocations) in enumerate(zip(lines, plan, strict=True), start=1)
+    ]
+    po_line_ids = [
+        connection.execute(
+            insert[PurchaseOrderLine],
+            {
+                "po_id": po_ids[allocation.vendor_id],
+                "order_line_id": line_id,
+                "variant_id": allocation.variant_id,
+                "vendor_id": allocation.vendor_id,
+                "unit_cost": allocation.cost,
+                "ordered": allocation.quantity,
+                "cancelled": 0,
+                "rejected": 0,
+                "shipped": 0,
+                "returned": 0,
+                "acknowledged_at": None,
+                "last_shipped_at": None,
+                "status": OPEN,
+                "settled": False,
+                "updated_at": now,
+            },
+        ).scalar_one()
+        for allocations, line_id in zip(plan, line_ids, strict=True)
+        for allocation in allocations
+    ]
+    return _RowIds(order_id, line_ids, [po_ids[vendor_id] for vendor_id in vendors], po_line_ids)
+
+
+@functools.cache
+def _inserts() -> dict[type, sa.Insert]:
+    """A single-row INSERT ... RETURNING id for each of the order's tables, built once."""
+    return {
+        model: model.__table__.insert().returning(model.__table__.c.id)
+        for model in (Order, PurchaseOrder, OrderLine, PurchaseOrderLine)
+    }
 
 
 def _place_in_sql(
@@ -323,7 +394,7 @@ def _place_in_sql(
 
 def _loaded_order(
     session: Session,
-    claimed: placement_pg.Claimed,
+    claimed: placement_pg.Claimed | _RowIds,
     order_fields: dict,
     vendors: list[int],
     lines: Sequence[LineInput],

@@ -93,19 +93,25 @@ def candidates(
 
 def reserve(session: Session, variant_id: int, quantity: int, buffer: int, now: dt.datetime) -> int:
     """Add `quantity` to committed if the units are free; return committed after. Raises Lost."""
-    table = StockPosition.__table__
     after = session.execute(
-        table.update()
-        .where(
-            table.c.variant_id == variant_id,
-            table.c.quantity - table.c.committed - buffer >= quantity,
-        )
-        .values(committed=table.c.committed + quantity, updated_at=now)
-        .returning(table.c.committed)
+        _RESERVE, {"variant": variant_id, "units": quantity, "buffer": buffer, "at": now}
     ).scalar()
     if after is None:
         raise Lost(variant_id)
     return after
+
+
+_POSITIONS = StockPosition.__table__
+# Built once: it runs for every order.
+_RESERVE = (
+    _POSITIONS.update()
+    .where(
+        _POSITIONS.c.variant_id == sa.bindparam("variant"),
+        _POSITIONS.c.quantity - _POSITIONS.c.committed - sa.bindparam("buffer") >= sa.bindparam("units"),
+    )
+    .values(committed=_POSITIONS.c.committed + sa.bindparam("units"), updated_at=sa.bindparam("at"))
+    .returning(_POSITIONS.c.committed)
+)
 
 
 def new_po_line(order_line: OrderLine, allocation: Allocation, *, now: dt.datetime) -> PurchaseOrderLine:

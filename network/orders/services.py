@@ -12,7 +12,8 @@ from collections import defaultdict
 from collections.abc import Callable, Sequence
 from typing import TYPE_CHECKING
 
-from sqlalchemy.orm import Session
+from sqlalchemy.orm import Session, make_transient_to_detached
+from sqlalchemy.orm.attributes import set_committed_value
 
 from network.errors import IllegalTransition, InvalidInput
 from network.orders.changes import (
@@ -174,9 +175,6 @@ def ship(
                 f"cannot ship {quantity} units of line {line.id}: only {line.unshipped} are unshipped"
             )
         work.append((line, quantity))
-    shipment = Shipment(po_id=po.id, carrier=carrier, tracking_number=tracking_number, shipped_at=now)
-    for line, quantity in work:
-        shipment.lines.append(ShipmentLine(po_line_id=line.id, quantity=quantity))
     change = Change(session, po, actor_org_id=vendor_id, now=now)
     change.lock_positions([line for line, _ in work])
     for line, quantity in work:
@@ -188,8 +186,8 @@ def ship(
                 line.acknowledged_at = now
 
         change.apply(line, mutate, action="ship", quantity=quantity, new_shipment=(now, quantity))
-    session.add(shipment)
-    session.flush()
+    # After apply, which reads each line's earlier shipments; the lines' changes flush in finish.
+    shipment = _write_shipment(session, po, carrier, tracking_number, work, now)
     change.finish(
         lambda: PurchaseOrderShipped(
             purchase_order_id=po.id,
@@ -357,6 +355,42 @@ def _spread_cancel(
 
 
 # --- helpers -----------------------------------------------------------------------------------
+
+
+def _write_shipment(
+    session: Session,
+    po: PurchaseOrder,
+    carrier: str,
+    tracking_number: str,
+    work: Sequence[tuple[PurchaseOrderLine, int]],
+    now: dt.datetime,
+) -> Shipment:
+    """Insert a shipment and its lines (Core inserts, the rows the unit of work wrote before) and
+    return it as the session would hold it after a flush: loaded, clean, in the session."""
+    connection = session.connection()
+    shipment = Shipment(po_id=po.id, carrier=carrier, tracking_number=tracking_number, shipped_at=now)
+    shipment.id = connection.execute(
+        _SHIPMENT_INSERT,
+        {"po_id": po.id, "carrier": carrier, "tracking_number": tracking_number, "shipped_at": now},
+    ).scalar_one()
+    lines = []
+    for line, quantity in work:
+        values = {"shipment_id": shipment.id, "po_line_id": line.id, "quantity": quantity}
+        lines.append(
+            ShipmentLine(id=connection.execute(_SHIPMENT_LINE_INSERT, values).scalar_one(), **values)
+        )
+    for obj in (shipment, *lines):
+        make_transient_to_detached(obj)
+    set_committed_value(shipment, "lines", lines)
+    set_committed_value(shipment, "purchase_order", po)
+    for shipment_line in lines:
+        set_committed_value(shipment_line, "shipment", shipment)
+    session.add(shipment)  # persistent and clean: cascades to its lines
+    return shipment
+
+
+_SHIPMENT_INSERT = Shipment.__table__.insert().returning(Shipment.__table__.c.id)
+_SHIPMENT_LINE_INSERT = ShipmentLine.__table__.insert().returning(ShipmentLine.__table__.c.id)
 
 
 def _counter(name: str, quantity: int) -> Callable[[PurchaseOrderLine], None]:

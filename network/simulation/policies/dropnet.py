@@ -71,6 +71,20 @@ EVALUATE = "evaluate"
 AGING = "aging"
 
 
+# The outbox reads after each change, built once (building them cost as much as running them).
+_AVAILABILITY_AFTER = (
+    sa.select(Event.id, Event.org_id, Event.key, Event.data, Event.created_at)
+    .where(Event.id > sa.bindparam("cursor"), Event.type == AvailabilityChanged.wire_name)
+    .order_by(Event.id)
+)
+_REROUTES_AFTER = (
+    sa.select(Event.id, Event.data)
+    .where(Event.id > sa.bindparam("cursor"), Event.type == OrderLineRerouted.wire_name)
+    .order_by(Event.id)
+)
+_LAST_EVENT = sa.select(sa.func.max(Event.id))
+
+
 class DropnetPolicy(Policy):
     name = NAME
 
@@ -354,11 +368,7 @@ class DropnetPolicy(Policy):
         marketplace's coalesced pushes happen when they were due and carry the figures of
         that moment, exactly as if every event had been delivered as it was written.
         """
-        rows = self.session.execute(
-            sa.select(Event.id, Event.org_id, Event.key, Event.data, Event.created_at)
-            .where(Event.id > self.cursor, Event.type == AvailabilityChanged.wire_name)
-            .order_by(Event.id)
-        ).all()
+        rows = self.session.execute(_AVAILABILITY_AFTER, {"cursor": self.cursor}).all()
         self.session.rollback()  # end the read
         interval = self.config.channels.marketplace_a_interval_minutes * 60
         for row in rows:
@@ -465,14 +475,10 @@ class DropnetPolicy(Policy):
 
     def _follow_reroutes(self, t: float) -> None:
         """Move the world's purchase-order lines where the hub rerouted them (`order.rerouted`)."""
-        rows = self.session.execute(
-            sa.select(Event.id, Event.data)
-            .where(Event.id > self.reroute_cursor, Event.type == OrderLineRerouted.wire_name)
-            .order_by(Event.id)
-        ).all()
+        rows = self.session.execute(_REROUTES_AFTER, {"cursor": self.reroute_cursor}).all()
         # Past every event read so far, not just the last reroute: reroutes are rare, and a cursor
         # left behind made each read scan the whole outbox.
-        last = self.session.scalar(sa.select(sa.func.max(Event.id)))
+        last = self.session.scalar(_LAST_EVENT)
         self.session.rollback()  # end the read
         self.reroute_cursor = max(self.reroute_cursor, last or 0)
         for row in rows:

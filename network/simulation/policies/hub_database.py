@@ -6,7 +6,9 @@ database given by URL, dropped afterwards: the simulation never writes into a hu
 
 from __future__ import annotations
 
+import csv
 import datetime as dt
+import io
 import uuid
 from dataclasses import dataclass, field
 from decimal import Decimal
@@ -16,9 +18,10 @@ from sqlalchemy.orm import Session
 from sqlalchemy.pool import StaticPool
 
 import network.models  # noqa: F401  (every table into the metadata)
+from network.catalog import mapping_import
 from network.catalog import services as catalog
 from network.catalog.gtin import gtin_check_digit
-from network.catalog.services import SourceSpec
+from network.catalog.skus import normal_sku
 from network.config import normalize_database_url
 from network.db import Base, configure_sqlite, transaction
 from network.flags import reroute
@@ -99,38 +102,55 @@ def seed_network(session: Session, world: World, *, now: dt.datetime, auto_rerou
                     stale_after_minutes=config.vendors[v].stale_after_minutes,
                     now=now,
                 )
+    # Each vendor's catalog as a catalog file is created (insert_variants, with the variants' empty
+    # positions), and each retailer's items as a mapping file is applied: the same rows, ids
+    # and values as a PUT per variant and per item, in a few statements instead of one flush each.
     for v in world.vendors:
+        skus = world.skus_of(v)
         with transaction(session):
-            for sku in world.skus_of(v):
-                variant, _ = catalog.upsert_variant(
-                    session,
-                    vendor_id=ids.vendors[v],
-                    vendor_sku=sku.code,
-                    title=f"Product {sku.product}",
-                    gtin=_gtin(sku.product),
-                    cost=Decimal(str(round(sku.price * 0.6, 2))),
-                    msrp=Decimal(str(sku.price)),
-                    now=now,
-                )
-                ids.variants[sku.id] = variant.id
-                ids.skus_of_variant[variant.id] = sku.id
+            created = catalog.insert_variants(
+                session,
+                vendor_id=ids.vendors[v],
+                rows=[
+                    (
+                        sku.code,
+                        {
+                            "title": f"Product {sku.product}",
+                            "gtin": _gtin(sku.product),
+                            "cost": Decimal(str(round(sku.price * 0.6, 2))),
+                            "msrp": Decimal(str(sku.price)),
+                        },
+                    )
+                    for sku in skus
+                ],
+                now=now,
+            )
+        for sku in skus:
+            ids.variants[sku.id] = created[normal_sku(sku.code)]
+            ids.skus_of_variant[ids.variants[sku.id]] = sku.id
     live = {p.id for p in world.live_products()}
     for r, listed in enumerate(world.assortment):
+        out = io.StringIO()
+        writer = csv.writer(out, lineterminator="\n")
+        writer.writerow(("retailer_sku", "title", "vendor_id", "vendor_sku", "priority"))
+        for p in listed:
+            if p not in live:
+                continue
+            product = world.products[p]
+            for priority, s in enumerate(product.sources):
+                sku = world.skus[s]
+                writer.writerow((product.code, f"Product {p}", ids.vendors[sku.vendor], sku.code, priority))
+            ids.items[ids.retailers[r], product.code] = (r, p)
         with transaction(session):
-            for p in listed:
-                if p not in live:
-                    continue
-                product = world.products[p]
-                catalog.put_item(
-                    session,
-                    retailer_id=ids.retailers[r],
-                    retailer_sku=product.code,
-                    title=f"Product {p}",
-                    sources=[
-                        SourceSpec(ids.variants[s], priority) for priority, s in enumerate(product.sources)
-                    ],
-                    now=now,
-                )
-                ids.items[ids.retailers[r], product.code] = (r, p)
+            done = mapping_import.apply_mappings(
+                session,
+                retailer_id=ids.retailers[r],
+                data=out.getvalue().encode(),
+                filename="simulated items.csv",
+                actor=Actor(),
+                now=now,
+            )
+        if done.rows_rejected:
+            raise ValueError(f"retailer {r}'s items: {done.rows_rejected} mapping rows refused")
         session.expunge_all()  # keep the identity map small: nothing below reuses these objects
     return ids
