@@ -2,7 +2,9 @@
 
 from __future__ import annotations
 
-from dataclasses import asdict, dataclass
+import functools
+import json
+from dataclasses import asdict, dataclass, fields, is_dataclass
 from typing import ClassVar
 
 
@@ -12,6 +14,22 @@ class DomainEvent:
 
     def payload(self) -> dict:
         return asdict(self)
+
+    def payload_json(self) -> str:
+        """`json.dumps(self.payload())`, the same text without `asdict`'s deep copy of every field
+        (a tenth of an order's Python when events are written as arrays on PostgreSQL)."""
+        return json.dumps({name: getattr(self, name) for name in _field_names(type(self))}, default=_nested)
+
+
+@functools.cache
+def _field_names(kind: type) -> tuple[str, ...]:
+    return tuple(field.name for field in fields(kind))
+
+
+def _nested(value: object) -> object:
+    if is_dataclass(value) and not isinstance(value, type):
+        return asdict(value)
+    raise TypeError(f"{type(value).__name__} is not JSON serializable")
 
 
 @dataclass(frozen=True)

@@ -2,10 +2,8 @@
 
 from __future__ import annotations
 
-import dataclasses
 import datetime as dt
 import functools
-import json
 from collections.abc import Sequence
 
 import sqlalchemy as sa
@@ -63,26 +61,9 @@ def event_arrays(events: Sequence[tuple[int, str, DomainEvent]], now: dt.datetim
         "ev_type": [ev.wire_name for _, _, ev in events],
         "ev_key": [key for _, key, _ in events],
         # The text the JSON column's own bind would have written (the engine's default serializer).
-        "ev_data": [json.dumps(_fields(ev), default=_payload) for _, _, ev in events],
+        "ev_data": [ev.payload_json() for _, _, ev in events],
         "now": now,
     }
-
-
-def _fields(event: DomainEvent) -> dict:
-    """`event.payload()` as JSON writes it, without `asdict`'s deep copy (a tenth of an order's
-    Python): the fields in order, a nested dataclass written by `_payload`."""
-    return {name: getattr(event, name) for name in _field_names(type(event))}
-
-
-@functools.cache
-def _field_names(kind: type) -> tuple[str, ...]:
-    return tuple(field.name for field in dataclasses.fields(kind))
-
-
-def _payload(value: object) -> object:
-    if dataclasses.is_dataclass(value) and not isinstance(value, type):
-        return dataclasses.asdict(value)
-    raise TypeError(f"{type(value).__name__} is not JSON serializable")
 
 
 @functools.cache

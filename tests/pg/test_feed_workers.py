@@ -119,11 +119,6 @@ def test_two_workers_checking_feed_health_at_once_report_a_quiet_feed_late_once(
         )
     db.session.remove()
 
-    def blocked() -> bool:  # the second worker waits on a row the first one holds
-        query = "SELECT count(*) FROM pg_stat_activity WHERE wait_event_type = 'Lock' AND datname = current_database()"
-        with db.engine.connect() as conn:
-            return bool(conn.execute(sa.text(query)).scalar())
-
     def second_worker() -> None:
         with pg_app.app_context():
             feed_health(now=now)
@@ -135,7 +130,7 @@ def test_two_workers_checking_feed_health_at_once_report_a_quiet_feed_late_once(
         second = threading.Thread(target=second_worker)
         second.start()
         deadline = time.monotonic() + 30
-        while second.is_alive() and not blocked() and time.monotonic() < deadline:
+        while second.is_alive() and not _waiting_on_a_lock() and time.monotonic() < deadline:
             time.sleep(0.02)
     first.close()
     second.join(30)
